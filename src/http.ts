@@ -1,0 +1,148 @@
+import * as core from '@actions/core'
+import { HttpClient } from '@actions/http-client'
+import type { IncomingHttpHeaders } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/**
+ * Our retry layer over @actions/http-client, which brings the runner's proxy
+ * settings but retries almost nothing itself (only 502-504, on reads, a few ms
+ * apart). Here: network errors, 408, 429 and 5xx, with exponential backoff and
+ * jitter, `Retry-After` obeyed, and a deadline no attempt may outlive. Only
+ * requests that are safe to repeat are ever retried.
+ */
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
+  url: string
+  json?: unknown
+  /** True when sending it twice has the effect of sending it once (reads, keyed creates). */
+  idempotent: boolean
+  /** Epoch ms after which no attempt is started or allowed to go on. */
+  deadline?: number
+}
+
+export interface HttpResponse {
+  status: number
+  headers: IncomingHttpHeaders
+  body: string
+}
+
+/** No HTTP answer at all: refused, reset, timed out, name not found. */
+export class NetworkError extends Error {
+  readonly code?: string
+
+  constructor(message: string, code?: string) {
+    super(message)
+    this.name = 'NetworkError'
+    this.code = code
+  }
+}
+
+export interface HttpOptions {
+  userAgent: string
+  headers: Record<string, string>
+  /** One attempt's limit, when the deadline leaves more. */
+  attemptTimeoutMs?: number
+  maxAttempts?: number
+  baseDelayMs?: number
+  maxDelayMs?: number
+}
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504])
+/** Errors that mean we never reached the server: a wrong URL fails fast instead of being retried. */
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+
+export class Http {
+  private readonly options: Required<HttpOptions>
+  /** Set once any request got an answer; from then on a refused connection is a blip, not a wrong URL. */
+  private reachedServer = false
+
+  constructor(options: HttpOptions) {
+    this.options = { attemptTimeoutMs: 30_000, maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 30_000, ...options }
+  }
+
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    const { maxAttempts } = this.options
+    const deadline = request.deadline ?? Number.POSITIVE_INFINITY
+    for (let attempt = 1; ; attempt++) {
+      const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now())
+      if (timeoutMs <= 0) throw new NetworkError(`${describe(request)}: no time left before the deadline`, 'ETIMEDOUT')
+      let delayMs: number
+      let reason: string
+      try {
+        const response = await this.attempt(request, timeoutMs)
+        this.reachedServer = true
+        if (!RETRYABLE_STATUS.has(response.status) || !request.idempotent || attempt >= maxAttempts) return response
+        delayMs = retryAfterMs(response.headers['retry-after']) ?? this.backoffMs(attempt)
+        reason = `${describe(request)}: HTTP ${response.status}`
+        if (Date.now() + delayMs >= deadline) return response
+      } catch (error) {
+        const failure = asNetworkError(error, request)
+        const neverConnected = failure.code !== undefined && CONNECT_ERRORS.has(failure.code) && !this.reachedServer
+        if (!request.idempotent || attempt >= maxAttempts || neverConnected) throw failure
+        delayMs = this.backoffMs(attempt)
+        reason = failure.message
+        if (Date.now() + delayMs >= deadline) throw failure
+      }
+      core.info(`${reason}; retrying in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${maxAttempts})`)
+      await sleep(delayMs)
+    }
+  }
+
+  private backoffMs(attempt: number): number {
+    const exponential = this.options.baseDelayMs * 2 ** (attempt - 1)
+    const jitter = 0.8 + Math.random() * 0.4
+    return Math.min(this.options.maxDelayMs, exponential * jitter)
+  }
+
+  private async attempt(request: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
+    // A client per attempt, so an attempt that overruns can be torn down alone.
+    const client = new HttpClient(this.options.userAgent, [], {
+      socketTimeout: timeoutMs,
+      allowRetries: false,
+      keepAlive: false,
+      maxRedirects: 5
+    })
+    const body = request.json === undefined ? null : JSON.stringify(request.json)
+    const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers }
+    if (body !== null) headers['content-type'] = 'application/json'
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        client.dispose()
+        reject(new NetworkError(`${describe(request)}: no complete answer within ${(timeoutMs / 1000).toFixed(1)}s`, 'ETIMEDOUT'))
+      }, timeoutMs)
+    })
+    const exchange = (async (): Promise<HttpResponse> => {
+      const response = await client.request(request.method, request.url, body, headers)
+      const text = await response.readBody()
+      return { status: response.message.statusCode ?? 0, headers: response.message.headers, body: text }
+    })()
+    try {
+      return await Promise.race([exchange, expired])
+    } finally {
+      clearTimeout(timer)
+      client.dispose()
+    }
+  }
+}
+
+function describe(request: HttpRequest): string {
+  return `${request.method} ${request.url}`
+}
+
+function asNetworkError(error: unknown, request: HttpRequest): NetworkError {
+  if (error instanceof NetworkError) return error
+  const code = (error as NodeJS.ErrnoException)?.code
+  const message = error instanceof Error ? error.message : String(error)
+  return new NetworkError(`${describe(request)}: ${message}`, code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined))
+}
+
+/** `Retry-After` as seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header
+  if (value === undefined || value.trim() === '') return undefined
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value.trim()) * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}

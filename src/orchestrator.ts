@@ -1,0 +1,71 @@
+/**
+ * What the action needs from an orchestrator, whatever it is. The wait loop,
+ * the outputs and the summary speak only this language; each client maps its
+ * own states onto `Phase` by name.
+ */
+
+/** Where a run is in its life, as far as waiting for it is concerned. */
+export type Phase =
+  | 'scheduled'
+  | 'pending'
+  | 'running'
+  | 'paused'
+  | 'cancelling'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+
+export type TerminalPhase = Extract<Phase, 'succeeded' | 'failed' | 'cancelled'>
+
+export function isTerminal(phase: Phase): phase is TerminalPhase {
+  switch (phase) {
+    case 'succeeded':
+    case 'failed':
+    case 'cancelled':
+      return true
+    case 'scheduled':
+    case 'pending':
+    case 'running':
+    case 'paused':
+    case 'cancelling':
+      return false
+  }
+}
+
+export interface RunStatus {
+  /** The orchestrator's state type as it sent it, e.g. `COMPLETED`. */
+  state: string
+  /** The finer state name, e.g. `Late`, `AwaitingRetry`. */
+  stateName: string
+  /** Undefined for a state this version does not know: it is reported, never waited on. */
+  phase: Phase | undefined
+  /** When the run entered this state, by the orchestrator's clock (ISO 8601). */
+  since?: string
+  /** The orchestrator's message for the state, e.g. a failure reason. */
+  message?: string
+  /** Seconds the run itself took, when the orchestrator knows its start and end. */
+  runSeconds?: number
+}
+
+export interface Run {
+  id: string
+  name: string
+  url: string
+  /** False when the orchestrator handed back a run an earlier identical request created. */
+  created: boolean
+  status: RunStatus
+}
+
+export interface Orchestrator {
+  /** `Prefect`, for messages. */
+  readonly product: string
+  /** `deployment 'etl/nightly'`, for messages and the summary. */
+  readonly target: string
+  /** The state types that end a run; `fail-on` must name only these. */
+  readonly terminalStates: readonly string[]
+  /** Resolves the target and checks the request against it; creates nothing. */
+  prepare(): Promise<void>
+  /** Creates the run. Safe to retry: a retried create never makes a second run. */
+  trigger(): Promise<Run>
+  read(runId: string, deadline?: number): Promise<RunStatus>
+}

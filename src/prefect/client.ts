@@ -1,0 +1,248 @@
+import * as core from '@actions/core'
+import { InputError, RemoteError } from '../errors.js'
+import { Http, type HttpResponse, NetworkError } from '../http.js'
+import type { Credentials, PrefectInputs } from '../inputs.js'
+import type { JsonObject } from '../mapping.js'
+import type { Orchestrator, Run, RunStatus } from '../orchestrator.js'
+import { deriveIdempotencyKey, type Origin } from '../origin.js'
+import { explain, parseJson } from '../remote.js'
+import { PREFECT_TERMINAL_STATES, prefectPhase } from './states.js'
+
+/** The API version the current Prefect client sends; older servers accept it too. */
+const API_VERSION = '0.8.4'
+const PREFECT_CLOUD_API = 'https://api.prefect.cloud/api'
+
+interface Deployment {
+  id: string
+  name: string
+  flow_id: string
+  paused?: boolean
+  status?: string | null
+  work_pool_name?: string | null
+  parameter_openapi_schema?: { properties?: Record<string, unknown> } | null
+}
+
+interface FlowRun {
+  id: string
+  name: string
+  state_type?: string | null
+  state_name?: string | null
+  start_time?: string | null
+  end_time?: string | null
+  total_run_time?: number | null
+  state?: { type?: string; name?: string; timestamp?: string; message?: string | null } | null
+}
+
+export class PrefectClient implements Orchestrator {
+  readonly product = 'Prefect'
+  readonly terminalStates = PREFECT_TERMINAL_STATES
+  readonly target: string
+  private readonly http: Http
+  private deployment?: Deployment
+
+  constructor(
+    private readonly inputs: PrefectInputs,
+    private readonly origin: Origin,
+    userAgent: string
+  ) {
+    const ref = inputs.deployment
+    this.target = ref.kind === 'id' ? `deployment ${ref.id}` : `deployment '${ref.flow}/${ref.name}'`
+    this.http = new Http({
+      userAgent,
+      headers: { 'x-prefect-api-version': API_VERSION, ...authorization(inputs.credentials) }
+    })
+  }
+
+  async prepare(): Promise<void> {
+    const ref = this.inputs.deployment
+    const path =
+      ref.kind === 'id'
+        ? `/deployments/${ref.id}`
+        : `/deployments/name/${encodeURIComponent(ref.flow)}/${encodeURIComponent(ref.name)}`
+    const response = await this.call('GET', path, undefined, true, `look up ${this.target}`)
+    if (response.status === 404) {
+      throw new RemoteError(
+        `Prefect at ${this.inputs.url} has no ${this.target}. ` +
+          (ref.kind === 'name'
+            ? "Check both names: it is 'flow-name/deployment-name', and a flow's default name is its function name with '_' turned into '-'."
+            : 'Check the UUID, and that url points at the workspace that holds it.'),
+        404
+      )
+    }
+    const deployment = parseJson<Deployment>(this.ok(response, `look up ${this.target}`), `look up ${this.target}`)
+    this.deployment = deployment
+    core.info(`Prefect ${this.target}: id ${deployment.id}`)
+    this.checkParameters(deployment)
+    if (this.inputs.workQueue && !deployment.work_pool_name) {
+      throw new InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`)
+    }
+    if (deployment.paused) {
+      core.warning(`${this.target} is paused: the run will be created but will not start until the deployment is resumed.`)
+    }
+    if (deployment.status === 'NOT_READY') {
+      core.warning(
+        `${this.target} is NOT_READY: no worker or serve process has polled it lately, so the run may stay Scheduled and turn Late.`
+      )
+    }
+  }
+
+  /** The server does not refuse unknown parameter names, so we do, as Prefect's own CLI does. */
+  private checkParameters(deployment: Deployment): void {
+    const given = Object.keys(this.inputs.parameters ?? {})
+    const properties = deployment.parameter_openapi_schema?.properties
+    if (given.length === 0 || !properties) return
+    const known = Object.keys(properties)
+    const unknown = given.filter((name) => !known.includes(name))
+    if (unknown.length > 0) {
+      throw new InputError(
+        'parameters',
+        `names ${unknown.map((n) => `'${n}'`).join(', ')}, which ${this.target} does not take; ` +
+          (known.length > 0 ? `it takes: ${known.join(', ')}` : 'it takes no parameters')
+      )
+    }
+  }
+
+  async trigger(): Promise<Run> {
+    const deployment = this.deployment
+    if (!deployment) throw new Error('prepare() must run before trigger()')
+    const body = this.createBody()
+    // The key is unique per flow, not per deployment, so the derived one names the deployment.
+    body.idempotency_key = this.inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, deployment.id, body)
+    core.debug(`Idempotency key: ${body.idempotency_key}`)
+    const what = `create a flow run of ${this.target}`
+    const response = await this.call('POST', `/deployments/${deployment.id}/create_flow_run`, body, true, what)
+    const flowRun = parseJson<FlowRun>(this.ok(response, what), what)
+    return {
+      id: flowRun.id,
+      name: flowRun.name,
+      url: this.runUrl(flowRun.id),
+      // 201 is a new run; 200 means the key matched a run an earlier identical request created.
+      created: response.status === 201,
+      status: toStatus(flowRun)
+    }
+  }
+
+  private createBody(): JsonObject {
+    const inputs = this.inputs
+    const { repository, sha, runUrl } = this.origin
+    const tags = [...new Set([...(repository ? [`github:${repository}`] : []), ...inputs.tags])]
+    const labels = {
+      ...(repository && { 'github.repository': repository }),
+      ...(sha && { 'github.sha': sha }),
+      ...(runUrl && { 'github.run_url': runUrl }),
+      ...inputs.labels
+    }
+    // Only fields that are set: the server refuses unknown ones and fills in the rest itself.
+    return {
+      ...inputs.extraBody,
+      ...(inputs.parameters && { parameters: inputs.parameters }),
+      ...(inputs.runName && { name: inputs.runName }),
+      ...(tags.length > 0 && { tags }),
+      ...(Object.keys(labels).length > 0 && { labels }),
+      ...(inputs.jobVariables && { job_variables: inputs.jobVariables }),
+      ...(inputs.workQueue && { work_queue_name: inputs.workQueue }),
+      ...(inputs.scheduledTime && {
+        state: { type: 'SCHEDULED', name: 'Scheduled', state_details: { scheduled_time: inputs.scheduledTime } }
+      }),
+      ...(inputs.enforceParameterSchema !== undefined && { enforce_parameter_schema: inputs.enforceParameterSchema })
+    }
+  }
+
+  async read(runId: string, deadline?: number): Promise<RunStatus> {
+    const what = `read flow run ${runId}`
+    const response = await this.call('GET', `/flow_runs/${runId}`, undefined, true, what, deadline)
+    if (response.status === 404) throw new RemoteError(`Prefect at ${this.inputs.url} has no flow run ${runId}: it was deleted`, 404)
+    return toStatus(parseJson<FlowRun>(this.ok(response, what), what))
+  }
+
+  runUrl(runId: string): string {
+    return `${this.uiBase()}/runs/flow-run/${runId}`
+  }
+
+  /** Where Prefect's own client puts the UI when PREFECT_UI_URL is unset. */
+  private uiBase(): string {
+    if (this.inputs.uiUrl) return this.inputs.uiUrl
+    let base = this.inputs.url
+    if (base.startsWith(PREFECT_CLOUD_API)) base = `https://app.prefect.cloud${base.slice(PREFECT_CLOUD_API.length)}`
+    return base
+      .replace(/\/api$/, '')
+      .replace('/api/', '/')
+      .replace('/accounts/', '/account/')
+      .replace('/workspaces/', '/workspace/')
+  }
+
+  private async call(
+    method: 'GET' | 'POST',
+    path: string,
+    json: unknown,
+    idempotent: boolean,
+    what: string,
+    deadline?: number
+  ): Promise<HttpResponse> {
+    try {
+      return await this.http.send({ method, url: `${this.inputs.url}${path}`, json, idempotent, deadline })
+    } catch (error) {
+      if (error instanceof NetworkError) {
+        throw new NetworkError(`Could not ${what}: Prefect at ${this.inputs.url} did not answer (${error.message})`, error.code)
+      }
+      throw error
+    }
+  }
+
+  /** The response when it is a success; otherwise the error a user can act on. */
+  private ok(response: HttpResponse, what: string): HttpResponse {
+    const { status } = response
+    if (status >= 200 && status < 300) return response
+    const server = `Prefect at ${this.inputs.url}`
+    const detail = explain(response)
+    switch (status) {
+      case 401:
+        throw new RemoteError(`Could not ${what}: ${server} refused the credentials (401 ${detail}). ${credentialHint(this.inputs.credentials)}`, status)
+      case 403:
+        throw new RemoteError(`Could not ${what}: ${server} forbids it (403 ${detail}). Check that the API key's account or service account may run this deployment.`, status)
+      case 409:
+      case 422:
+      case 400:
+        throw new RemoteError(`${server} rejected the request to ${what} (${status}): ${detail}`, status)
+      default:
+        throw new RemoteError(`Could not ${what}: ${server} answered ${status}: ${detail}`, status)
+    }
+  }
+}
+
+function authorization(credentials: Credentials): Record<string, string> {
+  switch (credentials.kind) {
+    case 'none':
+      return {}
+    case 'bearer':
+      return { authorization: `Bearer ${credentials.token}` }
+    case 'basic':
+      // inputs.ts registered the base64 form as a secret already.
+      return { authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
+  }
+}
+
+function credentialHint(credentials: Credentials): string {
+  switch (credentials.kind) {
+    case 'none':
+      return "The server needs credentials: set 'api-key' (Prefect Cloud) or 'username' and 'password' (a self-hosted server's basic auth). Secrets are not passed to workflows run from forks."
+    case 'bearer':
+      return "Check 'api-key': it must be a valid key for this account and workspace."
+    case 'basic':
+      return "Check 'username' and 'password': they must match the server's PREFECT_SERVER_API_AUTH_STRING."
+  }
+}
+
+function toStatus(run: FlowRun): RunStatus {
+  const state = run.state_type ?? run.state?.type ?? 'UNKNOWN'
+  const start = run.start_time ? Date.parse(run.start_time) : NaN
+  const end = run.end_time ? Date.parse(run.end_time) : NaN
+  return {
+    state,
+    stateName: run.state_name ?? run.state?.name ?? state,
+    phase: prefectPhase(state),
+    since: run.state?.timestamp,
+    message: run.state?.message || undefined,
+    runSeconds: Number.isFinite(end - start) ? (end - start) / 1000 : undefined
+  }
+}

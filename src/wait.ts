@@ -1,0 +1,53 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { RemoteError, errorMessage } from './errors.js'
+import type { WaitSettings } from './inputs.js'
+import { isTerminal, type Orchestrator, type Run, type RunStatus } from './orchestrator.js'
+import { isTransient } from './remote.js'
+import { printUntrusted } from './untrusted.js'
+
+export interface WaitResult {
+  status: RunStatus
+  timedOut: boolean
+}
+
+/** The first pause between reads; it doubles up to the poll interval, so short runs are seen ending soon. */
+const FIRST_PAUSE_MS = 1_000
+
+/**
+ * Reads the run until it reaches a terminal state or the timeout passes.
+ * `onChange` hears every change of state (not every read). A transient read
+ * failure never ends the wait; a state this version does not know does, at once.
+ */
+export async function waitForRun(
+  orchestrator: Orchestrator,
+  run: Run,
+  settings: Pick<WaitSettings, 'timeoutSeconds' | 'pollIntervalSeconds'>,
+  onChange: (status: RunStatus) => void
+): Promise<WaitResult> {
+  const deadline = Date.now() + settings.timeoutSeconds * 1000
+  const maxPauseMs = settings.pollIntervalSeconds * 1000
+  let status = run.status
+  let pauseMs = FIRST_PAUSE_MS
+  for (;;) {
+    if (status.phase === undefined) {
+      throw new RemoteError(
+        `${orchestrator.product} reported state '${status.state}' (${status.stateName}) for run ${run.id}, which this version of flow-dispatch does not know; not waiting on it. See ${run.url}`
+      )
+    }
+    if (isTerminal(status.phase)) return { status, timedOut: false }
+    const remainingMs = deadline - Date.now()
+    if (remainingMs <= 0) return { status, timedOut: true }
+    await sleep(Math.min(pauseMs, remainingMs))
+    pauseMs = Math.min(pauseMs * 2, maxPauseMs)
+    let next: RunStatus
+    try {
+      next = await orchestrator.read(run.id, deadline)
+    } catch (error) {
+      if (!isTransient(error)) throw error
+      printUntrusted(`Could not read the run's state, will try again: ${errorMessage(error)}`)
+      continue
+    }
+    if (next.state !== status.state || next.stateName !== status.stateName) onChange(next)
+    status = next
+  }
+}

@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto'
+import { describe, expect, inject, it } from 'vitest'
+import { type ActionResult, runAction } from '../support/action.ts'
+import type { ServerInfo } from './setup.ts'
+
+const open = inject('prefect')
+const locked = inject('prefectWithAuth')
+
+async function api<T>(server: ServerInfo, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${server.apiUrl}${path}`, {
+    method,
+    headers: { ...server.headers, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
+  return (await response.json()) as T
+}
+
+interface FlowRun {
+  id: string
+  name: string
+  parameters: Record<string, unknown>
+  tags: string[]
+  labels: Record<string, unknown>
+  state_type: string
+  state_name: string
+  idempotency_key: string | null
+  next_scheduled_start_time: string | null
+  expected_start_time: string | null
+}
+
+const runsTagged = (server: ServerInfo, tag: string): Promise<number> =>
+  api<number>(server, 'POST', '/flow_runs/count', { flow_runs: { tags: { all_: [tag] } } })
+
+const deploymentId = async (server: ServerInfo): Promise<string> =>
+  (await api<{ id: string }>(server, 'GET', '/deployments/name/it-flow/it-deployment')).id
+
+/** A tag no other test uses, so a test can count exactly the runs it made. */
+const uniqueTag = (): string => `test-${randomUUID().slice(0, 8)}`
+
+function explain(result: ActionResult): string {
+  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
+}
+
+const base = (tag: string) => ({ orchestrator: 'prefect', url: open.apiUrl, tags: tag, 'poll-interval': '2s' })
+
+describe('Prefect, against a real server and a served flow', () => {
+  it('runs a deployment named flow/deployment to completion, with typed parameters, tags and origin labels', async () => {
+    const tag = uniqueTag()
+    const result = await runAction({
+      ...base(tag),
+      deployment: 'it-flow/it-deployment',
+      parameters: 'message: "2026-11-22"\ncount: 3\n',
+      labels: 'team=data'
+    })
+    expect(result.code, explain(result)).toBe(0)
+    const { outputs } = result
+    expect(outputs).toMatchObject({ state: 'COMPLETED', 'state-name': 'Completed', outcome: 'success' })
+    expect(outputs['run-url']).toBe(`${open.apiUrl.replace(/\/api$/, '')}/runs/flow-run/${outputs['run-id']}`)
+    expect(Number(outputs['duration-seconds'])).toBeGreaterThanOrEqual(0)
+
+    const run = await api<FlowRun>(open, 'GET', `/flow_runs/${outputs['run-id']}`)
+    expect(run.name).toBe(outputs['run-name'])
+    expect(run.parameters).toEqual({ message: '2026-11-22', count: 3 })
+    expect(run.tags).toEqual(expect.arrayContaining([tag, 'github:acme/pipelines']))
+    expect(run.labels).toMatchObject({
+      team: 'data',
+      'github.repository': 'acme/pipelines',
+      'github.sha': '0123456789abcdef0123456789abcdef01234567',
+      'github.run_url': 'https://github.com/acme/pipelines/actions/runs/4242/attempts/1'
+    })
+    expect(run.idempotency_key).toMatch(/^github\/acme\/pipelines\/4242\/1\/release\/trigger\//)
+    expect(await runsTagged(open, tag)).toBe(1)
+
+    expect(result.summary).toContain('Prefect run: success')
+    expect(result.summary).toContain(`href="${outputs['run-url']}"`)
+    expect(result.summary).toContain('COMPLETED (Completed)')
+    expect(result.summary).toContain('Duration')
+  })
+
+  it('runs a deployment given by UUID', async () => {
+    const tag = uniqueTag()
+    const id = await deploymentId(open)
+    const result = await runAction({ ...base(tag), deployment: id.toUpperCase() })
+    expect(result.code, explain(result)).toBe(0)
+    expect(result.outputs.outcome).toBe('success')
+    expect(result.stdout).toContain(`deployment ${id}`)
+    expect(await runsTagged(open, tag)).toBe(1)
+  })
+
+  it('fails the step when the flow raises, with every output set and the reason shown', async () => {
+    const tag = uniqueTag()
+    const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: '{"outcome": "fail", "message": "boom-42"}' })
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.outputs).toMatchObject({ state: 'FAILED', 'state-name': 'Failed', outcome: 'failed' })
+    for (const name of ['run-id', 'run-url', 'run-name', 'duration-seconds']) expect(result.outputs[name], name).toBeTruthy()
+    expect(result.stdout).toMatch(/::error::Prefect run [0-9a-f-]+ ended FAILED \(Failed\)/)
+    expect(result.summary).toContain('Prefect run: failed')
+    const run = await api<FlowRun>(open, 'GET', `/flow_runs/${result.outputs['run-id']}`)
+    expect(run.state_type).toBe('FAILED')
+  })
+
+  it('passes a failed run when fail-on leaves FAILED out, still reporting it', async () => {
+    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'outcome: fail', 'fail-on': 'CRASHED' })
+    expect(result.code, explain(result)).toBe(0)
+    expect(result.outputs).toMatchObject({ state: 'FAILED', outcome: 'failed' })
+  })
+
+  it('returns right after creating the run when wait is false', async () => {
+    const tag = uniqueTag()
+    const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', wait: 'false', 'scheduled-time': '2099-01-01T00:00:00Z' })
+    expect(result.code, explain(result)).toBe(0)
+    expect(result.outputs).toMatchObject({ outcome: 'triggered', state: 'SCHEDULED', 'state-name': 'Scheduled' })
+    expect(result.outputs['duration-seconds']).toBeUndefined()
+    const run = await api<FlowRun>(open, 'GET', `/flow_runs/${result.outputs['run-id']}`)
+    expect(run.state_type).toBe('SCHEDULED')
+    expect(Date.parse(run.next_scheduled_start_time ?? run.expected_start_time ?? '')).toBe(Date.parse('2099-01-01T00:00:00Z'))
+    expect(await runsTagged(open, tag)).toBe(1)
+  })
+
+  it('times out: outcome timed-out, the step fails and says the run may still be going', async () => {
+    const result = await runAction({
+      ...base(uniqueTag()),
+      deployment: 'it-flow/it-deployment',
+      parameters: 'sleep_seconds: 60',
+      timeout: '4s',
+      'poll-interval': '1s'
+    })
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.outputs.outcome).toBe('timed-out')
+    expect(result.outputs['run-id']).toBeTruthy()
+    expect(result.stdout).toContain('did not end within the timeout of 4s')
+    expect(result.stdout).toContain('may still be going')
+    expect(result.stdout).toContain(result.outputs['run-url'])
+    expect(result.summary).toContain('Prefect run: timed-out')
+  })
+
+  it('creates one run for a retried step and a new one for a new attempt', async () => {
+    const tag = uniqueTag()
+    const inputs = { ...base(tag), deployment: 'it-flow/it-deployment', wait: 'false' }
+    const first = await runAction(inputs, { GITHUB_RUN_ID: '777' })
+    const again = await runAction(inputs, { GITHUB_RUN_ID: '777' })
+    expect(first.code, explain(first)).toBe(0)
+    expect(again.code, explain(again)).toBe(0)
+    expect(again.outputs['run-id']).toBe(first.outputs['run-id'])
+    expect(again.stdout).toContain('identical earlier request created')
+    expect(await runsTagged(open, tag)).toBe(1)
+
+    const rerun = await runAction(inputs, { GITHUB_RUN_ID: '777', GITHUB_RUN_ATTEMPT: '2' })
+    expect(rerun.code, explain(rerun)).toBe(0)
+    expect(rerun.outputs['run-id']).not.toBe(first.outputs['run-id'])
+    expect(await runsTagged(open, tag)).toBe(2)
+  })
+
+  it('honours an explicit idempotency-key', async () => {
+    const tag = uniqueTag()
+    const key = `release-${tag}`
+    const inputs = { ...base(tag), deployment: 'it-flow/it-deployment', wait: 'false', 'idempotency-key': key }
+    const first = await runAction(inputs, { GITHUB_RUN_ID: '1' })
+    const second = await runAction(inputs, { GITHUB_RUN_ID: '2' })
+    expect(second.outputs['run-id']).toBe(first.outputs['run-id'])
+    const run = await api<FlowRun>(open, 'GET', `/flow_runs/${first.outputs['run-id']}`)
+    expect(run.idempotency_key).toBe(key)
+  })
+
+  it('names an unknown deployment and the server, and creates nothing', async () => {
+    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/no such deployment?#' })
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.outputs.outcome).toBe('error')
+    expect(result.stdout).toContain(`::error::Prefect at ${open.apiUrl} has no deployment 'it-flow/no such deployment?#'`)
+  })
+
+  it('refuses a parameter the deployment does not take, naming it, before creating anything', async () => {
+    const tag = uniqueTag()
+    const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: 'mesage: typo' })
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.stdout).toContain("Input 'parameters' names 'mesage', which deployment 'it-flow/it-deployment' does not take; it takes: outcome, sleep_seconds, message, count")
+    expect(await runsTagged(open, tag)).toBe(0)
+  })
+
+  it("shows the server's reason when it rejects a parameter's value", async () => {
+    const tag = uniqueTag()
+    const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: 'count: not-a-number' })
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.outputs.outcome).toBe('error')
+    expect(result.stdout).toMatch(/::error::Prefect at .* rejected the request to create a flow run of deployment 'it-flow\/it-deployment' \(409\): .*count/)
+    expect(await runsTagged(open, tag)).toBe(0)
+  })
+
+  it('fails on bad input before any request, naming the input', async () => {
+    const tag = uniqueTag()
+    const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: '- a\n- b' })
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.stdout).toContain("::error::Input 'parameters' must be a mapping of names to values (name: value), but it is a list")
+    expect(result.outputs.outcome).toBe('error')
+    expect(await runsTagged(open, tag)).toBe(0)
+  })
+
+  it('says the server is unreachable, naming it', async () => {
+    const result = await runAction({ orchestrator: 'prefect', url: 'http://127.0.0.1:9/api', deployment: 'it-flow/it-deployment' })
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.stdout).toContain('::error::Could not look up deployment')
+    expect(result.stdout).toContain('Prefect at http://127.0.0.1:9/api did not answer')
+  })
+
+  describe('a self-hosted server with basic auth', () => {
+    const [username, password] = (locked.authString ?? ':').split(':')
+
+    it('runs with the right username and password, and never prints them', async () => {
+      const tag = uniqueTag()
+      const result = await runAction({ orchestrator: 'prefect', url: locked.apiUrl, username, password, deployment: 'it-flow/it-deployment', tags: tag, 'poll-interval': '2s' }, { RUNNER_DEBUG: '1' })
+      expect(result.code, explain(result)).toBe(0)
+      expect(result.outputs.outcome).toBe('success')
+      expect(await runsTagged(locked, tag)).toBe(1)
+      const basic = Buffer.from(`${username}:${password}`).toString('base64')
+      expect(result.stdout).toContain(`::add-mask::${password}`)
+      expect(result.stdout).toContain(`::add-mask::${basic}`)
+      const printed = result.stdout.replaceAll(/^::add-mask::.*$/gm, '')
+      for (const secret of [password, basic]) expect(printed + result.summary + JSON.stringify(result.outputs)).not.toContain(secret)
+    })
+
+    it('reads the credentials from PREFECT_API_AUTH_STRING', async () => {
+      const result = await runAction({ orchestrator: 'prefect', deployment: 'it-flow/it-deployment', wait: 'false' }, { PREFECT_API_URL: locked.apiUrl, PREFECT_API_AUTH_STRING: locked.authString })
+      expect(result.code, explain(result)).toBe(0)
+      expect(result.outputs.outcome).toBe('triggered')
+    })
+
+    it('fails clearly with a wrong password', async () => {
+      const result = await runAction({ orchestrator: 'prefect', url: locked.apiUrl, username, password: 'wrong', deployment: 'it-flow/it-deployment' })
+      expect(result.code, explain(result)).toBe(1)
+      expect(result.outputs.outcome).toBe('error')
+      expect(result.stdout).toContain('refused the credentials (401')
+      expect(result.stdout).toContain("Check 'username' and 'password'")
+    })
+
+    it('says credentials are needed when none are given', async () => {
+      const result = await runAction({ orchestrator: 'prefect', url: locked.apiUrl, deployment: 'it-flow/it-deployment' })
+      expect(result.code, explain(result)).toBe(1)
+      expect(result.stdout).toContain('The server needs credentials')
+    })
+  })
+})

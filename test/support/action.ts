@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const BUNDLE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'index.js')
+
+export interface ActionResult {
+  code: number | null
+  stdout: string
+  stderr: string
+  /** The last value of each output, read from the GITHUB_OUTPUT file as the runner reads it. */
+  outputs: Record<string, string>
+  summary: string
+}
+
+/** What a runner sets for a step of a workflow run; a test overrides what it is about. */
+export const GITHUB_ENV = {
+  GITHUB_ACTIONS: 'true',
+  GITHUB_REPOSITORY: 'acme/pipelines',
+  GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
+  GITHUB_SERVER_URL: 'https://github.com',
+  GITHUB_RUN_ID: '4242',
+  GITHUB_RUN_ATTEMPT: '1',
+  GITHUB_JOB: 'release',
+  GITHUB_ACTION: 'trigger',
+  GITHUB_EVENT_NAME: 'push',
+  GITHUB_WORKFLOW: 'release'
+}
+
+/**
+ * Runs the bundled action as the runner does: a separate Node process with
+ * `INPUT_<NAME>` variables (hyphens kept) and real command files, and nothing
+ * else from this process's environment.
+ */
+export async function runAction(
+  inputs: Record<string, string>,
+  env: Record<string, string | undefined> = {},
+  options: { echo?: boolean } = {}
+): Promise<ActionResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'flow-dispatch-step-'))
+  const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary'), GITHUB_STATE: join(dir, 'state') }
+  for (const file of Object.values(files)) writeFileSync(file, '')
+  const inputEnv = Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value]))
+  const child = spawn(process.execPath, [BUNDLE], {
+    env: { PATH: process.env.PATH, HOME: dir, RUNNER_TEMP: dir, ...GITHUB_ENV, ...files, ...inputEnv, ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk) => (stdout += chunk))
+  child.stderr.on('data', (chunk) => (stderr += chunk))
+  if (options.echo) {
+    child.stdout.pipe(process.stdout)
+    child.stderr.pipe(process.stderr)
+  }
+  const [code] = (await once(child, 'exit')) as [number | null]
+  return {
+    code,
+    stdout,
+    stderr,
+    outputs: parseOutputFile(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8')
+  }
+}
+
+/** `name<<delimiter`, the value's lines, `delimiter`: the file format @actions/core writes. */
+export function parseOutputFile(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^([^<=]+)<<(.+)$/.exec(lines[i])
+    if (!match) continue
+    const [, name, delimiter] = match
+    const end = lines.indexOf(delimiter, i + 1)
+    if (end < 0) throw new Error(`output ${name} has no closing delimiter`)
+    outputs[name] = lines.slice(i + 1, end).join('\n')
+    i = end
+  }
+  return outputs
+}

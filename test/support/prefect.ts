@@ -1,0 +1,84 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type Background, freePort, startBackground, until } from './processes.ts'
+
+/**
+ * A real Prefect server (SQLite, its own temporary home, loopback only, no
+ * analytics) and a real served flow, for the integration tests and the demo.
+ */
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const FLOW_FILE = join(root, 'test', 'integration', 'prefect', 'it_flow.py')
+
+/** Nothing we start may call out of the machine. */
+const QUIET = { DO_NOT_TRACK: '1', PREFECT_SERVER_ANALYTICS_ENABLED: 'false', PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY: 'false' }
+
+export function prefectVenv(): string {
+  return execFileSync('bash', [join(root, 'scripts', 'prefect-venv.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim()
+}
+
+export interface PrefectServer {
+  apiUrl: string
+  authString?: string
+  workDir: string
+  /** Headers a test needs to read the server directly. */
+  headers: Record<string, string>
+  stop(): Promise<void>
+  tail(): string
+}
+
+function baseEnv(home: string): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: home, PREFECT_HOME: home, ...QUIET }
+}
+
+export async function startPrefectServer(venv: string, options: { authString?: string } = {}): Promise<PrefectServer> {
+  const workDir = mkdtempSync(join(tmpdir(), 'flow-dispatch-prefect-'))
+  const port = await freePort()
+  const apiUrl = `http://127.0.0.1:${port}/api`
+  const env = {
+    ...baseEnv(join(workDir, 'server-home')),
+    PREFECT_SERVER_API_HOST: '127.0.0.1',
+    PREFECT_SERVER_API_PORT: String(port),
+    ...(options.authString && { PREFECT_SERVER_API_AUTH_STRING: options.authString })
+  }
+  const server = startBackground(join(venv, 'bin', 'prefect'), ['server', 'start', '--no-ui', '--analytics-off', '--host', '127.0.0.1', '--port', String(port)], {
+    env,
+    cwd: workDir,
+    logFile: join(workDir, 'server.log')
+  })
+  const headers: Record<string, string> = options.authString ? { authorization: `Basic ${Buffer.from(options.authString).toString('base64')}` } : {}
+  await until(
+    async () => (await fetch(`${apiUrl}/health`)).ok,
+    120_000,
+    () => `Prefect server did not become healthy:\n${server.tail()}`
+  )
+  return { apiUrl, authString: options.authString, workDir, headers, stop: () => server.stop(), tail: () => server.tail() }
+}
+
+/** Serves `it-flow/<deployment>` from a process of its own; resolves once it is READY. */
+export async function serveFlow(venv: string, server: PrefectServer, deployment: string): Promise<Background> {
+  const env = {
+    ...baseEnv(join(server.workDir, `serve-home-${deployment}`)),
+    PREFECT_API_URL: server.apiUrl,
+    PREFECT_RUNNER_POLL_FREQUENCY: '1',
+    ...(server.authString && { PREFECT_API_AUTH_STRING: server.authString })
+  }
+  const serve = startBackground(join(venv, 'bin', 'python'), [FLOW_FILE, deployment], {
+    env,
+    cwd: dirname(FLOW_FILE),
+    logFile: join(server.workDir, `serve-${deployment}.log`)
+  })
+  // READY once the serve process has polled for work: before that a run would wait, and the action warns.
+  await until(
+    async () => {
+      const response = await fetch(`${server.apiUrl}/deployments/name/it-flow/${deployment}`, { headers: server.headers })
+      return response.ok && ((await response.json()) as { status?: string }).status === 'READY'
+    },
+    120_000,
+    () => `The served deployment it-flow/${deployment} did not become READY:\n${serve.tail()}`
+  )
+  return serve
+}

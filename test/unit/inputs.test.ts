@@ -1,0 +1,188 @@
+import { describe, expect, it, vi } from 'vitest'
+import { InputError } from '../../src/errors.js'
+import { getInputs, type PrefectInputs } from '../../src/inputs.js'
+import { useActionEnvironment } from '../support/env.ts'
+
+const env = useActionEnvironment()
+const minimal = { orchestrator: 'prefect', url: 'http://127.0.0.1:4200/api', deployment: 'etl/nightly' }
+
+function read(inputs: Record<string, string>): PrefectInputs {
+  env.setInputs(inputs)
+  return getInputs()
+}
+
+function failure(inputs: Record<string, string>): InputError {
+  env.setInputs(inputs)
+  try {
+    getInputs()
+  } catch (error) {
+    expect(error).toBeInstanceOf(InputError)
+    return error as InputError
+  }
+  throw new Error('getInputs() accepted the inputs')
+}
+
+describe('getInputs', () => {
+  it('reads the minimal Prefect inputs with the documented defaults', () => {
+    const inputs = read(minimal)
+    expect(inputs).toMatchObject({
+      orchestrator: 'prefect',
+      url: 'http://127.0.0.1:4200/api',
+      credentials: { kind: 'none' },
+      deployment: { kind: 'name', flow: 'etl', name: 'nightly' },
+      parameters: undefined,
+      tags: [],
+      labels: {},
+      extraBody: {},
+      waiting: { wait: true, timeoutSeconds: 3600, pollIntervalSeconds: 10 }
+    })
+    expect([...inputs.waiting.failOn]).toEqual(['FAILED', 'CRASHED', 'CANCELLED'])
+  })
+
+  it('keeps YAML types and treats JSON as YAML', () => {
+    expect(read({ ...minimal, parameters: 'date: 2026-11-22\nfull_refresh: true\nretries: 3\nratio: 0.5\nnothing: null\nnested: {a: [1, "2"]}' }).parameters).toEqual({
+      date: '2026-11-22',
+      full_refresh: true,
+      retries: 3,
+      ratio: 0.5,
+      nothing: null,
+      nested: { a: [1, '2'] }
+    })
+    expect(read({ ...minimal, parameters: '{"a": 1, "b": "x"}' }).parameters).toEqual({ a: 1, b: 'x' })
+  })
+
+  it.each([
+    ['unparsable YAML', { parameters: 'a: [1, 2' }, /^Input 'parameters' is not valid YAML or JSON/],
+    ['a list', { parameters: '- a\n- b' }, /^Input 'parameters' must be a mapping .* but it is a list$/],
+    ['a scalar', { parameters: 'just text' }, /must be a mapping .* a string/],
+    ['a duplicate key', { parameters: 'a: 1\na: 2' }, /^Input 'parameters' is not valid YAML or JSON: .*[Mm]ap keys must be unique/],
+    ['infinity', { parameters: 'a: .inf' }, /^Input 'parameters' has Infinity at 'a'/],
+    ['an unsafe integer', { parameters: 'a: {b: 12345678901234567890}' }, /^Input 'parameters' has the integer .* at 'a.b', too large/],
+    ['a list of job variables', { 'job-variables': '[1]' }, /^Input 'job-variables' must be a mapping/],
+    ['no orchestrator', { orchestrator: '' }, /^Input 'orchestrator' is required/],
+    ['an unknown orchestrator', { orchestrator: 'airflow' }, /^Input 'orchestrator' must be 'prefect'; got 'airflow'/],
+    ['kestra, not yet', { orchestrator: 'kestra' }, /^Input 'orchestrator' 'kestra' is not supported by this version/],
+    ['no url', { url: '' }, /^Input 'url' is required/],
+    ['a url that is not one', { url: 'prefect.example.com/api' }, /^Input 'url' is not a URL/],
+    ['a non-http url', { url: 'ftp://x/api' }, /^Input 'url' must be an http:\/\/ or https:\/\/ URL/],
+    ['credentials in the url', { url: 'https://u:p@x/api' }, /^Input 'url' must not carry credentials/],
+    ['the Prefect Cloud UI url', { url: 'https://app.prefect.cloud/account/a/workspace/w' }, /^Input 'url' points at the Prefect Cloud UI/],
+    ['no deployment', { deployment: '' }, /^Input 'deployment' is required/],
+    ['a bad UUID', { deployment: '1234abcd-12' }, /^Input 'deployment' '1234abcd-12' is not a valid UUID/],
+    ['a name with two slashes', { deployment: 'a/b/c' }, /^Input 'deployment' must be a deployment UUID or 'flow-name\/deployment-name'; got 'a\/b\/c'/],
+    ['a name with no flow', { deployment: '/nightly' }, /^Input 'deployment' must be/],
+    ['a bad duration', { timeout: '10 minutes' }, /^Input 'timeout' must be a duration such as '90s', '30m', '2h' or a number of seconds; got '10 minutes'/],
+    ['a zero duration', { timeout: '0s' }, /^Input 'timeout' must be longer than zero/],
+    ['a short poll interval', { 'poll-interval': '0.5s' }, /^Input 'poll-interval' must be at least 1s/],
+    ['a non-boolean wait', { wait: 'yes' }, /^Input 'wait' must be true or false; got 'yes'/],
+    ['a non-terminal fail-on state', { 'fail-on': 'FAILED, RUNNING' }, /^Input 'fail-on' names 'RUNNING', which is not a terminal state; choose from COMPLETED, FAILED, CANCELLED, CRASHED/],
+    ['a time without a zone', { 'scheduled-time': '2026-11-22T18:00:00' }, /^Input 'scheduled-time' must be an ISO 8601 date and time with a time zone/],
+    ['an impossible date', { 'scheduled-time': '2026-13-40T18:00:00Z' }, /^Input 'scheduled-time' must be/],
+    ['a label with no key', { labels: 'team=data\n=x' }, /^Input 'labels' line 2 must be key=value; got '=x'/],
+    ['a label twice', { labels: 'a=1\na=2' }, /^Input 'labels' names 'a' twice/],
+    ['a create field that has its own input', { 'extra-body': 'tags: [a]' }, /^Input 'extra-body' sets 'tags'; use the input 'tags' instead/],
+    ['an unknown create field', { 'extra-body': 'priority: 1' }, /^Input 'extra-body' sets 'priority', which is not a field/],
+    ['api key and basic auth', { 'api-key': 'pnu_x', username: 'u', password: 'p' }, /^Input 'api-key' and 'username'\/'password' are both set/],
+    ['a username without a password', { username: 'u' }, /^Input 'password' is empty but a username is set/],
+    ['a password without a username', { password: 'p' }, /^Input 'username' is empty but a password is set/]
+  ])('refuses %s, naming the input', (_, inputs, message) => {
+    expect(failure({ ...minimal, ...inputs }).message).toMatch(message)
+  })
+
+  it('reads a deployment UUID in any case', () => {
+    expect(read({ ...minimal, deployment: 'A1B2C3D4-0000-4000-8000-00000000000F' }).deployment).toEqual({ kind: 'id', id: 'a1b2c3d4-0000-4000-8000-00000000000f' })
+  })
+
+  it('keeps spaces, ? and # in deployment names', () => {
+    expect(read({ ...minimal, deployment: 'my flow/nightly ?#1' }).deployment).toEqual({ kind: 'name', flow: 'my flow', name: 'nightly ?#1' })
+  })
+
+  it.each([
+    ['90', 90],
+    ['90s', 90],
+    ['30m', 1800],
+    ['2h', 7200],
+    ['1h30m', 5400],
+    ['1.5m', 90]
+  ])('reads the timeout %s as %i seconds', (timeout, seconds) => {
+    expect(read({ ...minimal, timeout }).waiting.timeoutSeconds).toBe(seconds)
+  })
+
+  it('reads lists, labels, fail-on none and the other create fields', () => {
+    const inputs = read({
+      ...minimal,
+      tags: 'a, b\nc\na',
+      labels: 'team=data\nurl=https://x.example/?a=b:c\n# a comment',
+      'fail-on': 'none',
+      'run-name': 'nightly-42',
+      'work-queue': 'gpu',
+      'job-variables': 'image: etl:2',
+      'scheduled-time': '2026-11-22T19:00:00+01:00',
+      'idempotency-key': 'k-1',
+      'enforce-parameter-schema': 'false',
+      'extra-body': 'context: {source: ci}\nempirical_policy: {retries: 2}',
+      'ui-url': 'https://prefect.example.com/'
+    })
+    expect(inputs.tags).toEqual(['a', 'b', 'c'])
+    expect(inputs.labels).toEqual({ team: 'data', url: 'https://x.example/?a=b:c' })
+    expect(inputs.waiting.failOn.size).toBe(0)
+    expect(inputs).toMatchObject({
+      runName: 'nightly-42',
+      workQueue: 'gpu',
+      jobVariables: { image: 'etl:2' },
+      scheduledTime: '2026-11-22T18:00:00.000Z',
+      idempotencyKey: 'k-1',
+      enforceParameterSchema: false,
+      extraBody: { context: { source: 'ci' }, empirical_policy: { retries: 2 } },
+      uiUrl: 'https://prefect.example.com'
+    })
+  })
+
+  it('takes the URL and credentials from the environment when the inputs are empty', () => {
+    process.env.PREFECT_API_URL = 'https://api.prefect.cloud/api/accounts/a/workspaces/w/'
+    process.env.PREFECT_API_KEY = 'pnu_from_env'
+    expect(read({ ...minimal, url: '' })).toMatchObject({
+      url: 'https://api.prefect.cloud/api/accounts/a/workspaces/w',
+      credentials: { kind: 'bearer', token: 'pnu_from_env' }
+    })
+  })
+
+  it('splits PREFECT_API_AUTH_STRING at the first colon', () => {
+    process.env.PREFECT_API_AUTH_STRING = 'admin:pa:ss'
+    expect(read(minimal).credentials).toEqual({ kind: 'basic', username: 'admin', password: 'pa:ss' })
+  })
+
+  it('refuses both PREFECT_API_KEY and PREFECT_API_AUTH_STRING', () => {
+    process.env.PREFECT_API_KEY = 'pnu_x'
+    process.env.PREFECT_API_AUTH_STRING = 'a:b'
+    expect(failure(minimal).message).toMatch(/both PREFECT_API_KEY and PREFECT_API_AUTH_STRING are set/)
+  })
+
+  it('prefers the inputs to the environment for credentials', () => {
+    process.env.PREFECT_API_AUTH_STRING = 'a:b'
+    expect(read({ ...minimal, 'api-key': 'pnu_input' }).credentials).toEqual({ kind: 'bearer', token: 'pnu_input' })
+  })
+
+  it('masks every secret and the basic-auth header value before anything else is printed', () => {
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+    try {
+      read({ ...minimal, username: 'admin', password: 's3cret' })
+      const printed = write.mock.calls.map(([chunk]) => String(chunk)).join('')
+      expect(printed).toContain('::add-mask::s3cret')
+      expect(printed).toContain('::add-mask::admin:s3cret')
+      expect(printed).toContain(`::add-mask::${Buffer.from('admin:s3cret').toString('base64')}`)
+    } finally {
+      write.mockRestore()
+    }
+  })
+
+  it('masks the API key even when the inputs are refused', () => {
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+    try {
+      failure({ ...minimal, 'api-key': 'pnu_secret', username: 'u', password: 'p' })
+      expect(write.mock.calls.map(([chunk]) => String(chunk)).join('')).toContain('::add-mask::pnu_secret')
+    } finally {
+      write.mockRestore()
+    }
+  })
+})

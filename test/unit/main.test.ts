@@ -1,0 +1,132 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { run } from '../../src/main.js'
+import { useActionEnvironment } from '../support/env.ts'
+import { type Recorded, type Reply, type Stub, startStub } from '../support/stub-server.ts'
+
+const env = useActionEnvironment()
+const RUN_ID = '99999999-8888-4777-8666-555555555555'
+const deployment = { id: '11111111-2222-4333-8444-555555555555', name: 'nightly', flow_id: 'f', status: 'READY', parameter_openapi_schema: { properties: {} } }
+const flowRun = (state_type: string, state_name: string, message: string | null = null, name = 'brave-otter') => ({
+  id: RUN_ID,
+  name,
+  state_type,
+  state_name,
+  state: { type: state_type, name: state_name, timestamp: '2026-11-22T18:00:00Z', message }
+})
+
+let stub: Stub | undefined
+let stdout: string
+beforeEach(() => {
+  stdout = ''
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk)
+    return true
+  })
+})
+afterEach(async () => {
+  vi.restoreAllMocks()
+  await stub?.close()
+  stub = undefined
+})
+
+/** A Prefect API that creates the run and then answers reads from `states`, the last one repeated. */
+async function prefect(states: object[], created: object = flowRun('SCHEDULED', 'Scheduled')): Promise<Stub> {
+  let reads = 0
+  stub = await startStub((r: Recorded): Reply => {
+    if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
+    if (r.path.endsWith('/create_flow_run')) return { status: 201, json: created }
+    return { status: 200, json: states[Math.min(reads++, states.length - 1)] }
+  })
+  return stub
+}
+
+const inputs = (server: Stub, extra: Record<string, string> = {}) => ({ orchestrator: 'prefect', url: `${server.url}/api`, deployment: 'etl/nightly', ...extra })
+
+describe('run', () => {
+  it('follows the run to COMPLETED and sets every output', async () => {
+    const server = await prefect([flowRun('RUNNING', 'Running'), flowRun('COMPLETED', 'Completed')])
+    env.setInputs(inputs(server))
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(env.outputs()).toEqual({
+      'run-id': RUN_ID,
+      'run-url': `${server.url}/runs/flow-run/${RUN_ID}`,
+      'run-name': 'brave-otter',
+      state: 'COMPLETED',
+      'state-name': 'Completed',
+      outcome: 'success',
+      'duration-seconds': expect.stringMatching(/^\d+$/)
+    })
+    expect(stdout).toMatch(/SCHEDULED \(Scheduled\)\n[^]*RUNNING \(Running\)\n[^]*COMPLETED \(Completed\)\n/)
+    expect(env.summary()).toContain('<h3>Prefect run: success</h3>')
+  })
+
+  it('fails the step on a state in fail-on, with the remote reason, and keeps every output', async () => {
+    const server = await prefect([flowRun('FAILED', 'Failed', 'Flow run encountered an exception: <b>ValueError</b>')])
+    env.setInputs(inputs(server))
+    await run()
+    expect(process.exitCode).toBe(1)
+    expect(env.outputs()).toMatchObject({ 'run-id': RUN_ID, state: 'FAILED', outcome: 'failed', 'duration-seconds': expect.any(String) })
+    expect(stdout).toContain(`::error::Prefect run ${RUN_ID} ended FAILED (Failed): Flow run encountered an exception: <b>ValueError</b> — ${server.url}/runs/flow-run/${RUN_ID}`)
+    expect(env.summary()).toContain('&#60;b&#62;ValueError&#60;/b&#62;')
+  })
+
+  it('treats CRASHED as failed and CANCELLED as cancelled', async () => {
+    const server = await prefect([flowRun('CANCELLED', 'Cancelled')])
+    env.setInputs(inputs(server, { 'fail-on': 'FAILED' }))
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(env.outputs().outcome).toBe('cancelled')
+  })
+
+  it('cannot be made to run a workflow command by what the orchestrator says', async () => {
+    const server = await prefect(
+      [flowRun('FAILED', 'Failed', 'x\n::set-output name=outcome::success\n::add-mask::everything\n##[set-output name=state;]COMPLETED')],
+      flowRun('SCHEDULED', 'Scheduled', null, '::stop-commands::abc')
+    )
+    env.setInputs(inputs(server))
+    await run()
+    const blocks = [...stdout.matchAll(/^::stop-commands::([0-9a-f-]{36})\n([^]*?)^::\1::$/gm)].map((m) => m[2])
+    expect(blocks.some((text) => text.includes("run '::stop-commands::abc'"))).toBe(true)
+    expect(blocks.some((text) => text.includes('::set-output name=outcome::success'))).toBe(true)
+    // Outside those blocks, a line is either a command of ours, whose data @actions/core escapes
+    // onto one line (the runner reads one command a line), or holds nothing a command starts with.
+    const outside = stdout.replace(/^::stop-commands::([0-9a-f-]{36})\n[^]*?^::\1::$/gm, '')
+    for (const line of outside.split('\n')) {
+      if (/^::(error|warning|debug)::/.test(line)) continue
+      expect(line).not.toMatch(/^\s*::|##\[/)
+    }
+    expect(stdout).toContain('::error::Prefect run 99999999-8888-4777-8666-555555555555 ended FAILED (Failed): x%0A::set-output name=outcome::success%0A')
+    expect(env.outputs().outcome).toBe('failed')
+  })
+
+  it('reports a state it does not know as an error, with the outputs it has', async () => {
+    const server = await prefect([flowRun('AWAITING_APPROVAL', 'Awaiting approval')])
+    env.setInputs(inputs(server))
+    await run()
+    expect(process.exitCode).toBe(1)
+    expect(env.outputs()).toMatchObject({ 'run-id': RUN_ID, state: 'AWAITING_APPROVAL', outcome: 'error' })
+    expect(stdout).toContain("::error::Prefect reported state 'AWAITING_APPROVAL' (Awaiting approval)")
+  })
+
+  it('times out with outcome timed-out and a link to the run', async () => {
+    const server = await prefect([flowRun('RUNNING', 'Running')])
+    env.setInputs(inputs(server, { timeout: '1.5s', 'poll-interval': '1s' }))
+    await run()
+    expect(process.exitCode).toBe(1)
+    expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'RUNNING' })
+    expect(stdout).toContain(`did not end within the timeout of 2s; it was RUNNING (Running) and may still be going: ${server.url}/runs/flow-run/${RUN_ID}`)
+    expect(env.summary()).toContain('may still be going')
+  })
+
+  it('stops at bad input with outcome error and sends nothing', async () => {
+    const server = await prefect([])
+    env.setInputs(inputs(server, { parameters: 'a: [' }))
+    await run()
+    expect(process.exitCode).toBe(1)
+    expect(server.requests).toHaveLength(0)
+    expect(env.outputs()).toEqual({ outcome: 'error' })
+    expect(stdout).toContain("::error::Input 'parameters' is not valid YAML or JSON")
+    expect(env.summary()).toContain('not created')
+  })
+})

@@ -1,0 +1,176 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { getInputs, type PrefectInputs } from '../../src/inputs.js'
+import { PrefectClient } from '../../src/prefect/client.js'
+import { useActionEnvironment } from '../support/env.ts'
+import { type Recorded, type Reply, type Stub, startStub } from '../support/stub-server.ts'
+
+const env = useActionEnvironment()
+const DEPLOYMENT_ID = '11111111-2222-4333-8444-555555555555'
+const RUN_ID = '99999999-8888-4777-8666-555555555555'
+
+const deployment = {
+  id: DEPLOYMENT_ID,
+  name: 'nightly ?#1',
+  flow_id: 'f',
+  status: 'READY',
+  work_pool_name: null,
+  parameter_openapi_schema: { properties: { date: {}, full_refresh: {} } }
+}
+const flowRun = (state_type = 'SCHEDULED', state_name = 'Scheduled', extra: Record<string, unknown> = {}) => ({
+  id: RUN_ID,
+  name: 'brave-otter',
+  state_type,
+  state_name,
+  state: { type: state_type, name: state_name, timestamp: '2026-11-22T18:00:00Z', message: null },
+  ...extra
+})
+
+let stub: Stub | undefined
+afterEach(async () => {
+  await stub?.close()
+  stub = undefined
+})
+
+async function connect(inputs: Record<string, string>, reply: (r: Recorded) => Reply): Promise<{ client: PrefectClient; stub: Stub }> {
+  stub = await startStub(reply)
+  env.setInputs({ orchestrator: 'prefect', url: `${stub.url}/api`, deployment: 'my flow/nightly ?#1', ...inputs })
+  return { client: new PrefectClient(getInputs() as PrefectInputs, { repository: 'acme/etl', sha: 'abc', runUrl: 'https://github.com/acme/etl/actions/runs/1/attempts/1', runId: 1, runAttempt: 1, job: 'j', step: 's' }, 'ua'), stub }
+}
+
+const happy = (r: Recorded): Reply =>
+  r.method === 'GET' ? { status: 200, json: deployment } : { status: 201, json: flowRun() }
+
+describe('PrefectClient', () => {
+  it('encodes each part of a deployment name and sends only the fields that are set', async () => {
+    const { client, stub } = await connect({ 'api-key': 'pnu_key', parameters: 'date: 2026-11-22' }, happy)
+    await client.prepare()
+    const run = await client.trigger()
+    expect(stub.requests[0].path).toBe('/api/deployments/name/my%20flow/nightly%20%3F%231')
+    expect(stub.requests[1].path).toBe(`/api/deployments/${DEPLOYMENT_ID}/create_flow_run`)
+    for (const request of stub.requests) {
+      expect(request.headers).toMatchObject({ authorization: 'Bearer pnu_key', 'x-prefect-api-version': '0.8.4' })
+    }
+    const body = JSON.parse(stub.requests[1].body)
+    expect(Object.keys(body).sort()).toEqual(['idempotency_key', 'labels', 'parameters', 'tags'])
+    expect(body).toMatchObject({
+      parameters: { date: '2026-11-22' },
+      tags: ['github:acme/etl'],
+      labels: { 'github.repository': 'acme/etl', 'github.sha': 'abc', 'github.run_url': 'https://github.com/acme/etl/actions/runs/1/attempts/1' },
+      idempotency_key: expect.stringMatching(/^github\/acme\/etl\/1\/1\/j\/s\/[0-9a-f]{16}$/)
+    })
+    expect(run).toMatchObject({ id: RUN_ID, name: 'brave-otter', created: true, url: `${stub.url}/runs/flow-run/${RUN_ID}` })
+    expect(run.status).toMatchObject({ state: 'SCHEDULED', stateName: 'Scheduled', phase: 'scheduled' })
+  })
+
+  it('maps every input to its create field', async () => {
+    const { client, stub } = await connect(
+      {
+        'run-name': 'n1',
+        tags: 'a',
+        labels: 'k=v',
+        'job-variables': 'image: x',
+        'scheduled-time': '2030-01-01T00:00:00Z',
+        'idempotency-key': 'key-1',
+        'enforce-parameter-schema': 'false',
+        'extra-body': 'context: {c: 1}\nempirical_policy: {retries: 1}\nparent_task_run_id: null\ninfrastructure_document_id: null'
+      },
+      happy
+    )
+    await client.prepare()
+    await client.trigger()
+    expect(JSON.parse(stub.requests[1].body)).toEqual({
+      name: 'n1',
+      tags: ['github:acme/etl', 'a'],
+      labels: { 'github.repository': 'acme/etl', 'github.sha': 'abc', 'github.run_url': 'https://github.com/acme/etl/actions/runs/1/attempts/1', k: 'v' },
+      job_variables: { image: 'x' },
+      state: { type: 'SCHEDULED', name: 'Scheduled', state_details: { scheduled_time: '2030-01-01T00:00:00.000Z' } },
+      idempotency_key: 'key-1',
+      enforce_parameter_schema: false,
+      context: { c: 1 },
+      empirical_policy: { retries: 1 },
+      parent_task_run_id: null,
+      infrastructure_document_id: null
+    })
+  })
+
+  it('says so when the key matched a run an earlier request created', async () => {
+    const { client } = await connect({}, (r) => (r.method === 'GET' ? { status: 200, json: deployment } : { status: 200, json: flowRun('RUNNING', 'Running') }))
+    await client.prepare()
+    expect((await client.trigger()).created).toBe(false)
+  })
+
+  it.each([
+    [{ status: 401, json: { exception_message: 'Unauthorized' } }, {}, /refused the credentials \(401 Unauthorized\)\. The server needs credentials: set 'api-key'/],
+    [{ status: 401, json: { detail: 'Invalid API key' } }, { 'api-key': 'pnu_bad' }, /refused the credentials \(401 Invalid API key\)\. Check 'api-key'/],
+    [{ status: 403, json: { detail: 'Forbidden' } }, {}, /forbids it \(403 Forbidden\)/],
+    [{ status: 404, json: { detail: 'Deployment not found' } }, {}, /^Prefect at http:\/\/127\.0\.0\.1:\d+\/api has no deployment 'my flow\/nightly \?#1'\. Check both names/],
+    [{ status: 404, json: { detail: 'Deployment not found' } }, { deployment: DEPLOYMENT_ID }, /has no deployment 11111111-2222-4333-8444-555555555555\. Check the UUID/],
+    [{ status: 200, text: '<html>proxy login</html>' }, {}, /the answer was not JSON .*<html>proxy login/]
+  ])('explains a failed look-up (%#)', async (reply, inputs, message) => {
+    const { client } = await connect(inputs, () => reply as Reply)
+    await expect(client.prepare()).rejects.toThrow(message)
+  })
+
+  it.each([
+    [
+      { status: 422, json: { exception_message: 'Invalid request received.', exception_detail: [{ loc: ['body', 'parameters'], msg: 'Value error, too large', type: 'value_error' }] } },
+      /rejected the request to create a flow run of deployment 'my flow\/nightly \?#1' \(422\): Invalid request received\.; parameters: Value error, too large$/
+    ],
+    [{ status: 422, json: { detail: [{ loc: ['body', 'job_variables', 'image'], msg: 'field required' }] } }, /\(422\): job_variables\.image: field required$/],
+    [{ status: 409, json: { detail: "Error creating flow run: Validation failed for field 'date'. Failure reason: 1 is not of type 'string'" } }, /\(409\): Error creating flow run: Validation failed for field 'date'/]
+  ])('shows why the server rejected the create (%#)', async (reply, message) => {
+    const { client } = await connect({ parameters: 'date: 1' }, (r) => (r.method === 'GET' ? { status: 200, json: deployment } : (reply as Reply)))
+    await client.prepare()
+    await expect(client.trigger()).rejects.toThrow(message)
+  })
+
+  it('refuses parameter names the schema does not have', async () => {
+    const { client } = await connect({ parameters: 'date: x\nfull_refesh: true' }, happy)
+    await expect(client.prepare()).rejects.toThrow(
+      "Input 'parameters' names 'full_refesh', which deployment 'my flow/nightly ?#1' does not take; it takes: date, full_refresh"
+    )
+  })
+
+  it('refuses a work queue for a deployment with no work pool', async () => {
+    const { client } = await connect({ 'work-queue': 'q' }, happy)
+    await expect(client.prepare()).rejects.toThrow("Input 'work-queue' is set, but deployment 'my flow/nightly ?#1' has no work pool")
+  })
+
+  it('warns when nothing polls the deployment or it is paused', async () => {
+    const warnings = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+    try {
+      const { client } = await connect({}, () => ({ status: 200, json: { ...deployment, status: 'NOT_READY', paused: true } }))
+      await client.prepare()
+      const printed = warnings.mock.calls.map(([c]) => String(c)).join('')
+      expect(printed).toContain("::warning::deployment 'my flow/nightly ?#1' is paused")
+      expect(printed).toContain('is NOT_READY: no worker or serve process has polled it lately')
+    } finally {
+      warnings.mockRestore()
+    }
+  })
+
+  it('reads a run, with its own start-to-end time', async () => {
+    const { client } = await connect({}, () => ({
+      status: 200,
+      json: flowRun('FAILED', 'Failed', { start_time: '2026-11-22T18:00:00Z', end_time: '2026-11-22T18:01:30.500Z', state: { type: 'FAILED', name: 'Failed', message: 'Flow run encountered an exception' } })
+    }))
+    expect(await client.read(RUN_ID)).toEqual({
+      state: 'FAILED',
+      stateName: 'Failed',
+      phase: 'failed',
+      since: undefined,
+      message: 'Flow run encountered an exception',
+      runSeconds: 90.5
+    })
+  })
+
+  it.each([
+    ['https://api.prefect.cloud/api/accounts/A/workspaces/W', {}, `https://app.prefect.cloud/account/A/workspace/W/runs/flow-run/${RUN_ID}`],
+    ['http://prefect.internal:4200/api', {}, `http://prefect.internal:4200/runs/flow-run/${RUN_ID}`],
+    ['https://gw.example.com/prefect/api', {}, `https://gw.example.com/prefect/runs/flow-run/${RUN_ID}`],
+    ['http://prefect.internal:4200/api', { 'ui-url': 'https://prefect.example.com/ui/' }, `https://prefect.example.com/ui/runs/flow-run/${RUN_ID}`]
+  ])('links runs on %s to the UI', (url, inputs, expected) => {
+    env.setInputs({ orchestrator: 'prefect', url, deployment: 'a/b', ...inputs })
+    expect(new PrefectClient(getInputs() as PrefectInputs, {}, 'ua').runUrl(RUN_ID)).toBe(expected)
+  })
+})

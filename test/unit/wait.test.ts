@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import { RemoteError } from '../../src/errors.js'
+import { NetworkError } from '../../src/http.js'
+import type { Orchestrator, Run, RunStatus } from '../../src/orchestrator.js'
+import { prefectPhase } from '../../src/prefect/states.js'
+import { waitForRun } from '../../src/wait.js'
+
+const status = (state: string, stateName = state[0] + state.slice(1).toLowerCase()): RunStatus => ({ state, stateName, phase: prefectPhase(state) })
+
+/** An orchestrator whose reads answer from a script: a status, or an error to throw. */
+function scripted(answers: Array<RunStatus | Error>): Orchestrator & { reads: number } {
+  const fake = {
+    product: 'Prefect',
+    target: 'deployment x',
+    terminalStates: [],
+    reads: 0,
+    prepare: async () => undefined,
+    trigger: async (): Promise<Run> => {
+      throw new Error('not used')
+    },
+    read: async (): Promise<RunStatus> => {
+      const answer = answers[Math.min(fake.reads++, answers.length - 1)]
+      if (answer instanceof Error) throw answer
+      return answer
+    }
+  }
+  return fake
+}
+
+const run = (first: RunStatus): Run => ({ id: 'r1', name: 'n', url: 'http://ui/r1', created: true, status: first })
+const fast = { timeoutSeconds: 30, pollIntervalSeconds: 1 }
+
+describe.concurrent('waitForRun', () => {
+  it('reports each change of state once, not each read, and stops at a terminal state', async () => {
+    const orchestrator = scripted([status('SCHEDULED'), status('SCHEDULED', 'Late'), status('RUNNING'), status('RUNNING'), status('COMPLETED')])
+    const seen: string[] = []
+    const result = await waitForRun(orchestrator, run(status('SCHEDULED')), fast, (s) => seen.push(`${s.state}/${s.stateName}`))
+    expect(result).toEqual({ status: status('COMPLETED'), timedOut: false })
+    expect(seen).toEqual(['SCHEDULED/Late', 'RUNNING/Running', 'COMPLETED/Completed'])
+    expect(orchestrator.reads).toBe(5)
+  })
+
+  it('does not read a run that is already over', async () => {
+    const orchestrator = scripted([])
+    expect(await waitForRun(orchestrator, run(status('FAILED')), fast, () => undefined)).toMatchObject({ timedOut: false })
+    expect(orchestrator.reads).toBe(0)
+  })
+
+  it('reports a state it does not know at once instead of waiting on it', async () => {
+    const orchestrator = scripted([status('AWAITING_APPROVAL', 'Waiting'), status('COMPLETED')])
+    await expect(waitForRun(orchestrator, run(status('PENDING')), fast, () => undefined)).rejects.toThrow(
+      "Prefect reported state 'AWAITING_APPROVAL' (Waiting) for run r1, which this version of flow-dispatch does not know; not waiting on it. See http://ui/r1"
+    )
+    expect(orchestrator.reads).toBe(1)
+  })
+
+  it('goes on through transient read failures', async () => {
+    const orchestrator = scripted([new NetworkError('reset', 'ECONNRESET'), new RemoteError('busy', 503), status('COMPLETED')])
+    expect((await waitForRun(orchestrator, run(status('RUNNING')), fast, () => undefined)).status.state).toBe('COMPLETED')
+  })
+
+  it('stops on a failure that will not pass by itself', async () => {
+    const orchestrator = scripted([new RemoteError('refused the credentials', 401), status('COMPLETED')])
+    await expect(waitForRun(orchestrator, run(status('RUNNING')), fast, () => undefined)).rejects.toThrow('refused the credentials')
+  })
+
+  it('gives up at the timeout with the last state seen', async () => {
+    const orchestrator = scripted([status('RUNNING')])
+    const started = Date.now()
+    const result = await waitForRun(orchestrator, run(status('PENDING')), { timeoutSeconds: 2.5, pollIntervalSeconds: 1 }, () => undefined)
+    expect(result).toEqual({ status: status('RUNNING'), timedOut: true })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2400)
+    // Reads at about 1s, 2s and the deadline: the interval caps the back-off, and nothing reads past the deadline.
+    expect(orchestrator.reads).toBeGreaterThanOrEqual(2)
+    expect(orchestrator.reads).toBeLessThanOrEqual(3)
+  })
+})

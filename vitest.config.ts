@@ -1,0 +1,22 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000 }
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/integration/setup.ts'],
+          // Real servers and real flow runs: slow, and one at a time on a 2-core machine.
+          testTimeout: 120_000,
+          hookTimeout: 240_000,
+          fileParallelism: false
+        }
+      }
+    ]
+  }
+})
