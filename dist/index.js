@@ -37824,7 +37824,32 @@ function isTransient(error) {
     return error instanceof RemoteError && error.status !== undefined && TRANSIENT_STATUS.has(error.status);
 }
 
+;// CONCATENATED MODULE: ./src/untrusted.ts
+
+
+/** Text from the orchestrator (names, state messages, error bodies) goes out only through these. */
+/**
+ * Prints text that may come from the orchestrator. The runner reads a workflow
+ * command only from a line that starts with `::` or holds `##[`; text that has
+ * either goes between `stop-commands` markers with a token nobody can guess,
+ * where the runner reads no command at all, whatever the text says.
+ */
+function printUntrusted(text) {
+    if (!/::|##\[/.test(text)) {
+        info(text);
+        return;
+    }
+    const token = (0,external_node_crypto_.randomUUID)();
+    info(`::stop-commands::${token}`);
+    info(text);
+    info(`::${token}::`);
+}
+function escapeHtml(text) {
+    return text.replace(/[&<>"'`|\\*_[\]]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 ;// CONCATENATED MODULE: ./src/prefect/client.ts
+
 
 
 
@@ -37866,7 +37891,7 @@ class PrefectClient {
         }
         const deployment = parseJson(this.ok(response, `look up ${this.target}`), `look up ${this.target}`);
         this.deployment = deployment;
-        info(`Prefect ${this.target}: id ${deployment.id}`);
+        printUntrusted(`Prefect ${this.target}: id ${deployment.id}`);
         this.checkParameters(deployment);
         if (this.inputs.workQueue && !deployment.work_pool_name) {
             throw new InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`);
@@ -37900,7 +37925,7 @@ class PrefectClient {
         body.idempotency_key = this.inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, deployment.id, body);
         core_debug(`Idempotency key: ${body.idempotency_key}`);
         const what = `create a flow run of ${this.target}`;
-        const response = await this.call('POST', `/deployments/${deployment.id}/create_flow_run`, body, true, what);
+        const response = await this.call('POST', `/deployments/${encodeURIComponent(deployment.id)}/create_flow_run`, body, true, what);
         const flowRun = parseJson(this.ok(response, what), what);
         return {
             id: flowRun.id,
@@ -37938,7 +37963,7 @@ class PrefectClient {
     }
     async read(runId, deadline) {
         const what = `read flow run ${runId}`;
-        const response = await this.call('GET', `/flow_runs/${runId}`, undefined, true, what, deadline);
+        const response = await this.call('GET', `/flow_runs/${encodeURIComponent(runId)}`, undefined, true, what, deadline);
         if (response.status === 404)
             throw new RemoteError(`Prefect at ${this.inputs.url} has no flow run ${runId}: it was deleted`, 404);
         return toStatus(parseJson(this.ok(response, what), what));
@@ -38024,30 +38049,6 @@ function toStatus(run) {
         message: run.state?.message || undefined,
         runSeconds: Number.isFinite(end - start) ? (end - start) / 1000 : undefined
     };
-}
-
-;// CONCATENATED MODULE: ./src/untrusted.ts
-
-
-/** Text from the orchestrator (names, state messages, error bodies) goes out only through these. */
-/**
- * Prints text that may come from the orchestrator. The runner reads a workflow
- * command only from a line that starts with `::` or holds `##[`; text that has
- * either goes between `stop-commands` markers with a token nobody can guess,
- * where the runner reads no command at all, whatever the text says.
- */
-function printUntrusted(text) {
-    if (!/::|##\[/.test(text)) {
-        info(text);
-        return;
-    }
-    const token = (0,external_node_crypto_.randomUUID)();
-    info(`::stop-commands::${token}`);
-    info(text);
-    info(`::${token}::`);
-}
-function escapeHtml(text) {
-    return text.replace(/[&<>"'`|\\*_[\]]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 ;// CONCATENATED MODULE: ./src/report.ts

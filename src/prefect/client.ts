@@ -6,6 +6,7 @@ import type { JsonObject } from '../mapping.js'
 import type { Orchestrator, Run, RunStatus } from '../orchestrator.js'
 import { deriveIdempotencyKey, type Origin } from '../origin.js'
 import { explain, parseJson } from '../remote.js'
+import { printUntrusted } from '../untrusted.js'
 import { PREFECT_TERMINAL_STATES, prefectPhase } from './states.js'
 
 /** The API version the current Prefect client sends; older servers accept it too. */
@@ -71,7 +72,7 @@ export class PrefectClient implements Orchestrator {
     }
     const deployment = parseJson<Deployment>(this.ok(response, `look up ${this.target}`), `look up ${this.target}`)
     this.deployment = deployment
-    core.info(`Prefect ${this.target}: id ${deployment.id}`)
+    printUntrusted(`Prefect ${this.target}: id ${deployment.id}`)
     this.checkParameters(deployment)
     if (this.inputs.workQueue && !deployment.work_pool_name) {
       throw new InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`)
@@ -110,7 +111,7 @@ export class PrefectClient implements Orchestrator {
     body.idempotency_key = this.inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, deployment.id, body)
     core.debug(`Idempotency key: ${body.idempotency_key}`)
     const what = `create a flow run of ${this.target}`
-    const response = await this.call('POST', `/deployments/${deployment.id}/create_flow_run`, body, true, what)
+    const response = await this.call('POST', `/deployments/${encodeURIComponent(deployment.id)}/create_flow_run`, body, true, what)
     const flowRun = parseJson<FlowRun>(this.ok(response, what), what)
     return {
       id: flowRun.id,
@@ -150,7 +151,7 @@ export class PrefectClient implements Orchestrator {
 
   async read(runId: string, deadline?: number): Promise<RunStatus> {
     const what = `read flow run ${runId}`
-    const response = await this.call('GET', `/flow_runs/${runId}`, undefined, true, what, deadline)
+    const response = await this.call('GET', `/flow_runs/${encodeURIComponent(runId)}`, undefined, true, what, deadline)
     if (response.status === 404) throw new RemoteError(`Prefect at ${this.inputs.url} has no flow run ${runId}: it was deleted`, 404)
     return toStatus(parseJson<FlowRun>(this.ok(response, what), what))
   }
