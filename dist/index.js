@@ -29215,7 +29215,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1918);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(388);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -29224,7 +29224,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1918:
+/***/ 388:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32255,6 +32255,10 @@ function formatDuration(totalSeconds) {
     return parts.filter(Boolean).join(' ');
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/mapping.ts
@@ -32338,6 +32342,73 @@ function parseKeyValueLines(input, raw) {
     return result;
 }
 
+;// CONCATENATED MODULE: ./src/kestra/states.ts
+/** Kestra's `State.Type` enum, all of it, as its OpenAPI description gives it from 1.1 to 2.0. */
+const KESTRA_STATE_TYPES = [
+    'CREATED',
+    'SUBMITTED',
+    'RUNNING',
+    'PAUSED',
+    'RESTARTED',
+    'KILLING',
+    'SUCCESS',
+    'WARNING',
+    'FAILED',
+    'KILLED',
+    'CANCELLED',
+    'QUEUED',
+    'RETRYING',
+    'RETRIED',
+    'SKIPPED',
+    'BREAKPOINT',
+    'RESUBMITTED'
+];
+/** `State.Type.isTerminated()` in Kestra's source. */
+const KESTRA_TERMINAL_STATES = ['SUCCESS', 'WARNING', 'FAILED', 'KILLED', 'CANCELLED', 'RETRIED', 'SKIPPED', 'RESUBMITTED'];
+/**
+ * Every terminal state but SUCCESS and WARNING: the run did not do its work.
+ * RETRIED, SKIPPED and RESUBMITTED are task-run states in practice; should one
+ * ever end an execution, it must not pass for a success.
+ */
+const KESTRA_DEFAULT_FAIL_ON = ['FAILED', 'KILLED', 'CANCELLED', 'RETRIED', 'SKIPPED', 'RESUBMITTED'];
+function isKestraStateType(type) {
+    return KESTRA_STATE_TYPES.includes(type);
+}
+/** Undefined for a type this version does not know, so the caller reports it instead of waiting on it. */
+function kestraPhase(type) {
+    if (!isKestraStateType(type))
+        return undefined;
+    switch (type) {
+        case 'CREATED':
+        case 'SUBMITTED':
+        // Held back by the flow's concurrency limit.
+        case 'QUEUED':
+            return 'pending';
+        case 'RUNNING':
+        case 'RESTARTED':
+        case 'RETRYING':
+            return 'running';
+        // Both wait for a person (or a Pause task's delay); Kestra's own follow waits through them too.
+        case 'PAUSED':
+        case 'BREAKPOINT':
+            return 'paused';
+        case 'KILLING':
+            return 'cancelling';
+        // WARNING: it ended with warnings; it fails the step only when fail-on names it.
+        case 'SUCCESS':
+        case 'WARNING':
+            return 'succeeded';
+        case 'FAILED':
+        case 'RETRIED':
+        case 'RESUBMITTED':
+            return 'failed';
+        case 'KILLED':
+        case 'CANCELLED':
+        case 'SKIPPED':
+            return 'cancelled';
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/prefect/states.ts
 /** Prefect's `StateType` enum (prefect/server/schemas/states.py), all of it. */
 const PREFECT_STATE_TYPES = [
@@ -32391,6 +32462,24 @@ function prefectPhase(type) {
 
 
 
+
+
+
+/** Inputs that mean something to one orchestrator only; given to the other, they are refused, not ignored. */
+const ONLY_FOR = {
+    deployment: 'prefect',
+    'run-name': 'prefect',
+    tags: 'prefect',
+    'job-variables': 'prefect',
+    'work-queue': 'prefect',
+    'enforce-parameter-schema': 'prefect',
+    'extra-body': 'prefect',
+    tenant: 'kestra',
+    namespace: 'kestra',
+    flow: 'kestra',
+    files: 'kestra',
+    revision: 'kestra'
+};
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** DeploymentFlowRunCreate fields with no input of their own. */
 const PREFECT_EXTRA_FIELDS = ['context', 'empirical_policy', 'parent_task_run_id', 'infrastructure_document_id'];
@@ -32435,22 +32524,34 @@ function getInputs() {
     const orchestrator = input('orchestrator').toLowerCase();
     switch (orchestrator) {
         case 'prefect':
-            return getPrefectInputs();
         case 'kestra':
-            throw new InputError('orchestrator', `'kestra' is not supported by this version of flow-dispatch yet; use 'prefect'`);
+            for (const [name, only] of Object.entries(ONLY_FOR)) {
+                if (only !== orchestrator && input(name) !== '') {
+                    throw new InputError(name, `is for ${only === 'prefect' ? 'Prefect' : 'Kestra'} only, and orchestrator is '${orchestrator}'`);
+                }
+            }
+            return orchestrator === 'prefect' ? getPrefectInputs() : getKestraInputs();
         case '':
-            throw new InputError('orchestrator', `is required: set it to 'prefect'`);
+            throw new InputError('orchestrator', "is required: set it to 'prefect' or 'kestra'");
         default:
-            throw new InputError('orchestrator', `must be 'prefect'; got '${orchestrator}'`);
+            throw new InputError('orchestrator', `must be 'prefect' or 'kestra'; got '${orchestrator}'`);
     }
 }
 function getPrefectInputs() {
-    const credentials = prefectCredentials();
-    const url = baseUrl('url', inputOrEnv('url', 'PREFECT_API_URL'));
+    const credentials = readCredentials('PREFECT_API_KEY', () => {
+        const auth = (process.env.PREFECT_API_AUTH_STRING ?? '').trim();
+        if (auth === '')
+            return undefined;
+        core_setSecret(auth);
+        const colon = auth.indexOf(':');
+        if (colon < 0)
+            throw new InputError('username', "is empty and PREFECT_API_AUTH_STRING is not in the form 'user:password'");
+        return { username: auth.slice(0, colon), password: auth.slice(colon + 1), source: 'PREFECT_API_AUTH_STRING' };
+    });
+    const url = baseUrl('url', inputOrEnv('url', 'PREFECT_API_URL'), 'http://prefect.example.com:4200/api (or set PREFECT_API_URL)');
     if (new URL(url).hostname === 'app.prefect.cloud') {
         throw new InputError('url', 'points at the Prefect Cloud UI; use the API URL https://api.prefect.cloud/api/accounts/<account-id>/workspaces/<workspace-id>');
     }
-    const uiRaw = input('ui-url');
     const extraBody = parseMapping('extra-body', input('extra-body')) ?? {};
     for (const key of Object.keys(extraBody)) {
         if (key in PREFECT_FIELDS_BY_INPUT) {
@@ -32463,24 +32564,89 @@ function getPrefectInputs() {
     const enforce = input('enforce-parameter-schema');
     return {
         orchestrator: 'prefect',
-        url,
-        uiUrl: uiRaw === '' ? undefined : baseUrl('ui-url', { value: uiRaw, from: "input 'ui-url'" }),
-        credentials,
+        ...commonInputs(url, credentials, PREFECT_TERMINAL_STATES, PREFECT_DEFAULT_FAIL_ON),
         deployment: deploymentRef(input('deployment')),
-        parameters: parseMapping('parameters', input('parameters')),
         runName: optional('run-name'),
         tags: parseList(input('tags')),
-        labels: parseKeyValueLines('labels', input('labels')),
         jobVariables: parseMapping('job-variables', input('job-variables')),
         workQueue: optional('work-queue'),
-        scheduledTime: scheduledTime(input('scheduled-time')),
-        idempotencyKey: optional('idempotency-key'),
         enforceParameterSchema: enforce === '' ? undefined : booleanInput('enforce-parameter-schema', true),
-        extraBody,
-        waiting: waitSettings(PREFECT_TERMINAL_STATES, PREFECT_DEFAULT_FAIL_ON)
+        extraBody
     };
 }
-function prefectCredentials() {
+function getKestraInputs() {
+    const credentials = readCredentials('KESTRA_API_TOKEN', () => {
+        const username = (process.env.KESTRA_USERNAME ?? '').trim();
+        const password = (process.env.KESTRA_PASSWORD ?? '').trim();
+        if (password)
+            core_setSecret(password);
+        return username || password ? { username, password, source: 'KESTRA_USERNAME and KESTRA_PASSWORD' } : undefined;
+    });
+    const url = baseUrl('url', inputOrEnv('url', 'KESTRA_URL'), 'https://kestra.example.com (or set KESTRA_URL)');
+    const tenant = inputOrEnv('tenant', 'KESTRA_TENANT').value || 'main';
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/.test(tenant)) {
+        throw new InputError('tenant', `must be a tenant id such as 'main', or 'none' for servers older than 0.23; got '${tenant}'`);
+    }
+    const common = commonInputs(url, credentials, KESTRA_TERMINAL_STATES, KESTRA_DEFAULT_FAIL_ON);
+    for (const [key, value] of Object.entries(common.labels)) {
+        if (!/^\p{Ll}[\p{L}0-9._-]*$/u.test(key)) {
+            throw new InputError('labels', `has the key '${key}'; Kestra label keys start with a lower-case letter and hold only letters, digits, '.', '_' and '-'`);
+        }
+        if (key.startsWith('system.'))
+            throw new InputError('labels', `has the key '${key}'; Kestra sets 'system.' labels itself`);
+        if (value === '')
+            throw new InputError('labels', `has an empty value for '${key}'; Kestra needs a value`);
+    }
+    const revision = input('revision');
+    if (revision !== '' && !/^[1-9]\d*$/.test(revision))
+        throw new InputError('revision', `must be a flow revision number (1, 2, ...); got '${revision}'`);
+    return {
+        orchestrator: 'kestra',
+        ...common,
+        tenant: /^none$/i.test(tenant) ? undefined : tenant,
+        namespace: kestraName('namespace', /^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ., _ and -'),
+        flow: kestraName('flow', /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'letters, digits, ., _ and -'),
+        files: fileInputs(),
+        revision: revision === '' ? undefined : Number(revision)
+    };
+}
+function kestraName(name, pattern, allowed) {
+    const value = input(name);
+    if (value === '')
+        throw new InputError(name, 'is required with orchestrator kestra');
+    if (!pattern.test(value))
+        throw new InputError(name, `may hold only ${allowed}; got '${value}'`);
+    return value;
+}
+/** `input=path` lines; each path must be a file now, so nothing is created when one is missing. */
+function fileInputs() {
+    const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
+    return Object.entries(parseKeyValueLines('files', input('files'))).map(([name, path]) => {
+        const absolute = (0,external_node_path_namespaceObject.resolve)(workspace, path);
+        if (path === '' || !(0,external_node_fs_namespaceObject.existsSync)(absolute) || !(0,external_node_fs_namespaceObject.statSync)(absolute).isFile()) {
+            throw new InputError('files', `gives '${path}' for the input '${name}', which is not a file (looked for ${absolute})`);
+        }
+        return { input: name, path: absolute };
+    });
+}
+function commonInputs(url, credentials, terminal, defaultFailOn) {
+    const uiUrl = input('ui-url');
+    return {
+        url,
+        uiUrl: uiUrl === '' ? undefined : baseUrl('ui-url', { value: uiUrl, from: "input 'ui-url'" }, ''),
+        credentials,
+        parameters: parseMapping('parameters', input('parameters')),
+        labels: parseKeyValueLines('labels', input('labels')),
+        scheduledTime: scheduledTime(input('scheduled-time')),
+        idempotencyKey: optional('idempotency-key'),
+        waiting: waitSettings(terminal, defaultFailOn)
+    };
+}
+/**
+ * `api-key` (Bearer) or `username` + `password` (Basic), never both; when the
+ * inputs are empty, the orchestrator's own environment variables.
+ */
+function readCredentials(envKeyName, basicFromEnv) {
     const apiKey = input('api-key');
     const username = input('username');
     const password = input('password');
@@ -32489,28 +32655,23 @@ function prefectCredentials() {
         if (secret)
             core_setSecret(secret);
     if (apiKey && (username || password)) {
-        throw new InputError('api-key', "and 'username'/'password' are both set; give one: an API key (Prefect Cloud) or basic auth (self-hosted)");
+        throw new InputError('api-key', "and 'username'/'password' are both set; give one: an API key (Bearer) or basic auth");
     }
     if (apiKey)
         return { kind: 'bearer', token: apiKey };
     if (username || password)
         return basic(username, password, "'username' and 'password'");
-    const envKey = (process.env.PREFECT_API_KEY ?? '').trim();
-    const envAuth = (process.env.PREFECT_API_AUTH_STRING ?? '').trim();
-    for (const secret of [envKey, envAuth])
-        if (secret)
-            core_setSecret(secret);
-    if (envKey && envAuth) {
-        throw new InputError('api-key', 'is empty and both PREFECT_API_KEY and PREFECT_API_AUTH_STRING are set in the environment; unset one, or set the inputs');
+    const envKey = (process.env[envKeyName] ?? '').trim();
+    if (envKey)
+        core_setSecret(envKey);
+    const envBasic = basicFromEnv();
+    if (envKey && envBasic) {
+        throw new InputError('api-key', `is empty and both ${envKeyName} and ${envBasic.source} are set in the environment; unset one, or set the inputs`);
     }
     if (envKey)
         return { kind: 'bearer', token: envKey };
-    if (envAuth) {
-        const colon = envAuth.indexOf(':');
-        if (colon < 0)
-            throw new InputError('username', "is empty and PREFECT_API_AUTH_STRING is not in the form 'user:password'");
-        return basic(envAuth.slice(0, colon), envAuth.slice(colon + 1), 'PREFECT_API_AUTH_STRING');
-    }
+    if (envBasic)
+        return basic(envBasic.username, envBasic.password, envBasic.source);
     return { kind: 'none' };
 }
 function basic(username, password, source) {
@@ -32524,10 +32685,9 @@ function basic(username, password, source) {
     core_setSecret(Buffer.from(`${username}:${password}`).toString('base64'));
     return { kind: 'basic', username, password };
 }
-function baseUrl(name, { value, from }) {
-    if (value === '') {
-        throw new InputError(name, 'is required: set it to the API base URL, e.g. http://prefect.example.com:4200/api (or set PREFECT_API_URL)');
-    }
+function baseUrl(name, { value, from }, example) {
+    if (value === '')
+        throw new InputError(name, `is required: set it to the base URL, e.g. ${example}`);
     if (!URL.canParse(value))
         throw new InputError(name, `is not a URL (read from ${from}): '${value}'`);
     const parsed = new URL(value);
@@ -37652,7 +37812,10 @@ function deriveIdempotencyKey(origin, target, request) {
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./src/http.ts
+
 
 
 
@@ -37721,10 +37884,17 @@ class Http {
             keepAlive: false,
             maxRedirects: 5
         });
-        const body = request.json === undefined ? null : JSON.stringify(request.json);
         const headers = { accept: 'application/json', ...this.options.headers };
-        if (body !== null)
+        let body = null;
+        if (request.body !== undefined) {
+            headers['content-type'] = request.body.contentType;
+            headers['content-length'] = String(request.body.data.length);
+            body = external_node_stream_.Readable.from([request.body.data]);
+        }
+        else if (request.json !== undefined) {
             headers['content-type'] = 'application/json';
+            body = JSON.stringify(request.json);
+        }
         let timer;
         const expired = new Promise((_, reject) => {
             timer = setTimeout(() => {
@@ -37824,6 +37994,69 @@ function isTransient(error) {
     return error instanceof RemoteError && error.status !== undefined && TRANSIENT_STATUS.has(error.status);
 }
 
+;// CONCATENATED MODULE: ./src/api.ts
+
+
+
+/**
+ * One orchestrator's HTTP API as the clients see it: every failure turned
+ * into a message that names the server and says what to check.
+ */
+class Api {
+    http;
+    options;
+    constructor(options) {
+        this.options = options;
+        this.http = new Http({ userAgent: options.userAgent, headers: { ...options.headers, ...authorization(options.credentials) } });
+    }
+    get serverName() {
+        return `${this.options.product} at ${this.options.server}`;
+    }
+    /** Sends the request; a server that does not answer becomes an error that says what we were doing. */
+    async send(what, request) {
+        try {
+            return await this.http.send(request);
+        }
+        catch (error) {
+            if (error instanceof NetworkError) {
+                throw new NetworkError(`Could not ${what}: ${this.serverName} did not answer (${error.message})`, error.code);
+            }
+            throw error;
+        }
+    }
+    /** The response when it is a success; otherwise the error a user can act on. */
+    ok(response, what) {
+        const { status } = response;
+        if (status >= 200 && status < 300)
+            return response;
+        const detail = explain(response);
+        const server = this.serverName;
+        switch (status) {
+            case 401:
+                throw new RemoteError(`Could not ${what}: ${server} refused the credentials (401 ${detail}). ${this.options.credentialHint(this.options.credentials)}`, status);
+            case 403:
+                throw new RemoteError(`Could not ${what}: ${server} forbids it (403 ${detail}). ${this.options.forbiddenHint}`, status);
+            case 400:
+            case 409:
+            case 422:
+                throw new RemoteError(`${server} rejected the request to ${what} (${status}): ${detail}`, status);
+            default:
+                throw new RemoteError(`Could not ${what}: ${server} answered ${status}: ${detail}`, status);
+        }
+    }
+}
+function authorization(credentials) {
+    switch (credentials.kind) {
+        case 'none':
+            return {};
+        case 'bearer':
+            return { authorization: `Bearer ${credentials.token}` };
+        case 'basic':
+            // inputs.ts registered the base64 form as a secret already.
+            return { authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/untrusted.ts
 
 
@@ -37848,6 +38081,238 @@ function escapeHtml(text) {
     return text.replace(/[&<>"'`|\\*_[\]]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+;// CONCATENATED MODULE: ./src/kestra/client.ts
+
+
+
+
+
+
+
+
+
+
+/**
+ * Kestra has no idempotency key, so each create carries this label with a key
+ * of its own; before the first create and before any retry of it, we look for
+ * an execution that already has it.
+ */
+const KEY_LABEL = 'flow-dispatch-key';
+/** A new execution is queued, not written: for a while a read of it may find nothing (Kestra's own follow waits 10s). */
+const VISIBILITY_MS = 30_000;
+const MAX_CREATE_ATTEMPTS = 4;
+class KestraClient {
+    inputs;
+    origin;
+    product = 'Kestra';
+    terminalStates = KESTRA_TERMINAL_STATES;
+    target;
+    api;
+    createdAt = 0;
+    lastStatus;
+    constructor(inputs, origin, userAgent) {
+        this.inputs = inputs;
+        this.origin = origin;
+        this.target = `flow '${inputs.flow}' in namespace '${inputs.namespace}'`;
+        this.api = new Api({
+            product: 'Kestra',
+            server: inputs.url,
+            credentials: inputs.credentials,
+            userAgent,
+            credentialHint,
+            forbiddenHint: 'Check that the API token or user may execute flows in this namespace.'
+        });
+    }
+    /** `/api/v1/<tenant>/...`; servers from before 0.23 have no tenant in their paths. */
+    path(rest) {
+        const tenant = this.inputs.tenant === undefined ? '' : `/${encodeURIComponent(this.inputs.tenant)}`;
+        return `${this.inputs.url}/api/v1${tenant}${rest}`;
+    }
+    flowPath() {
+        return `${encodeURIComponent(this.inputs.namespace)}/${encodeURIComponent(this.inputs.flow)}`;
+    }
+    async prepare() {
+        const what = `look up ${this.target}`;
+        const revision = this.inputs.revision === undefined ? '' : `?revision=${this.inputs.revision}`;
+        const response = await this.api.send(what, { method: 'GET', url: this.path(`/flows/${this.flowPath()}${revision}`), idempotent: true });
+        if (response.status === 404) {
+            const where = this.inputs.tenant === undefined ? '' : ` (tenant '${this.inputs.tenant}')`;
+            throw new RemoteError(`${this.api.serverName}${where} has no ${this.target}${this.inputs.revision ? ` at revision ${this.inputs.revision}` : ''}. Check both names: they are case-sensitive.`, 404);
+        }
+        const flow = parseJson(this.api.ok(response, what), what);
+        printUntrusted(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`);
+        if (flow.disabled)
+            throw new RemoteError(`${this.target} is disabled on ${this.api.serverName}: enable it to run it.`);
+        this.checkInputs(flow.inputs ?? []);
+    }
+    /** Kestra ignores inputs a flow does not declare, and stores a FILE input sent as text as a server path: refuse both. */
+    checkInputs(declared) {
+        const byId = new Map(declared.map((item) => [item.id, item]));
+        const list = declared.map((item) => `${item.id} (${item.type})`).join(', ') || 'none';
+        for (const name of Object.keys(this.inputs.parameters ?? {})) {
+            const item = byId.get(name);
+            if (!item)
+                throw new InputError('parameters', `names '${name}', which ${this.target} does not declare; its inputs: ${list}`);
+            if (item.type === 'FILE')
+                throw new InputError('parameters', `gives '${name}', a FILE input: give it in 'files' as ${name}=<path>`);
+        }
+        for (const { input } of this.inputs.files) {
+            const item = byId.get(input);
+            if (!item)
+                throw new InputError('files', `names '${input}', which ${this.target} does not declare; its inputs: ${list}`);
+            if (item.type !== 'FILE')
+                throw new InputError('files', `gives a file for '${input}', a ${item.type} input: give it in 'parameters'`);
+        }
+        const given = new Set([...Object.keys(this.inputs.parameters ?? {}), ...this.inputs.files.map((f) => f.input)]);
+        const missing = declared.filter((item) => item.required !== false && item.defaults === undefined && !given.has(item.id));
+        if (missing.length > 0) {
+            throw new InputError('parameters', `lacks the required input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.id}' (${m.type})`).join(', ')} of ${this.target}`);
+        }
+    }
+    async trigger() {
+        const { inputs } = this;
+        const request = {
+            parameters: inputs.parameters ?? {},
+            files: inputs.files.map((file) => [file.input, file.path, (0,external_node_fs_namespaceObject.statSync)(file.path).size]),
+            labels: inputs.labels,
+            revision: inputs.revision,
+            scheduledTime: inputs.scheduledTime
+        };
+        const key = inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, `${inputs.tenant ?? ''}/${inputs.namespace}/${inputs.flow}`, request);
+        core_debug(`Idempotency label: ${KEY_LABEL}=${key}`);
+        const earlier = await this.findByKey(key);
+        if (earlier)
+            return this.toRun(earlier, false);
+        const body = await this.form();
+        const what = `execute ${this.target}`;
+        const url = this.path(`/executions/${this.flowPath()}?${this.query(key)}`);
+        for (let attempt = 1;; attempt++) {
+            let failure;
+            try {
+                // Never retried blindly: only after the look-up below finds no execution with our key.
+                const response = await this.api.send(what, { method: 'POST', url, body, idempotent: false });
+                if (response.status === 404) {
+                    throw new RemoteError(`${this.api.serverName} has no ${this.target}: it went away after the look-up.`, 404);
+                }
+                return this.toRun(parseJson(this.api.ok(response, what), what), true);
+            }
+            catch (error) {
+                if (!isTransient(error) || attempt >= MAX_CREATE_ATTEMPTS)
+                    throw error;
+                failure = error;
+            }
+            printUntrusted(`The request to ${what} may or may not have created it (${failure.message}); looking for it by its key before trying again`);
+            const found = await this.findByKey(key, VISIBILITY_MS / 3);
+            if (found)
+                return this.toRun(found, true);
+        }
+    }
+    /** `labels=key:value` query items (Kestra splits at the first ':'), and the other query parameters. */
+    query(key) {
+        const { origin, inputs } = this;
+        const labels = {
+            ...(origin.repository && { 'github.repository': origin.repository }),
+            ...(origin.sha && { 'github.sha': origin.sha }),
+            ...(origin.runUrl && { 'github.run_url': origin.runUrl }),
+            ...inputs.labels,
+            [KEY_LABEL]: key
+        };
+        const query = new URLSearchParams();
+        for (const [name, value] of Object.entries(labels))
+            query.append('labels', `${name}:${value}`);
+        if (inputs.revision !== undefined)
+            query.set('revision', String(inputs.revision));
+        if (inputs.scheduledTime)
+            query.set('scheduleDate', inputs.scheduledTime);
+        return query.toString();
+    }
+    /** One form field a parameter: strings as they are, numbers and booleans as text, the rest as JSON; files as file parts. */
+    async form() {
+        const form = new FormData();
+        for (const [name, value] of Object.entries(this.inputs.parameters ?? {})) {
+            if (value === null)
+                continue;
+            form.append(name, typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value));
+        }
+        for (const file of this.inputs.files)
+            form.append(file.input, await (0,external_node_fs_namespaceObject.openAsBlob)(file.path), (0,external_node_path_namespaceObject.basename)(file.path));
+        // Node's own multipart encoder, through a Request, gives the body and its boundary.
+        const encoded = new Request('http://localhost/', { method: 'POST', body: form });
+        return { contentType: encoded.headers.get('content-type') ?? 'multipart/form-data', data: Buffer.from(await encoded.arrayBuffer()) };
+    }
+    /** The execution that carries our key, looking for up to `patienceMs` while a fresh one may not be visible yet. */
+    async findByKey(key, patienceMs = 0) {
+        const query = new URLSearchParams({ size: '2' });
+        if (this.inputs.tenant === undefined) {
+            query.set('namespace', this.inputs.namespace);
+            query.set('flowId', this.inputs.flow);
+            query.append('labels', `${KEY_LABEL}:${key}`);
+        }
+        else {
+            query.set('filters[namespace][EQUALS]', this.inputs.namespace);
+            query.set('filters[flowId][EQUALS]', this.inputs.flow);
+            query.set(`filters[labels][EQUALS][${KEY_LABEL}]`, key);
+        }
+        const what = `look for an execution of ${this.target} with ${KEY_LABEL}=${key}`;
+        const deadline = Date.now() + patienceMs;
+        for (let pause = 1_000;; pause *= 2) {
+            const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true });
+            const { results = [] } = parseJson(this.api.ok(response, what), what);
+            if (results.length > 1)
+                warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`);
+            if (results.length > 0 || Date.now() + pause > deadline)
+                return results[0];
+            await (0,promises_namespaceObject.setTimeout)(pause);
+        }
+    }
+    toRun(execution, created) {
+        const status = toStatus(execution);
+        this.lastStatus = status;
+        this.createdAt = Date.now();
+        return { id: execution.id, name: execution.id, url: this.runUrl(execution.id), created, status };
+    }
+    async read(runId, deadline) {
+        const what = `read execution ${runId}`;
+        const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/${encodeURIComponent(runId)}`), idempotent: true, deadline });
+        if (response.status === 404) {
+            if (this.lastStatus && Date.now() - this.createdAt < VISIBILITY_MS)
+                return this.lastStatus;
+            throw new RemoteError(`${this.api.serverName} has no execution ${runId}: it was deleted`, 404);
+        }
+        this.lastStatus = toStatus(parseJson(this.api.ok(response, what), what));
+        return this.lastStatus;
+    }
+    runUrl(executionId) {
+        const tenant = this.inputs.tenant === undefined ? '' : `/${encodeURIComponent(this.inputs.tenant)}`;
+        return `${this.inputs.uiUrl ?? this.inputs.url}/ui${tenant}/executions/${this.flowPath()}/${encodeURIComponent(executionId)}`;
+    }
+}
+function credentialHint(credentials) {
+    switch (credentials.kind) {
+        case 'none':
+            return "The server needs credentials: set 'username' and 'password' (basic auth, mandatory on open-source servers since 0.24) or 'api-key' (an API token). Secrets are not passed to workflows run from forks.";
+        case 'bearer':
+            return "Check 'api-key': it must be a valid API token of this server.";
+        case 'basic':
+            return "Check 'username' and 'password': they must match the server's basic-auth user.";
+    }
+}
+function toStatus(execution) {
+    const { state } = execution;
+    const last = state.histories?.at(-1);
+    const start = state.startDate ? Date.parse(state.startDate) : NaN;
+    const end = state.endDate ? Date.parse(state.endDate) : NaN;
+    return {
+        state: state.current,
+        // Kestra has no finer state names.
+        stateName: state.current,
+        phase: kestraPhase(state.current),
+        since: last?.date,
+        runSeconds: Number.isFinite(end - start) ? (end - start) / 1000 : undefined,
+        outputs: execution.outputs ?? undefined
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/prefect/client.ts
 
 
@@ -37865,16 +38330,21 @@ class PrefectClient {
     product = 'Prefect';
     terminalStates = PREFECT_TERMINAL_STATES;
     target;
-    http;
+    api;
     deployment;
     constructor(inputs, origin, userAgent) {
         this.inputs = inputs;
         this.origin = origin;
         const ref = inputs.deployment;
         this.target = ref.kind === 'id' ? `deployment ${ref.id}` : `deployment '${ref.flow}/${ref.name}'`;
-        this.http = new Http({
+        this.api = new Api({
+            product: 'Prefect',
+            server: inputs.url,
+            credentials: inputs.credentials,
             userAgent,
-            headers: { 'x-prefect-api-version': API_VERSION, ...authorization(inputs.credentials) }
+            headers: { 'x-prefect-api-version': API_VERSION },
+            credentialHint: client_credentialHint,
+            forbiddenHint: "Check that the API key's account or service account may run this deployment."
         });
     }
     async prepare() {
@@ -37884,7 +38354,7 @@ class PrefectClient {
             : `/deployments/name/${encodeURIComponent(ref.flow)}/${encodeURIComponent(ref.name)}`;
         const response = await this.call('GET', path, undefined, true, `look up ${this.target}`);
         if (response.status === 404) {
-            throw new RemoteError(`Prefect at ${this.inputs.url} has no ${this.target}. ` +
+            throw new RemoteError(`${this.api.serverName} has no ${this.target}. ` +
                 (ref.kind === 'name'
                     ? "Check both names: it is 'flow-name/deployment-name', and a flow's default name is its function name with '_' turned into '-'."
                     : 'Check the UUID, and that url points at the workspace that holds it.'), 404);
@@ -37933,7 +38403,7 @@ class PrefectClient {
             url: this.runUrl(flowRun.id),
             // 201 is a new run; 200 means the key matched a run an earlier identical request created.
             created: response.status === 201,
-            status: toStatus(flowRun)
+            status: client_toStatus(flowRun)
         };
     }
     createBody() {
@@ -37965,8 +38435,8 @@ class PrefectClient {
         const what = `read flow run ${runId}`;
         const response = await this.call('GET', `/flow_runs/${encodeURIComponent(runId)}`, undefined, true, what, deadline);
         if (response.status === 404)
-            throw new RemoteError(`Prefect at ${this.inputs.url} has no flow run ${runId}: it was deleted`, 404);
-        return toStatus(parseJson(this.ok(response, what), what));
+            throw new RemoteError(`${this.api.serverName} has no flow run ${runId}: it was deleted`, 404);
+        return client_toStatus(parseJson(this.ok(response, what), what));
     }
     runUrl(runId) {
         return `${this.uiBase()}/runs/flow-run/${runId}`;
@@ -37984,50 +38454,14 @@ class PrefectClient {
             .replace('/accounts/', '/account/')
             .replace('/workspaces/', '/workspace/');
     }
-    async call(method, path, json, idempotent, what, deadline) {
-        try {
-            return await this.http.send({ method, url: `${this.inputs.url}${path}`, json, idempotent, deadline });
-        }
-        catch (error) {
-            if (error instanceof NetworkError) {
-                throw new NetworkError(`Could not ${what}: Prefect at ${this.inputs.url} did not answer (${error.message})`, error.code);
-            }
-            throw error;
-        }
+    call(method, path, json, idempotent, what, deadline) {
+        return this.api.send(what, { method, url: `${this.inputs.url}${path}`, json, idempotent, deadline });
     }
-    /** The response when it is a success; otherwise the error a user can act on. */
     ok(response, what) {
-        const { status } = response;
-        if (status >= 200 && status < 300)
-            return response;
-        const server = `Prefect at ${this.inputs.url}`;
-        const detail = explain(response);
-        switch (status) {
-            case 401:
-                throw new RemoteError(`Could not ${what}: ${server} refused the credentials (401 ${detail}). ${credentialHint(this.inputs.credentials)}`, status);
-            case 403:
-                throw new RemoteError(`Could not ${what}: ${server} forbids it (403 ${detail}). Check that the API key's account or service account may run this deployment.`, status);
-            case 409:
-            case 422:
-            case 400:
-                throw new RemoteError(`${server} rejected the request to ${what} (${status}): ${detail}`, status);
-            default:
-                throw new RemoteError(`Could not ${what}: ${server} answered ${status}: ${detail}`, status);
-        }
+        return this.api.ok(response, what);
     }
 }
-function authorization(credentials) {
-    switch (credentials.kind) {
-        case 'none':
-            return {};
-        case 'bearer':
-            return { authorization: `Bearer ${credentials.token}` };
-        case 'basic':
-            // inputs.ts registered the base64 form as a secret already.
-            return { authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` };
-    }
-}
-function credentialHint(credentials) {
+function client_credentialHint(credentials) {
     switch (credentials.kind) {
         case 'none':
             return "The server needs credentials: set 'api-key' (Prefect Cloud) or 'username' and 'password' (a self-hosted server's basic auth). Secrets are not passed to workflows run from forks.";
@@ -38037,7 +38471,7 @@ function credentialHint(credentials) {
             return "Check 'username' and 'password': they must match the server's PREFECT_SERVER_API_AUTH_STRING.";
     }
 }
-function toStatus(run) {
+function client_toStatus(run) {
     const state = run.state_type ?? run.state?.type ?? 'UNKNOWN';
     const start = run.start_time ? Date.parse(run.start_time) : NaN;
     const end = run.end_time ? Date.parse(run.end_time) : NaN;
@@ -38097,6 +38531,8 @@ class Report {
         this.status = status;
         setOutput('state', status.state);
         setOutput('state-name', status.stateName);
+        if (status.outputs !== undefined)
+            setOutput('outputs', JSON.stringify(status.outputs));
         const time = status.since ? new Date(status.since) : new Date();
         const clock = Number.isNaN(time.getTime()) ? status.since : time.toISOString().replace(/\.\d+Z$/, 'Z');
         printUntrusted(`${clock}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`);
@@ -38206,11 +38642,14 @@ const package_namespaceObject = {"rE":"0.1.0"};
 
 
 
+
 const USER_AGENT = `flow-dispatch/${package_namespaceObject.rE}`;
 function createOrchestrator(inputs) {
     switch (inputs.orchestrator) {
         case 'prefect':
             return new PrefectClient(inputs, getOrigin(), USER_AGENT);
+        case 'kestra':
+            return new KestraClient(inputs, getOrigin(), USER_AGENT);
     }
 }
 /** The action: trigger, optionally wait, report. Every failure ends in one `setFailed`. */
@@ -38234,8 +38673,11 @@ async function run() {
             setFailed(message);
             return;
         }
-        report.finish(outcomeOf(status.phase));
-        if (inputs.waiting.failOn.has(status.state)) {
+        const failing = inputs.waiting.failOn.has(status.state);
+        const outcome = outcomeOf(status.phase);
+        // A success-like state that fail-on names (Kestra's WARNING, say) is a failure for this step.
+        report.finish(failing && outcome === 'success' ? 'failed' : outcome);
+        if (failing) {
             const message = `${orchestrator.product} run ${run.id} ended ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''} — ${run.url}`;
             report.fail(message);
             setFailed(message);

@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { HttpClient } from '@actions/http-client'
 import type { IncomingHttpHeaders } from 'node:http'
+import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 /**
@@ -15,6 +16,8 @@ export interface HttpRequest {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
   url: string
   json?: unknown
+  /** A body that is not JSON, e.g. multipart form data; sent again as it is on a retry. */
+  body?: { contentType: string; data: Buffer }
   /** True when sending it twice has the effect of sending it once (reads, keyed creates). */
   idempotent: boolean
   /** Epoch ms after which no attempt is started or allowed to go on. */
@@ -103,9 +106,16 @@ export class Http {
       keepAlive: false,
       maxRedirects: 5
     })
-    const body = request.json === undefined ? null : JSON.stringify(request.json)
     const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers }
-    if (body !== null) headers['content-type'] = 'application/json'
+    let body: string | NodeJS.ReadableStream | null = null
+    if (request.body !== undefined) {
+      headers['content-type'] = request.body.contentType
+      headers['content-length'] = String(request.body.data.length)
+      body = Readable.from([request.body.data])
+    } else if (request.json !== undefined) {
+      headers['content-type'] = 'application/json'
+      body = JSON.stringify(request.json)
+    }
     let timer: NodeJS.Timeout | undefined
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

@@ -1,7 +1,10 @@
 import * as core from '@actions/core'
+import { existsSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { parseDuration } from './duration.js'
 import { InputError } from './errors.js'
 import { type JsonObject, parseKeyValueLines, parseList, parseMapping } from './mapping.js'
+import { KESTRA_DEFAULT_FAIL_ON, KESTRA_TERMINAL_STATES } from './kestra/states.js'
 import { PREFECT_DEFAULT_FAIL_ON, PREFECT_TERMINAL_STATES } from './prefect/states.js'
 
 export type Credentials =
@@ -20,31 +23,67 @@ export interface WaitSettings {
   failOn: ReadonlySet<string>
 }
 
-export interface PrefectInputs {
-  orchestrator: 'prefect'
-  /** API base URL without a trailing slash. */
+interface CommonInputs {
+  /** Base URL without a trailing slash: Prefect's API URL, or the Kestra server's. */
   url: string
-  /** UI base URL when the UI is not where the API URL implies. */
+  /** UI base URL when the UI is not where the URL implies. */
   uiUrl?: string
   credentials: Credentials
-  deployment: DeploymentRef
-  /** Undefined when the input is empty, so the deployment's defaults apply untouched. */
+  /** Undefined when the input is empty, so the remote defaults apply untouched. */
   parameters?: JsonObject
-  runName?: string
-  tags: string[]
   labels: Record<string, string>
-  jobVariables?: JsonObject
-  workQueue?: string
   /** ISO 8601 in UTC. */
   scheduledTime?: string
   idempotencyKey?: string
-  enforceParameterSchema?: boolean
-  /** Create-request fields that have no input of their own. */
-  extraBody: JsonObject
   waiting: WaitSettings
 }
 
-export type Inputs = PrefectInputs
+export interface PrefectInputs extends CommonInputs {
+  orchestrator: 'prefect'
+  deployment: DeploymentRef
+  runName?: string
+  tags: string[]
+  jobVariables?: JsonObject
+  workQueue?: string
+  enforceParameterSchema?: boolean
+  /** Create-request fields that have no input of their own. */
+  extraBody: JsonObject
+}
+
+export interface FileInput {
+  /** The flow input the file is for. */
+  input: string
+  /** Absolute path, checked to be a readable file. */
+  path: string
+}
+
+export interface KestraInputs extends CommonInputs {
+  orchestrator: 'kestra'
+  /** Undefined for servers from before tenants were part of API paths (`tenant: none`). */
+  tenant?: string
+  namespace: string
+  flow: string
+  files: FileInput[]
+  revision?: number
+}
+
+export type Inputs = PrefectInputs | KestraInputs
+
+/** Inputs that mean something to one orchestrator only; given to the other, they are refused, not ignored. */
+const ONLY_FOR: Record<string, Inputs['orchestrator']> = {
+  deployment: 'prefect',
+  'run-name': 'prefect',
+  tags: 'prefect',
+  'job-variables': 'prefect',
+  'work-queue': 'prefect',
+  'enforce-parameter-schema': 'prefect',
+  'extra-body': 'prefect',
+  tenant: 'kestra',
+  namespace: 'kestra',
+  flow: 'kestra',
+  files: 'kestra',
+  revision: 'kestra'
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -93,26 +132,36 @@ export function getInputs(): Inputs {
   const orchestrator = input('orchestrator').toLowerCase()
   switch (orchestrator) {
     case 'prefect':
-      return getPrefectInputs()
     case 'kestra':
-      throw new InputError('orchestrator', `'kestra' is not supported by this version of flow-dispatch yet; use 'prefect'`)
+      for (const [name, only] of Object.entries(ONLY_FOR)) {
+        if (only !== orchestrator && input(name) !== '') {
+          throw new InputError(name, `is for ${only === 'prefect' ? 'Prefect' : 'Kestra'} only, and orchestrator is '${orchestrator}'`)
+        }
+      }
+      return orchestrator === 'prefect' ? getPrefectInputs() : getKestraInputs()
     case '':
-      throw new InputError('orchestrator', `is required: set it to 'prefect'`)
+      throw new InputError('orchestrator', "is required: set it to 'prefect' or 'kestra'")
     default:
-      throw new InputError('orchestrator', `must be 'prefect'; got '${orchestrator}'`)
+      throw new InputError('orchestrator', `must be 'prefect' or 'kestra'; got '${orchestrator}'`)
   }
 }
 
 function getPrefectInputs(): PrefectInputs {
-  const credentials = prefectCredentials()
-  const url = baseUrl('url', inputOrEnv('url', 'PREFECT_API_URL'))
+  const credentials = readCredentials('PREFECT_API_KEY', () => {
+    const auth = (process.env.PREFECT_API_AUTH_STRING ?? '').trim()
+    if (auth === '') return undefined
+    core.setSecret(auth)
+    const colon = auth.indexOf(':')
+    if (colon < 0) throw new InputError('username', "is empty and PREFECT_API_AUTH_STRING is not in the form 'user:password'")
+    return { username: auth.slice(0, colon), password: auth.slice(colon + 1), source: 'PREFECT_API_AUTH_STRING' }
+  })
+  const url = baseUrl('url', inputOrEnv('url', 'PREFECT_API_URL'), 'http://prefect.example.com:4200/api (or set PREFECT_API_URL)')
   if (new URL(url).hostname === 'app.prefect.cloud') {
     throw new InputError(
       'url',
       'points at the Prefect Cloud UI; use the API URL https://api.prefect.cloud/api/accounts/<account-id>/workspaces/<workspace-id>'
     )
   }
-  const uiRaw = input('ui-url')
   const extraBody = parseMapping('extra-body', input('extra-body')) ?? {}
   for (const key of Object.keys(extraBody)) {
     if (key in PREFECT_FIELDS_BY_INPUT) {
@@ -128,51 +177,109 @@ function getPrefectInputs(): PrefectInputs {
   const enforce = input('enforce-parameter-schema')
   return {
     orchestrator: 'prefect',
-    url,
-    uiUrl: uiRaw === '' ? undefined : baseUrl('ui-url', { value: uiRaw, from: "input 'ui-url'" }),
-    credentials,
+    ...commonInputs(url, credentials, PREFECT_TERMINAL_STATES, PREFECT_DEFAULT_FAIL_ON),
     deployment: deploymentRef(input('deployment')),
-    parameters: parseMapping('parameters', input('parameters')),
     runName: optional('run-name'),
     tags: parseList(input('tags')),
-    labels: parseKeyValueLines('labels', input('labels')),
     jobVariables: parseMapping('job-variables', input('job-variables')),
     workQueue: optional('work-queue'),
-    scheduledTime: scheduledTime(input('scheduled-time')),
-    idempotencyKey: optional('idempotency-key'),
     enforceParameterSchema: enforce === '' ? undefined : booleanInput('enforce-parameter-schema', true),
-    extraBody,
-    waiting: waitSettings(PREFECT_TERMINAL_STATES, PREFECT_DEFAULT_FAIL_ON)
+    extraBody
   }
 }
 
-function prefectCredentials(): Credentials {
+function getKestraInputs(): KestraInputs {
+  const credentials = readCredentials('KESTRA_API_TOKEN', () => {
+    const username = (process.env.KESTRA_USERNAME ?? '').trim()
+    const password = (process.env.KESTRA_PASSWORD ?? '').trim()
+    if (password) core.setSecret(password)
+    return username || password ? { username, password, source: 'KESTRA_USERNAME and KESTRA_PASSWORD' } : undefined
+  })
+  const url = baseUrl('url', inputOrEnv('url', 'KESTRA_URL'), 'https://kestra.example.com (or set KESTRA_URL)')
+  const tenant = inputOrEnv('tenant', 'KESTRA_TENANT').value || 'main'
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/.test(tenant)) {
+    throw new InputError('tenant', `must be a tenant id such as 'main', or 'none' for servers older than 0.23; got '${tenant}'`)
+  }
+  const common = commonInputs(url, credentials, KESTRA_TERMINAL_STATES, KESTRA_DEFAULT_FAIL_ON)
+  for (const [key, value] of Object.entries(common.labels)) {
+    if (!/^\p{Ll}[\p{L}0-9._-]*$/u.test(key)) {
+      throw new InputError('labels', `has the key '${key}'; Kestra label keys start with a lower-case letter and hold only letters, digits, '.', '_' and '-'`)
+    }
+    if (key.startsWith('system.')) throw new InputError('labels', `has the key '${key}'; Kestra sets 'system.' labels itself`)
+    if (value === '') throw new InputError('labels', `has an empty value for '${key}'; Kestra needs a value`)
+  }
+  const revision = input('revision')
+  if (revision !== '' && !/^[1-9]\d*$/.test(revision)) throw new InputError('revision', `must be a flow revision number (1, 2, ...); got '${revision}'`)
+  return {
+    orchestrator: 'kestra',
+    ...common,
+    tenant: /^none$/i.test(tenant) ? undefined : tenant,
+    namespace: kestraName('namespace', /^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ., _ and -'),
+    flow: kestraName('flow', /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'letters, digits, ., _ and -'),
+    files: fileInputs(),
+    revision: revision === '' ? undefined : Number(revision)
+  }
+}
+
+function kestraName(name: string, pattern: RegExp, allowed: string): string {
+  const value = input(name)
+  if (value === '') throw new InputError(name, 'is required with orchestrator kestra')
+  if (!pattern.test(value)) throw new InputError(name, `may hold only ${allowed}; got '${value}'`)
+  return value
+}
+
+/** `input=path` lines; each path must be a file now, so nothing is created when one is missing. */
+function fileInputs(): FileInput[] {
+  const workspace = process.env.GITHUB_WORKSPACE || process.cwd()
+  return Object.entries(parseKeyValueLines('files', input('files'))).map(([name, path]) => {
+    const absolute = resolve(workspace, path)
+    if (path === '' || !existsSync(absolute) || !statSync(absolute).isFile()) {
+      throw new InputError('files', `gives '${path}' for the input '${name}', which is not a file (looked for ${absolute})`)
+    }
+    return { input: name, path: absolute }
+  })
+}
+
+function commonInputs(url: string, credentials: Credentials, terminal: readonly string[], defaultFailOn: readonly string[]): CommonInputs {
+  const uiUrl = input('ui-url')
+  return {
+    url,
+    uiUrl: uiUrl === '' ? undefined : baseUrl('ui-url', { value: uiUrl, from: "input 'ui-url'" }, ''),
+    credentials,
+    parameters: parseMapping('parameters', input('parameters')),
+    labels: parseKeyValueLines('labels', input('labels')),
+    scheduledTime: scheduledTime(input('scheduled-time')),
+    idempotencyKey: optional('idempotency-key'),
+    waiting: waitSettings(terminal, defaultFailOn)
+  }
+}
+
+type BasicFromEnv = { username: string; password: string; source: string } | undefined
+
+/**
+ * `api-key` (Bearer) or `username` + `password` (Basic), never both; when the
+ * inputs are empty, the orchestrator's own environment variables.
+ */
+function readCredentials(envKeyName: string, basicFromEnv: () => BasicFromEnv): Credentials {
   const apiKey = input('api-key')
   const username = input('username')
   const password = input('password')
   // Mask first: nothing below may print a secret, not even in an error.
   for (const secret of [apiKey, password]) if (secret) core.setSecret(secret)
   if (apiKey && (username || password)) {
-    throw new InputError('api-key', "and 'username'/'password' are both set; give one: an API key (Prefect Cloud) or basic auth (self-hosted)")
+    throw new InputError('api-key', "and 'username'/'password' are both set; give one: an API key (Bearer) or basic auth")
   }
   if (apiKey) return { kind: 'bearer', token: apiKey }
   if (username || password) return basic(username, password, "'username' and 'password'")
 
-  const envKey = (process.env.PREFECT_API_KEY ?? '').trim()
-  const envAuth = (process.env.PREFECT_API_AUTH_STRING ?? '').trim()
-  for (const secret of [envKey, envAuth]) if (secret) core.setSecret(secret)
-  if (envKey && envAuth) {
-    throw new InputError(
-      'api-key',
-      'is empty and both PREFECT_API_KEY and PREFECT_API_AUTH_STRING are set in the environment; unset one, or set the inputs'
-    )
+  const envKey = (process.env[envKeyName] ?? '').trim()
+  if (envKey) core.setSecret(envKey)
+  const envBasic = basicFromEnv()
+  if (envKey && envBasic) {
+    throw new InputError('api-key', `is empty and both ${envKeyName} and ${envBasic.source} are set in the environment; unset one, or set the inputs`)
   }
   if (envKey) return { kind: 'bearer', token: envKey }
-  if (envAuth) {
-    const colon = envAuth.indexOf(':')
-    if (colon < 0) throw new InputError('username', "is empty and PREFECT_API_AUTH_STRING is not in the form 'user:password'")
-    return basic(envAuth.slice(0, colon), envAuth.slice(colon + 1), 'PREFECT_API_AUTH_STRING')
-  }
+  if (envBasic) return basic(envBasic.username, envBasic.password, envBasic.source)
   return { kind: 'none' }
 }
 
@@ -185,10 +292,8 @@ function basic(username: string, password: string, source: string): Credentials 
   return { kind: 'basic', username, password }
 }
 
-function baseUrl(name: string, { value, from }: { value: string; from: string }): string {
-  if (value === '') {
-    throw new InputError(name, 'is required: set it to the API base URL, e.g. http://prefect.example.com:4200/api (or set PREFECT_API_URL)')
-  }
+function baseUrl(name: string, { value, from }: { value: string; from: string }, example: string): string {
+  if (value === '') throw new InputError(name, `is required: set it to the base URL, e.g. ${example}`)
   if (!URL.canParse(value)) throw new InputError(name, `is not a URL (read from ${from}): '${value}'`)
   const parsed = new URL(value)
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {

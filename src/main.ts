@@ -4,6 +4,7 @@ import { errorMessage } from './errors.js'
 import { getInputs, type Inputs } from './inputs.js'
 import { isTerminal, type Orchestrator } from './orchestrator.js'
 import { getOrigin } from './origin.js'
+import { KestraClient } from './kestra/client.js'
 import { PrefectClient } from './prefect/client.js'
 import { outcomeOf, Report } from './report.js'
 import { waitForRun } from './wait.js'
@@ -15,6 +16,8 @@ export function createOrchestrator(inputs: Inputs): Orchestrator {
   switch (inputs.orchestrator) {
     case 'prefect':
       return new PrefectClient(inputs, getOrigin(), USER_AGENT)
+    case 'kestra':
+      return new KestraClient(inputs, getOrigin(), USER_AGENT)
   }
 }
 
@@ -39,8 +42,11 @@ export async function run(): Promise<void> {
       core.setFailed(message)
       return
     }
-    report.finish(outcomeOf(status.phase))
-    if (inputs.waiting.failOn.has(status.state)) {
+    const failing = inputs.waiting.failOn.has(status.state)
+    const outcome = outcomeOf(status.phase)
+    // A success-like state that fail-on names (Kestra's WARNING, say) is a failure for this step.
+    report.finish(failing && outcome === 'success' ? 'failed' : outcome)
+    if (failing) {
       const message = `${orchestrator.product} run ${run.id} ended ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''} — ${run.url}`
       report.fail(message)
       core.setFailed(message)

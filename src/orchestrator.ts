@@ -45,6 +45,8 @@ export interface RunStatus {
   message?: string
   /** Seconds the run itself took, when the orchestrator knows its start and end. */
   runSeconds?: number
+  /** The run's own outputs, where the orchestrator exposes them (Kestra's flow outputs). */
+  outputs?: unknown
 }
 
 export interface Run {

@@ -53,6 +53,7 @@ export class Report {
     this.status = status
     core.setOutput('state', status.state)
     core.setOutput('state-name', status.stateName)
+    if (status.outputs !== undefined) core.setOutput('outputs', JSON.stringify(status.outputs))
     const time = status.since ? new Date(status.since) : new Date()
     const clock = Number.isNaN(time.getTime()) ? status.since : time.toISOString().replace(/\.\d+Z$/, 'Z')
     printUntrusted(`${clock}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`)

@@ -1,11 +1,12 @@
 import * as core from '@actions/core'
 import { InputError, RemoteError } from '../errors.js'
-import { Http, type HttpResponse, NetworkError } from '../http.js'
+import { Api } from '../api.js'
+import type { HttpResponse } from '../http.js'
 import type { Credentials, PrefectInputs } from '../inputs.js'
 import type { JsonObject } from '../mapping.js'
 import type { Orchestrator, Run, RunStatus } from '../orchestrator.js'
 import { deriveIdempotencyKey, type Origin } from '../origin.js'
-import { explain, parseJson } from '../remote.js'
+import { parseJson } from '../remote.js'
 import { printUntrusted } from '../untrusted.js'
 import { PREFECT_TERMINAL_STATES, prefectPhase } from './states.js'
 
@@ -38,7 +39,7 @@ export class PrefectClient implements Orchestrator {
   readonly product = 'Prefect'
   readonly terminalStates = PREFECT_TERMINAL_STATES
   readonly target: string
-  private readonly http: Http
+  private readonly api: Api
   private deployment?: Deployment
 
   constructor(
@@ -48,9 +49,14 @@ export class PrefectClient implements Orchestrator {
   ) {
     const ref = inputs.deployment
     this.target = ref.kind === 'id' ? `deployment ${ref.id}` : `deployment '${ref.flow}/${ref.name}'`
-    this.http = new Http({
+    this.api = new Api({
+      product: 'Prefect',
+      server: inputs.url,
+      credentials: inputs.credentials,
       userAgent,
-      headers: { 'x-prefect-api-version': API_VERSION, ...authorization(inputs.credentials) }
+      headers: { 'x-prefect-api-version': API_VERSION },
+      credentialHint,
+      forbiddenHint: "Check that the API key's account or service account may run this deployment."
     })
   }
 
@@ -63,7 +69,7 @@ export class PrefectClient implements Orchestrator {
     const response = await this.call('GET', path, undefined, true, `look up ${this.target}`)
     if (response.status === 404) {
       throw new RemoteError(
-        `Prefect at ${this.inputs.url} has no ${this.target}. ` +
+        `${this.api.serverName} has no ${this.target}. ` +
           (ref.kind === 'name'
             ? "Check both names: it is 'flow-name/deployment-name', and a flow's default name is its function name with '_' turned into '-'."
             : 'Check the UUID, and that url points at the workspace that holds it.'),
@@ -152,7 +158,7 @@ export class PrefectClient implements Orchestrator {
   async read(runId: string, deadline?: number): Promise<RunStatus> {
     const what = `read flow run ${runId}`
     const response = await this.call('GET', `/flow_runs/${encodeURIComponent(runId)}`, undefined, true, what, deadline)
-    if (response.status === 404) throw new RemoteError(`Prefect at ${this.inputs.url} has no flow run ${runId}: it was deleted`, 404)
+    if (response.status === 404) throw new RemoteError(`${this.api.serverName} has no flow run ${runId}: it was deleted`, 404)
     return toStatus(parseJson<FlowRun>(this.ok(response, what), what))
   }
 
@@ -172,7 +178,7 @@ export class PrefectClient implements Orchestrator {
       .replace('/workspaces/', '/workspace/')
   }
 
-  private async call(
+  private call(
     method: 'GET' | 'POST',
     path: string,
     json: unknown,
@@ -180,46 +186,11 @@ export class PrefectClient implements Orchestrator {
     what: string,
     deadline?: number
   ): Promise<HttpResponse> {
-    try {
-      return await this.http.send({ method, url: `${this.inputs.url}${path}`, json, idempotent, deadline })
-    } catch (error) {
-      if (error instanceof NetworkError) {
-        throw new NetworkError(`Could not ${what}: Prefect at ${this.inputs.url} did not answer (${error.message})`, error.code)
-      }
-      throw error
-    }
+    return this.api.send(what, { method, url: `${this.inputs.url}${path}`, json, idempotent, deadline })
   }
 
-  /** The response when it is a success; otherwise the error a user can act on. */
   private ok(response: HttpResponse, what: string): HttpResponse {
-    const { status } = response
-    if (status >= 200 && status < 300) return response
-    const server = `Prefect at ${this.inputs.url}`
-    const detail = explain(response)
-    switch (status) {
-      case 401:
-        throw new RemoteError(`Could not ${what}: ${server} refused the credentials (401 ${detail}). ${credentialHint(this.inputs.credentials)}`, status)
-      case 403:
-        throw new RemoteError(`Could not ${what}: ${server} forbids it (403 ${detail}). Check that the API key's account or service account may run this deployment.`, status)
-      case 409:
-      case 422:
-      case 400:
-        throw new RemoteError(`${server} rejected the request to ${what} (${status}): ${detail}`, status)
-      default:
-        throw new RemoteError(`Could not ${what}: ${server} answered ${status}: ${detail}`, status)
-    }
-  }
-}
-
-function authorization(credentials: Credentials): Record<string, string> {
-  switch (credentials.kind) {
-    case 'none':
-      return {}
-    case 'bearer':
-      return { authorization: `Bearer ${credentials.token}` }
-    case 'basic':
-      // inputs.ts registered the base64 form as a secret already.
-      return { authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
+    return this.api.ok(response, what)
   }
 }
 

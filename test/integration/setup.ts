@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import type { TestProject } from 'vitest/node'
+import { startKestraFake } from '../support/kestra-fake.ts'
 import { prefectVenv, serveFlow, startPrefectServer } from '../support/prefect.ts'
 
 export interface ServerInfo {
@@ -8,14 +9,29 @@ export interface ServerInfo {
   authString?: string
 }
 
+export interface KestraInfo {
+  url: string
+  username: string
+  password: string
+  apiToken: string
+}
+
 declare module 'vitest' {
   export interface ProvidedContext {
     prefect: ServerInfo
     prefectWithAuth: ServerInfo
+    kestra: KestraInfo
   }
 }
 
-/** Starts two real Prefect servers, one open and one with basic auth, each serving the test flow. */
+/** Open-source Kestra wants an e-mail as the user and a password with upper and lower case and a digit. */
+const KESTRA_CREDENTIALS = { username: 'ci@example.com', password: 'Ci-Passw0rd-42', apiToken: 'kestra-test-token-5f2c' }
+
+/**
+ * Starts two real Prefect servers, one open and one with basic auth, each
+ * serving the test flow, and the Kestra contract fake (no Kestra server can
+ * be had on these machines: see README).
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (Number(process.versions.node.split('.')[0]) < 24) {
     throw new Error(`The integration tests run the bundle as the runner does, under Node 24; this is Node ${process.version}. Run them with 'npm run test:integration'.`)
@@ -32,6 +48,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     started.push(...(await Promise.all([serveFlow(venv, open, 'it-deployment'), serveFlow(venv, locked, 'it-deployment')])))
     project.provide('prefect', { apiUrl: open.apiUrl, headers: open.headers })
     project.provide('prefectWithAuth', { apiUrl: locked.apiUrl, headers: locked.headers, authString: locked.authString })
+    const kestra = await startKestraFake(KESTRA_CREDENTIALS)
+    started.push({ stop: () => kestra.close() })
+    project.provide('kestra', { url: kestra.url, ...KESTRA_CREDENTIALS })
   } catch (error) {
     await teardown()
     throw error

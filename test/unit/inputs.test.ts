@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import { InputError } from '../../src/errors.js'
-import { getInputs, type PrefectInputs } from '../../src/inputs.js'
+import { getInputs, type KestraInputs, type PrefectInputs } from '../../src/inputs.js'
 import { useActionEnvironment } from '../support/env.ts'
 
 const env = useActionEnvironment()
@@ -8,7 +8,7 @@ const minimal = { orchestrator: 'prefect', url: 'http://127.0.0.1:4200/api', dep
 
 function read(inputs: Record<string, string>): PrefectInputs {
   env.setInputs(inputs)
-  return getInputs()
+  return getInputs() as PrefectInputs
 }
 
 function failure(inputs: Record<string, string>): InputError {
@@ -60,8 +60,8 @@ describe('getInputs', () => {
     ['an unsafe integer', { parameters: 'a: {b: 12345678901234567890}' }, /^Input 'parameters' has the integer .* at 'a.b', too large/],
     ['a list of job variables', { 'job-variables': '[1]' }, /^Input 'job-variables' must be a mapping/],
     ['no orchestrator', { orchestrator: '' }, /^Input 'orchestrator' is required/],
-    ['an unknown orchestrator', { orchestrator: 'airflow' }, /^Input 'orchestrator' must be 'prefect'; got 'airflow'/],
-    ['kestra, not yet', { orchestrator: 'kestra' }, /^Input 'orchestrator' 'kestra' is not supported by this version/],
+    ['an unknown orchestrator', { orchestrator: 'airflow' }, /^Input 'orchestrator' must be 'prefect' or 'kestra'; got 'airflow'/],
+    ['a Kestra input with Prefect', { namespace: 'dev' }, /^Input 'namespace' is for Kestra only, and orchestrator is 'prefect'/],
     ['no url', { url: '' }, /^Input 'url' is required/],
     ['a url that is not one', { url: 'prefect.example.com/api' }, /^Input 'url' is not a URL/],
     ['a non-http url', { url: 'ftp://x/api' }, /^Input 'url' must be an http:\/\/ or https:\/\/ URL/],
@@ -184,5 +184,72 @@ describe('getInputs', () => {
     } finally {
       write.mockRestore()
     }
+  })
+})
+
+describe('getInputs for Kestra', () => {
+  const kestra = { orchestrator: 'kestra', url: 'https://kestra.example.com/', namespace: 'dev', flow: 'inputs_demo' }
+  const readKestra = (inputs: Record<string, string>): KestraInputs => {
+    env.setInputs(inputs)
+    return getInputs() as KestraInputs
+  }
+
+  it('reads the minimal inputs with the documented defaults', () => {
+    const inputs = readKestra(kestra)
+    expect(inputs).toMatchObject({ orchestrator: 'kestra', url: 'https://kestra.example.com', tenant: 'main', namespace: 'dev', flow: 'inputs_demo', files: [], credentials: { kind: 'none' } })
+    expect([...inputs.waiting.failOn]).toEqual(['FAILED', 'KILLED', 'CANCELLED', 'RETRIED', 'SKIPPED', 'RESUBMITTED'])
+  })
+
+  it("takes 'none' as the tenant of servers older than 0.23, and reads the environment", () => {
+    process.env.KESTRA_URL = 'http://kestra.internal:8080'
+    process.env.KESTRA_TENANT = 'none'
+    process.env.KESTRA_USERNAME = 'ci@example.com'
+    process.env.KESTRA_PASSWORD = 'Ci-Passw0rd'
+    expect(readKestra({ ...kestra, url: '' })).toMatchObject({
+      url: 'http://kestra.internal:8080',
+      tenant: undefined,
+      credentials: { kind: 'basic', username: 'ci@example.com', password: 'Ci-Passw0rd' }
+    })
+  })
+
+  it('reads an API token from KESTRA_API_TOKEN, and refuses it beside basic auth from the environment', () => {
+    process.env.KESTRA_API_TOKEN = 'tok'
+    expect(readKestra(kestra).credentials).toEqual({ kind: 'bearer', token: 'tok' })
+    process.env.KESTRA_USERNAME = 'u@x.io'
+    process.env.KESTRA_PASSWORD = 'p'
+    expect(failure(kestra).message).toMatch(/both KESTRA_API_TOKEN and KESTRA_USERNAME and KESTRA_PASSWORD are set/)
+  })
+
+  it('resolves files against the workspace and checks that they exist', () => {
+    process.env.GITHUB_WORKSPACE = process.cwd()
+    expect(readKestra({ ...kestra, files: 'report=package.json\nother=./README.md' }).files).toEqual([
+      { input: 'report', path: `${process.cwd()}/package.json` },
+      { input: 'other', path: `${process.cwd()}/README.md` }
+    ])
+  })
+
+  it.each([
+    ['no namespace', { namespace: '' }, /^Input 'namespace' is required with orchestrator kestra/],
+    ['a namespace with capitals', { namespace: 'Dev' }, /^Input 'namespace' may hold only lower-case letters/],
+    ['a flow id with a space', { flow: 'my flow' }, /^Input 'flow' may hold only letters/],
+    ['a missing file', { files: 'report=./no/such/file.csv' }, /^Input 'files' gives '.\/no\/such\/file.csv' for the input 'report', which is not a file/],
+    ['a directory as a file', { files: 'report=src' }, /^Input 'files' gives 'src' for the input 'report', which is not a file/],
+    ['a label key Kestra refuses', { labels: 'Team=data' }, /^Input 'labels' has the key 'Team'; Kestra label keys start with a lower-case letter/],
+    ['a system label', { labels: 'system.correlationId=x' }, /^Input 'labels' has the key 'system.correlationId'; Kestra sets 'system.' labels itself/],
+    ['an empty label value', { labels: 'team=' }, /^Input 'labels' has an empty value for 'team'/],
+    ['a bad revision', { revision: '0' }, /^Input 'revision' must be a flow revision number/],
+    ['a bad tenant', { tenant: 'a/b' }, /^Input 'tenant' must be a tenant id/],
+    ['a Prefect input', { deployment: 'a/b' }, /^Input 'deployment' is for Prefect only, and orchestrator is 'kestra'/],
+    ['a Prefect state in fail-on', { 'fail-on': 'CRASHED' }, /^Input 'fail-on' names 'CRASHED', which is not a terminal state; choose from SUCCESS, WARNING, FAILED, KILLED/]
+  ])('refuses %s, naming the input', (_, inputs, message) => {
+    process.env.GITHUB_WORKSPACE = process.cwd()
+    expect(failure({ ...kestra, ...inputs }).message).toMatch(message)
+  })
+
+  it('accepts WARNING in fail-on, and labels with = and : in their values', () => {
+    const inputs = readKestra({ ...kestra, 'fail-on': 'FAILED, WARNING', labels: 'team=data\nurl=https://x/?a=b:c', revision: '3' })
+    expect([...inputs.waiting.failOn]).toEqual(['FAILED', 'WARNING'])
+    expect(inputs.labels).toEqual({ team: 'data', url: 'https://x/?a=b:c' })
+    expect(inputs.revision).toBe(3)
   })
 })

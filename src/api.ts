@@ -1,0 +1,80 @@
+import { RemoteError } from './errors.js'
+import { Http, type HttpRequest, type HttpResponse, NetworkError } from './http.js'
+import type { Credentials } from './inputs.js'
+import { explain } from './remote.js'
+
+export interface ApiOptions {
+  /** `Prefect`, `Kestra`: for messages. */
+  product: string
+  /** The URL the user gave, for messages. */
+  server: string
+  credentials: Credentials
+  userAgent: string
+  headers?: Record<string, string>
+  /** What to check when the server refuses the credentials, by kind of credentials. */
+  credentialHint: (credentials: Credentials) => string
+  /** What to check when it forbids the request. */
+  forbiddenHint: string
+}
+
+/**
+ * One orchestrator's HTTP API as the clients see it: every failure turned
+ * into a message that names the server and says what to check.
+ */
+export class Api {
+  private readonly http: Http
+  private readonly options: ApiOptions
+
+  constructor(options: ApiOptions) {
+    this.options = options
+    this.http = new Http({ userAgent: options.userAgent, headers: { ...options.headers, ...authorization(options.credentials) } })
+  }
+
+  get serverName(): string {
+    return `${this.options.product} at ${this.options.server}`
+  }
+
+  /** Sends the request; a server that does not answer becomes an error that says what we were doing. */
+  async send(what: string, request: HttpRequest): Promise<HttpResponse> {
+    try {
+      return await this.http.send(request)
+    } catch (error) {
+      if (error instanceof NetworkError) {
+        throw new NetworkError(`Could not ${what}: ${this.serverName} did not answer (${error.message})`, error.code)
+      }
+      throw error
+    }
+  }
+
+  /** The response when it is a success; otherwise the error a user can act on. */
+  ok(response: HttpResponse, what: string): HttpResponse {
+    const { status } = response
+    if (status >= 200 && status < 300) return response
+    const detail = explain(response)
+    const server = this.serverName
+    switch (status) {
+      case 401:
+        throw new RemoteError(`Could not ${what}: ${server} refused the credentials (401 ${detail}). ${this.options.credentialHint(this.options.credentials)}`, status)
+      case 403:
+        throw new RemoteError(`Could not ${what}: ${server} forbids it (403 ${detail}). ${this.options.forbiddenHint}`, status)
+      case 400:
+      case 409:
+      case 422:
+        throw new RemoteError(`${server} rejected the request to ${what} (${status}): ${detail}`, status)
+      default:
+        throw new RemoteError(`Could not ${what}: ${server} answered ${status}: ${detail}`, status)
+    }
+  }
+}
+
+function authorization(credentials: Credentials): Record<string, string> {
+  switch (credentials.kind) {
+    case 'none':
+      return {}
+    case 'bearer':
+      return { authorization: `Bearer ${credentials.token}` }
+    case 'basic':
+      // inputs.ts registered the base64 form as a secret already.
+      return { authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` }
+  }
+}

@@ -1,0 +1,263 @@
+import * as core from '@actions/core'
+import { openAsBlob, statSync } from 'node:fs'
+import { basename } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Api } from '../api.js'
+import { InputError, RemoteError } from '../errors.js'
+import type { Credentials, KestraInputs } from '../inputs.js'
+import type { Orchestrator, Run, RunStatus } from '../orchestrator.js'
+import { deriveIdempotencyKey, type Origin } from '../origin.js'
+import { isTransient, parseJson } from '../remote.js'
+import { printUntrusted } from '../untrusted.js'
+import { KESTRA_TERMINAL_STATES, kestraPhase } from './states.js'
+
+/**
+ * Kestra has no idempotency key, so each create carries this label with a key
+ * of its own; before the first create and before any retry of it, we look for
+ * an execution that already has it.
+ */
+export const KEY_LABEL = 'flow-dispatch-key'
+
+/** A new execution is queued, not written: for a while a read of it may find nothing (Kestra's own follow waits 10s). */
+const VISIBILITY_MS = 30_000
+const MAX_CREATE_ATTEMPTS = 4
+
+interface FlowInput {
+  id: string
+  type: string
+  required?: boolean
+  defaults?: unknown
+}
+
+interface Flow {
+  id: string
+  namespace: string
+  revision?: number
+  disabled?: boolean
+  inputs?: FlowInput[] | null
+}
+
+interface Execution {
+  id: string
+  namespace: string
+  flowId: string
+  state: {
+    current: string
+    histories?: Array<{ state: string; date: string }>
+    startDate?: string
+    endDate?: string | null
+  }
+  outputs?: Record<string, unknown> | null
+}
+
+export class KestraClient implements Orchestrator {
+  readonly product = 'Kestra'
+  readonly terminalStates = KESTRA_TERMINAL_STATES
+  readonly target: string
+  private readonly api: Api
+  private createdAt = 0
+  private lastStatus?: RunStatus
+
+  constructor(
+    private readonly inputs: KestraInputs,
+    private readonly origin: Origin,
+    userAgent: string
+  ) {
+    this.target = `flow '${inputs.flow}' in namespace '${inputs.namespace}'`
+    this.api = new Api({
+      product: 'Kestra',
+      server: inputs.url,
+      credentials: inputs.credentials,
+      userAgent,
+      credentialHint,
+      forbiddenHint: 'Check that the API token or user may execute flows in this namespace.'
+    })
+  }
+
+  /** `/api/v1/<tenant>/...`; servers from before 0.23 have no tenant in their paths. */
+  private path(rest: string): string {
+    const tenant = this.inputs.tenant === undefined ? '' : `/${encodeURIComponent(this.inputs.tenant)}`
+    return `${this.inputs.url}/api/v1${tenant}${rest}`
+  }
+
+  private flowPath(): string {
+    return `${encodeURIComponent(this.inputs.namespace)}/${encodeURIComponent(this.inputs.flow)}`
+  }
+
+  async prepare(): Promise<void> {
+    const what = `look up ${this.target}`
+    const revision = this.inputs.revision === undefined ? '' : `?revision=${this.inputs.revision}`
+    const response = await this.api.send(what, { method: 'GET', url: this.path(`/flows/${this.flowPath()}${revision}`), idempotent: true })
+    if (response.status === 404) {
+      const where = this.inputs.tenant === undefined ? '' : ` (tenant '${this.inputs.tenant}')`
+      throw new RemoteError(
+        `${this.api.serverName}${where} has no ${this.target}${this.inputs.revision ? ` at revision ${this.inputs.revision}` : ''}. Check both names: they are case-sensitive.`,
+        404
+      )
+    }
+    const flow = parseJson<Flow>(this.api.ok(response, what), what)
+    printUntrusted(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`)
+    if (flow.disabled) throw new RemoteError(`${this.target} is disabled on ${this.api.serverName}: enable it to run it.`)
+    this.checkInputs(flow.inputs ?? [])
+  }
+
+  /** Kestra ignores inputs a flow does not declare, and stores a FILE input sent as text as a server path: refuse both. */
+  private checkInputs(declared: FlowInput[]): void {
+    const byId = new Map(declared.map((item) => [item.id, item]))
+    const list = declared.map((item) => `${item.id} (${item.type})`).join(', ') || 'none'
+    for (const name of Object.keys(this.inputs.parameters ?? {})) {
+      const item = byId.get(name)
+      if (!item) throw new InputError('parameters', `names '${name}', which ${this.target} does not declare; its inputs: ${list}`)
+      if (item.type === 'FILE') throw new InputError('parameters', `gives '${name}', a FILE input: give it in 'files' as ${name}=<path>`)
+    }
+    for (const { input } of this.inputs.files) {
+      const item = byId.get(input)
+      if (!item) throw new InputError('files', `names '${input}', which ${this.target} does not declare; its inputs: ${list}`)
+      if (item.type !== 'FILE') throw new InputError('files', `gives a file for '${input}', a ${item.type} input: give it in 'parameters'`)
+    }
+    const given = new Set([...Object.keys(this.inputs.parameters ?? {}), ...this.inputs.files.map((f) => f.input)])
+    const missing = declared.filter((item) => item.required !== false && item.defaults === undefined && !given.has(item.id))
+    if (missing.length > 0) {
+      throw new InputError('parameters', `lacks the required input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.id}' (${m.type})`).join(', ')} of ${this.target}`)
+    }
+  }
+
+  async trigger(): Promise<Run> {
+    const { inputs } = this
+    const request = {
+      parameters: inputs.parameters ?? {},
+      files: inputs.files.map((file) => [file.input, file.path, statSync(file.path).size]),
+      labels: inputs.labels,
+      revision: inputs.revision,
+      scheduledTime: inputs.scheduledTime
+    }
+    const key = inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, `${inputs.tenant ?? ''}/${inputs.namespace}/${inputs.flow}`, request)
+    core.debug(`Idempotency label: ${KEY_LABEL}=${key}`)
+    const earlier = await this.findByKey(key)
+    if (earlier) return this.toRun(earlier, false)
+
+    const body = await this.form()
+    const what = `execute ${this.target}`
+    const url = this.path(`/executions/${this.flowPath()}?${this.query(key)}`)
+    for (let attempt = 1; ; attempt++) {
+      let failure: unknown
+      try {
+        // Never retried blindly: only after the look-up below finds no execution with our key.
+        const response = await this.api.send(what, { method: 'POST', url, body, idempotent: false })
+        if (response.status === 404) {
+          throw new RemoteError(`${this.api.serverName} has no ${this.target}: it went away after the look-up.`, 404)
+        }
+        return this.toRun(parseJson<Execution>(this.api.ok(response, what), what), true)
+      } catch (error) {
+        if (!isTransient(error) || attempt >= MAX_CREATE_ATTEMPTS) throw error
+        failure = error
+      }
+      printUntrusted(`The request to ${what} may or may not have created it (${(failure as Error).message}); looking for it by its key before trying again`)
+      const found = await this.findByKey(key, VISIBILITY_MS / 3)
+      if (found) return this.toRun(found, true)
+    }
+  }
+
+  /** `labels=key:value` query items (Kestra splits at the first ':'), and the other query parameters. */
+  private query(key: string): string {
+    const { origin, inputs } = this
+    const labels: Record<string, string> = {
+      ...(origin.repository && { 'github.repository': origin.repository }),
+      ...(origin.sha && { 'github.sha': origin.sha }),
+      ...(origin.runUrl && { 'github.run_url': origin.runUrl }),
+      ...inputs.labels,
+      [KEY_LABEL]: key
+    }
+    const query = new URLSearchParams()
+    for (const [name, value] of Object.entries(labels)) query.append('labels', `${name}:${value}`)
+    if (inputs.revision !== undefined) query.set('revision', String(inputs.revision))
+    if (inputs.scheduledTime) query.set('scheduleDate', inputs.scheduledTime)
+    return query.toString()
+  }
+
+  /** One form field a parameter: strings as they are, numbers and booleans as text, the rest as JSON; files as file parts. */
+  private async form(): Promise<{ contentType: string; data: Buffer }> {
+    const form = new FormData()
+    for (const [name, value] of Object.entries(this.inputs.parameters ?? {})) {
+      if (value === null) continue
+      form.append(name, typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value))
+    }
+    for (const file of this.inputs.files) form.append(file.input, await openAsBlob(file.path), basename(file.path))
+    // Node's own multipart encoder, through a Request, gives the body and its boundary.
+    const encoded = new Request('http://localhost/', { method: 'POST', body: form })
+    return { contentType: encoded.headers.get('content-type') ?? 'multipart/form-data', data: Buffer.from(await encoded.arrayBuffer()) }
+  }
+
+  /** The execution that carries our key, looking for up to `patienceMs` while a fresh one may not be visible yet. */
+  private async findByKey(key: string, patienceMs = 0): Promise<Execution | undefined> {
+    const query = new URLSearchParams({ size: '2' })
+    if (this.inputs.tenant === undefined) {
+      query.set('namespace', this.inputs.namespace)
+      query.set('flowId', this.inputs.flow)
+      query.append('labels', `${KEY_LABEL}:${key}`)
+    } else {
+      query.set('filters[namespace][EQUALS]', this.inputs.namespace)
+      query.set('filters[flowId][EQUALS]', this.inputs.flow)
+      query.set(`filters[labels][EQUALS][${KEY_LABEL}]`, key)
+    }
+    const what = `look for an execution of ${this.target} with ${KEY_LABEL}=${key}`
+    const deadline = Date.now() + patienceMs
+    for (let pause = 1_000; ; pause *= 2) {
+      const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true })
+      const { results = [] } = parseJson<{ results?: Execution[] }>(this.api.ok(response, what), what)
+      if (results.length > 1) core.warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`)
+      if (results.length > 0 || Date.now() + pause > deadline) return results[0]
+      await sleep(pause)
+    }
+  }
+
+  private toRun(execution: Execution, created: boolean): Run {
+    const status = toStatus(execution)
+    this.lastStatus = status
+    this.createdAt = Date.now()
+    return { id: execution.id, name: execution.id, url: this.runUrl(execution.id), created, status }
+  }
+
+  async read(runId: string, deadline?: number): Promise<RunStatus> {
+    const what = `read execution ${runId}`
+    const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/${encodeURIComponent(runId)}`), idempotent: true, deadline })
+    if (response.status === 404) {
+      if (this.lastStatus && Date.now() - this.createdAt < VISIBILITY_MS) return this.lastStatus
+      throw new RemoteError(`${this.api.serverName} has no execution ${runId}: it was deleted`, 404)
+    }
+    this.lastStatus = toStatus(parseJson<Execution>(this.api.ok(response, what), what))
+    return this.lastStatus
+  }
+
+  runUrl(executionId: string): string {
+    const tenant = this.inputs.tenant === undefined ? '' : `/${encodeURIComponent(this.inputs.tenant)}`
+    return `${this.inputs.uiUrl ?? this.inputs.url}/ui${tenant}/executions/${this.flowPath()}/${encodeURIComponent(executionId)}`
+  }
+}
+
+function credentialHint(credentials: Credentials): string {
+  switch (credentials.kind) {
+    case 'none':
+      return "The server needs credentials: set 'username' and 'password' (basic auth, mandatory on open-source servers since 0.24) or 'api-key' (an API token). Secrets are not passed to workflows run from forks."
+    case 'bearer':
+      return "Check 'api-key': it must be a valid API token of this server."
+    case 'basic':
+      return "Check 'username' and 'password': they must match the server's basic-auth user."
+  }
+}
+
+function toStatus(execution: Execution): RunStatus {
+  const { state } = execution
+  const last = state.histories?.at(-1)
+  const start = state.startDate ? Date.parse(state.startDate) : NaN
+  const end = state.endDate ? Date.parse(state.endDate) : NaN
+  return {
+    state: state.current,
+    // Kestra has no finer state names.
+    stateName: state.current,
+    phase: kestraPhase(state.current),
+    since: last?.date,
+    runSeconds: Number.isFinite(end - start) ? (end - start) / 1000 : undefined,
+    outputs: execution.outputs ?? undefined
+  }
+}

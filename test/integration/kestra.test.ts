@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, inject, it } from 'vitest'
+import { parse, stringify } from 'yaml'
+import { type ActionResult, runAction } from '../support/action.ts'
+
+const kestra = inject('kestra')
+const basic = `Basic ${Buffer.from(`${kestra.username}:${kestra.password}`).toString('base64')}`
+
+async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const response = await fetch(`${kestra.url}/api/v1/main${path}`, { ...init, headers: { authorization: basic, ...init.headers } })
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`)
+  const type = response.headers.get('content-type') ?? ''
+  return (type.includes('json') ? await response.json() : await response.text()) as T
+}
+
+interface Execution {
+  id: string
+  inputs: Record<string, unknown>
+  labels: Array<{ key: string; value: string }>
+  state: { current: string }
+}
+
+/** Executions of a flow that carry the label `test=<tag>`. */
+async function executionsTagged(flow: string, tag: string): Promise<Execution[]> {
+  const query = new URLSearchParams({ 'filters[namespace][EQUALS]': 'dev', 'filters[flowId][EQUALS]': flow, 'filters[labels][EQUALS][test]': tag, size: '50' })
+  return (await api<{ results: Execution[] }>(`/executions/search?${query}`)).results
+}
+
+/** Kestra queues a new execution before it stores it: a search sees it a moment later. */
+async function eventuallyTagged(flow: string, tag: string, count: number): Promise<Execution[]> {
+  const deadline = Date.now() + 5_000
+  for (;;) {
+    const found = await executionsTagged(flow, tag)
+    if (found.length >= count || Date.now() > deadline) return found
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+const uniqueTag = (): string => `t${randomUUID().slice(0, 8)}`
+const explain = (result: ActionResult): string => `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
+const base = (flow: string, tag: string) => ({
+  orchestrator: 'kestra',
+  url: kestra.url,
+  username: kestra.username,
+  password: kestra.password,
+  namespace: 'dev',
+  flow,
+  labels: `test=${tag}`,
+  'poll-interval': '1s'
+})
+
+beforeAll(async () => {
+  const flows = parse(readFileSync(join(import.meta.dirname, 'kestra', 'flows.yml'), 'utf8')) as object[]
+  for (const flow of flows) await api('/flows', { method: 'POST', headers: { 'content-type': 'application/x-yaml' }, body: stringify(flow) })
+})
+
+describe('Kestra, against the contract fake', () => {
+  it('sends STRING, INT, BOOL and JSON inputs as form fields and a FILE input as a file part, and reads the outputs back', async () => {
+    const tag = uniqueTag()
+    const dir = mkdtempSync(join(tmpdir(), 'flow-dispatch-files-'))
+    writeFileSync(join(dir, 'report.csv'), 'id,value\n1,ünïcode\n')
+    const result = await runAction(
+      { ...base('inputs_demo', tag), parameters: 'user: John Doe\nretries: 3\ndry: true\nconfig: {mode: full}', files: 'report=./report.csv', labels: `test=${tag}\nteam=data\nurl=https://x.example/?a=b:c` },
+      { GITHUB_WORKSPACE: dir }
+    )
+    expect(result.code, explain(result)).toBe(0)
+    expect(result.outputs).toMatchObject({ state: 'SUCCESS', 'state-name': 'SUCCESS', outcome: 'success' })
+    const id = result.outputs['run-id']
+    expect(result.outputs['run-url']).toBe(`${kestra.url}/ui/main/executions/dev/inputs_demo/${id}`)
+    const outputs = JSON.parse(result.outputs.outputs) as Record<string, unknown>
+    expect(outputs).toMatchObject({ user: 'John Doe', retries: 3, dry: true, config: { mode: 'full' }, note: 'none given' })
+    expect(outputs.report).toMatch(new RegExp(`^kestra:///dev/inputs_demo/executions/${id}/inputs/report/report.csv$`))
+
+    const [execution, ...others] = await executionsTagged('inputs_demo', tag)
+    expect(others).toEqual([])
+    expect(execution.id).toBe(id)
+    expect(execution.inputs).toMatchObject({ user: 'John Doe', retries: 3, dry: true, config: { mode: 'full' } })
+    const file = await api<string>(`/executions/${id}/file?path=${encodeURIComponent(String(outputs.report))}`)
+    expect(file).toBe('id,value\n1,ünïcode\n')
+    expect(execution.labels).toEqual(
+      expect.arrayContaining([
+        { key: 'team', value: 'data' },
+        { key: 'url', value: 'https://x.example/?a=b:c' },
+        { key: 'github.repository', value: 'acme/pipelines' },
+        { key: 'github.sha', value: '0123456789abcdef0123456789abcdef01234567' },
+        { key: 'github.run_url', value: 'https://github.com/acme/pipelines/actions/runs/4242/attempts/1' },
+        { key: 'flow-dispatch-key', value: expect.stringMatching(/^github\/acme\/pipelines\/4242\/1\/release\/trigger\//) }
+      ])
+    )
+    expect(result.summary).toContain('Kestra run: success')
+  })
+
+  it('fails the step when the flow fails, with every output set', async () => {
+    const result = await runAction(base('fails', uniqueTag()))
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.outputs).toMatchObject({ state: 'FAILED', outcome: 'failed' })
+    for (const name of ['run-id', 'run-url', 'run-name', 'duration-seconds']) expect(result.outputs[name], name).toBeTruthy()
+    expect(result.stdout).toMatch(/::error::Kestra run \w+ ended FAILED \(FAILED\)/)
+  })
+
+  it('times out a flow that runs too long', async () => {
+    const result = await runAction({ ...base('sleeps', uniqueTag()), timeout: '3s' })
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.outputs).toMatchObject({ outcome: 'timed-out', state: 'RUNNING' })
+    expect(result.stdout).toContain('may still be going')
+  })
+
+  it('returns once the execution exists when wait is false', async () => {
+    const tag = uniqueTag()
+    const result = await runAction({ ...base('hello', tag), wait: 'false' })
+    expect(result.code, explain(result)).toBe(0)
+    expect(result.outputs).toMatchObject({ outcome: 'triggered', state: 'CREATED' })
+    expect(await eventuallyTagged('hello', tag, 1)).toHaveLength(1)
+  })
+
+  it('creates one execution for a retried step and a new one for a new attempt', async () => {
+    const tag = uniqueTag()
+    const inputs = { ...base('hello', tag), wait: 'false' }
+    const first = await runAction(inputs, { GITHUB_RUN_ID: '888' })
+    // Past the moment the fake makes a new execution visible, as a real one becomes after its queue.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const again = await runAction(inputs, { GITHUB_RUN_ID: '888' })
+    expect(again.code, explain(again)).toBe(0)
+    expect(again.outputs['run-id']).toBe(first.outputs['run-id'])
+    expect(again.stdout).toContain('identical earlier request created')
+    expect(await executionsTagged('hello', tag)).toHaveLength(1)
+    const rerun = await runAction(inputs, { GITHUB_RUN_ID: '888', GITHUB_RUN_ATTEMPT: '2' })
+    expect(rerun.outputs['run-id']).not.toBe(first.outputs['run-id'])
+    expect(await eventuallyTagged('hello', tag, 3)).toHaveLength(2)
+  })
+
+  it('names a missing required input before creating anything', async () => {
+    const tag = uniqueTag()
+    const result = await runAction({ ...base('inputs_demo', tag), parameters: 'user: x\nretries: 1\ndry: false' })
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.stdout).toContain("::error::Input 'parameters' lacks the required inputs 'config' (JSON), 'report' (FILE) of flow 'inputs_demo' in namespace 'dev'")
+    expect(await executionsTagged('inputs_demo', tag)).toHaveLength(0)
+  })
+
+  it("shows Kestra's reason when it rejects an input's value", async () => {
+    const tag = uniqueTag()
+    const dir = mkdtempSync(join(tmpdir(), 'flow-dispatch-files-'))
+    writeFileSync(join(dir, 'r.csv'), 'x')
+    const result = await runAction({ ...base('inputs_demo', tag), parameters: 'user: x\nretries: many\ndry: false\nconfig: {}', files: `report=${join(dir, 'r.csv')}` })
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.stdout).toContain('rejected the request to execute flow \'inputs_demo\' in namespace \'dev\' (422): Invalid entity: Invalid value for input `retries`. Cause: For input string: "many"')
+    expect(await executionsTagged('inputs_demo', tag)).toHaveLength(0)
+  })
+
+  it('names an unknown flow and the server', async () => {
+    const result = await runAction(base('no_such_flow', uniqueTag()))
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.outputs.outcome).toBe('error')
+    expect(result.stdout).toContain(`::error::Kestra at ${kestra.url} (tenant 'main') has no flow 'no_such_flow' in namespace 'dev'`)
+  })
+
+  it('fails clearly with wrong credentials and without any', async () => {
+    const wrong = await runAction({ ...base('hello', uniqueTag()), password: 'Wrong-Passw0rd' })
+    expect(wrong.code, explain(wrong)).toBe(1)
+    expect(wrong.stdout).toContain("refused the credentials (401 (empty body")
+    expect(wrong.stdout).toContain("Check 'username' and 'password'")
+    const none = await runAction({ ...base('hello', uniqueTag()), username: '', password: '' })
+    expect(none.stdout).toContain('The server needs credentials')
+  })
+
+  it('runs with an API token from KESTRA_API_TOKEN, and with the tenant-less paths of older servers', async () => {
+    const tag = uniqueTag()
+    const token = await runAction({ ...base('hello', tag), username: '', password: '' }, { KESTRA_API_TOKEN: kestra.apiToken })
+    expect(token.code, explain(token)).toBe(0)
+    const legacy = await runAction({ ...base('hello', tag), tenant: 'none' })
+    expect(legacy.code, explain(legacy)).toBe(0)
+    expect(legacy.outputs['run-url']).toBe(`${kestra.url}/ui/executions/dev/hello/${legacy.outputs['run-id']}`)
+    expect(await eventuallyTagged('hello', tag, 3)).toHaveLength(2)
+  })
+})

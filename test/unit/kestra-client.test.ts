@@ -1,0 +1,223 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { getInputs, type KestraInputs } from '../../src/inputs.js'
+import { KestraClient } from '../../src/kestra/client.js'
+import { KESTRA_STATE_TYPES, KESTRA_TERMINAL_STATES, kestraPhase } from '../../src/kestra/states.js'
+import { useActionEnvironment } from '../support/env.ts'
+import { type Recorded, type Reply, type Stub, startStub } from '../support/stub-server.ts'
+
+const env = useActionEnvironment()
+
+/** The create response Kestra's docs show (how-to-guides/synchronous-executions-api), as the server sends it. */
+const DOCS_CREATE_RESPONSE = {
+  id: '1KWLxLeaXEXNDaXWP7YSKA',
+  namespace: 'company.team',
+  flowId: 'myflow',
+  flowRevision: 1,
+  state: { current: 'CREATED', histories: [{ state: 'CREATED', date: '2024-07-12T05:07:28.447110427Z' }], duration: 'PT0.002939292S', startDate: '2024-07-12T05:07:28.447110427Z' },
+  originalId: '1KWLxLeaXEXNDaXWP7YSKA',
+  deleted: false,
+  metadata: { attemptNumber: 1, originalCreatedDate: '2024-07-12T05:07:28.447113302Z' }
+}
+
+const FLOW = {
+  id: 'myflow',
+  namespace: 'company.team',
+  revision: 4,
+  disabled: false,
+  inputs: [
+    { id: 'user', type: 'STRING' },
+    { id: 'retries', type: 'INT', required: false },
+    { id: 'config', type: 'JSON', defaults: {} },
+    { id: 'tags', type: 'ARRAY', required: false },
+    { id: 'dry', type: 'BOOL', required: false },
+    { id: 'note', type: 'STRING', required: false },
+    { id: 'report', type: 'FILE', required: false }
+  ]
+}
+
+let stub: Stub | undefined
+afterEach(async () => {
+  await stub?.close()
+  stub = undefined
+})
+
+async function connect(inputs: Record<string, string>, reply: (r: Recorded, i: number) => Reply): Promise<{ client: KestraClient; stub: Stub }> {
+  stub = await startStub(reply)
+  env.setInputs({ orchestrator: 'kestra', url: stub.url, namespace: 'company.team', flow: 'myflow', username: 'ci@example.com', password: 'Ci-Passw0rd', parameters: 'user: x', ...inputs })
+  const origin = { repository: 'acme/etl', sha: 'abc', runUrl: 'https://github.com/acme/etl/actions/runs/1/attempts/1', runId: 1, runAttempt: 1, job: 'j', step: 's' }
+  return { client: new KestraClient(getInputs() as KestraInputs, origin, 'ua'), stub }
+}
+
+/** A server whose search finds nothing, flow look-up finds FLOW and create answers `create`. */
+const server =
+  (create: (r: Recorded) => Reply = () => ({ status: 200, json: DOCS_CREATE_RESPONSE })) =>
+  (r: Recorded): Reply => {
+    if (r.path.startsWith('/api/v1/main/flows/')) return { status: 200, json: FLOW }
+    if (r.path.startsWith('/api/v1/main/executions/search')) return { status: 200, json: { results: [], total: 0 } }
+    return create(r)
+  }
+
+async function formOf(request: Recorded): Promise<FormData> {
+  return new Request('http://x/', { method: 'POST', headers: { 'content-type': String(request.headers['content-type']) }, body: request.body }).formData()
+}
+
+describe('KestraClient', () => {
+  it('sends inputs as form fields and files as file parts, with labels and options in the query', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kestra-unit-'))
+    writeFileSync(join(dir, 'report.csv'), 'a,b\n')
+    process.env.GITHUB_WORKSPACE = dir
+    const { client, stub } = await connect(
+      {
+        parameters: 'user: John Doe\nretries: 3\nconfig: {mode: full}\ntags: [a, 1]\ndry: true\nnote: null',
+        files: 'report=report.csv',
+        labels: 'team=data',
+        revision: '4',
+        'scheduled-time': '2030-01-01T00:00:00Z'
+      },
+      server()
+    )
+    await client.prepare()
+    const run = await client.trigger()
+    const [flowLookup, search, create] = stub.requests
+    expect(flowLookup.path).toBe('/api/v1/main/flows/company.team/myflow?revision=4')
+    expect(search.path).toMatch(/^\/api\/v1\/main\/executions\/search\?/)
+    expect(create.method).toBe('POST')
+    const url = new URL(create.path, 'http://x')
+    expect(url.pathname).toBe('/api/v1/main/executions/company.team/myflow')
+    expect(url.searchParams.getAll('labels')).toEqual([
+      'github.repository:acme/etl',
+      'github.sha:abc',
+      'github.run_url:https://github.com/acme/etl/actions/runs/1/attempts/1',
+      'team:data',
+      expect.stringMatching(/^flow-dispatch-key:github\/acme\/etl\/1\/1\/j\/s\/[0-9a-f]{16}$/)
+    ])
+    expect(url.searchParams.get('revision')).toBe('4')
+    expect(url.searchParams.get('scheduleDate')).toBe('2030-01-01T00:00:00.000Z')
+    expect(create.headers.authorization).toBe(`Basic ${Buffer.from('ci@example.com:Ci-Passw0rd').toString('base64')}`)
+    const form = await formOf(create)
+    expect(Object.fromEntries([...form.entries()].filter(([, v]) => typeof v === 'string'))).toEqual({
+      user: 'John Doe',
+      retries: '3',
+      config: '{"mode":"full"}',
+      tags: '["a",1]',
+      dry: 'true'
+    })
+    const file = form.get('report') as File
+    expect(file.name).toBe('report.csv')
+    expect(await file.text()).toBe('a,b\n')
+    expect(run).toMatchObject({ id: '1KWLxLeaXEXNDaXWP7YSKA', name: '1KWLxLeaXEXNDaXWP7YSKA', created: true, url: `${stub.url}/ui/main/executions/company.team/myflow/1KWLxLeaXEXNDaXWP7YSKA` })
+    expect(run.status).toMatchObject({ state: 'CREATED', phase: 'pending', since: '2024-07-12T05:07:28.447110427Z' })
+  })
+
+  it('follows the execution an earlier identical request created instead of creating another', async () => {
+    const { client, stub } = await connect({}, (r) =>
+      r.path.startsWith('/api/v1/main/flows/') ? { status: 200, json: FLOW } : { status: 200, json: { results: [DOCS_CREATE_RESPONSE], total: 1 } }
+    )
+    await client.prepare()
+    expect((await client.trigger()).created).toBe(false)
+    expect(stub.requests.map((r) => r.method)).toEqual(['GET', 'GET'])
+  })
+
+  it('after a create whose answer was lost, finds the execution by its key and does not create it again', async () => {
+    let searches = 0
+    const { client, stub } = await connect({}, (r) => {
+      if (r.path.startsWith('/api/v1/main/flows/')) return { status: 200, json: FLOW }
+      if (r.path.startsWith('/api/v1/main/executions/search')) return { status: 200, json: { results: searches++ === 0 ? [] : [DOCS_CREATE_RESPONSE], total: 1 } }
+      return 'drop'
+    })
+    await client.prepare()
+    const run = await client.trigger()
+    expect(run.id).toBe('1KWLxLeaXEXNDaXWP7YSKA')
+    expect(stub.requests.filter((r) => r.method === 'POST')).toHaveLength(1)
+  })
+
+  it('creates again only when the look-up after a failed create finds nothing', async () => {
+    let posts = 0
+    const { client, stub } = await connect({}, server(() => (posts++ === 0 ? { status: 503, text: 'busy' } : { status: 200, json: DOCS_CREATE_RESPONSE })))
+    await client.prepare()
+    expect((await client.trigger()).id).toBe('1KWLxLeaXEXNDaXWP7YSKA')
+    const methods = stub.requests.map((r) => (r.method === 'POST' ? 'create' : r.path.includes('search') ? 'search' : 'flow'))
+    expect(methods[0]).toBe('flow')
+    expect(methods.slice(1, 3)).toEqual(['search', 'create'])
+    expect(methods.slice(3, -1).every((m) => m === 'search')).toBe(true)
+    expect(methods.at(-1)).toBe('create')
+  }, 30_000)
+
+  it('shows the message of a rejected input and does not retry it', async () => {
+    const { client, stub } = await connect({ parameters: 'user: x' }, server(() => ({ status: 422, json: { message: 'Invalid entity: Missing required input:user', _links: { self: { href: '/x', templated: false } } } })))
+    await client.prepare()
+    await expect(client.trigger()).rejects.toThrow(/\(422\): Invalid entity: Missing required input:user$/)
+    expect(stub.requests.filter((r) => r.method === 'POST')).toHaveLength(1)
+  })
+
+  it.each([
+    [{ parameters: 'usr: x' }, "Input 'parameters' names 'usr', which flow 'myflow' in namespace 'company.team' does not declare; its inputs: user (STRING), retries (INT)"],
+    [{ parameters: 'user: x\nreport: ./r.csv' }, "Input 'parameters' gives 'report', a FILE input: give it in 'files' as report=<path>"],
+    [{ parameters: '' }, "Input 'parameters' lacks the required input 'user' (STRING) of flow 'myflow'"]
+  ])('checks the inputs against the flow (%#)', async (inputs, message) => {
+    const { client } = await connect(inputs, server())
+    await expect(client.prepare()).rejects.toThrow(message)
+  })
+
+  it('refuses a file for an input that is not a FILE, and a disabled flow', async () => {
+    process.env.GITHUB_WORKSPACE = process.cwd()
+    const first = await connect({ parameters: 'user: x', files: 'user=package.json' }, server())
+    await expect(first.client.prepare()).rejects.toThrow("Input 'files' gives a file for 'user', a STRING input: give it in 'parameters'")
+    await stub?.close()
+    const second = await connect({}, () => ({ status: 200, json: { ...FLOW, disabled: true } }))
+    await expect(second.client.prepare()).rejects.toThrow("flow 'myflow' in namespace 'company.team' is disabled")
+  })
+
+  it('keeps the last state while a new execution is not visible yet, and reads outputs and duration', async () => {
+    let reads = 0
+    const { client } = await connect({}, server((r) => {
+      if (r.method === 'POST') return { status: 200, json: DOCS_CREATE_RESPONSE }
+      if (reads++ === 0) return { status: 404, json: { message: 'Not Found' } }
+      return {
+        status: 200,
+        json: { ...DOCS_CREATE_RESPONSE, outputs: { rows: 3 }, state: { current: 'WARNING', startDate: '2026-01-01T00:00:00Z', endDate: '2026-01-01T00:01:00.250Z', histories: [{ state: 'WARNING', date: '2026-01-01T00:01:00.250Z' }] } }
+      }
+    }))
+    await client.prepare()
+    const run = await client.trigger()
+    expect(await client.read(run.id)).toMatchObject({ state: 'CREATED' })
+    expect(await client.read(run.id)).toEqual({ state: 'WARNING', stateName: 'WARNING', phase: 'succeeded', since: '2026-01-01T00:01:00.250Z', runSeconds: 60.25, outputs: { rows: 3 } })
+  })
+
+  it('uses the tenant-less paths and UI links of servers older than 0.23, and ui-url', async () => {
+    const { client, stub } = await connect({ tenant: 'none', 'ui-url': 'https://kestra.example.com/' }, (r) => (r.path.startsWith('/api/v1/flows/') ? { status: 200, json: FLOW } : { status: 404, json: {} }))
+    await client.prepare()
+    expect(stub.requests[0].path).toBe('/api/v1/flows/company.team/myflow')
+    expect(client.runUrl('abc')).toBe('https://kestra.example.com/ui/executions/company.team/myflow/abc')
+  })
+})
+
+describe('Kestra states', () => {
+  it('maps every state type, terminal ones to a terminal phase', () => {
+    const phases = Object.fromEntries(KESTRA_STATE_TYPES.map((type) => [type, kestraPhase(type)]))
+    expect(phases).toEqual({
+      CREATED: 'pending',
+      SUBMITTED: 'pending',
+      QUEUED: 'pending',
+      RUNNING: 'running',
+      RESTARTED: 'running',
+      RETRYING: 'running',
+      PAUSED: 'paused',
+      BREAKPOINT: 'paused',
+      KILLING: 'cancelling',
+      SUCCESS: 'succeeded',
+      WARNING: 'succeeded',
+      FAILED: 'failed',
+      RETRIED: 'failed',
+      RESUBMITTED: 'failed',
+      KILLED: 'cancelled',
+      CANCELLED: 'cancelled',
+      SKIPPED: 'cancelled'
+    })
+    for (const type of KESTRA_TERMINAL_STATES) expect(['succeeded', 'failed', 'cancelled']).toContain(kestraPhase(type))
+    expect(kestraPhase('ARCHIVED')).toBeUndefined()
+  })
+})
