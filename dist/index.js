@@ -29215,25 +29215,28 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(388);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8808);
 
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+const { jobCancelled } = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
+// A request still in flight must not keep a cancelled step alive until the runner kills it.
+if (jobCancelled)
+    setTimeout(() => process.exit(), 300).unref();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 388:
+/***/ 8808:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  eF: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: createOrchestrator
+// UNUSED EXPORTS: STATE, cancelReason, createOrchestrator
 
 // NAMESPACE OBJECT: ./node_modules/@actions/github/lib/github.js
 var github_namespaceObject = {};
@@ -32154,9 +32157,9 @@ function group(name, fn) {
 function saveState(name, value) {
     const filePath = process.env['GITHUB_STATE'] || '';
     if (filePath) {
-        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
+        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
     }
-    issueCommand('save-state', { name }, toCommandValue(value));
+    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
 }
 /**
  * Gets the value of an state set by this action's main execution.
@@ -32189,6 +32192,8 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/errors.ts
 /**
  * Every failure the action reports goes through one of these, so `main` can turn
@@ -32216,6 +32221,87 @@ class RemoteError extends Error {
 }
 function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
+}
+
+;// CONCATENATED MODULE: ./src/orchestrator.ts
+/**
+ * What the action needs from an orchestrator, whatever it is. The wait loop,
+ * the outputs and the summary speak only this language; each client maps its
+ * own states onto `Phase` by name.
+ */
+function isTerminal(phase) {
+    switch (phase) {
+        case 'succeeded':
+        case 'failed':
+        case 'cancelled':
+            return true;
+        case 'scheduled':
+        case 'pending':
+        case 'running':
+        case 'paused':
+        case 'cancelling':
+            return false;
+    }
+}
+/** One list, one type guard: the state enums are checked against the lists they are declared as. */
+function isOneOf(list, value) {
+    return list.includes(value);
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/untrusted.ts
+
+
+/** Text from the orchestrator (names, state messages, error bodies) goes out only through these. */
+/**
+ * Prints text that may come from the orchestrator. The runner reads a workflow
+ * command only from a line that starts with `::` or holds `##[`; text that has
+ * either goes between `stop-commands` markers with a token nobody can guess,
+ * where the runner reads no command at all, whatever the text says.
+ */
+function printUntrusted(text) {
+    if (!/::|##\[/.test(text)) {
+        info(text);
+        return;
+    }
+    const token = (0,external_node_crypto_.randomUUID)();
+    info(`::stop-commands::${token}`);
+    info(text);
+    info(`::${token}::`);
+}
+function escapeHtml(text) {
+    return text.replace(/[&<>"'`|\\*_[\]]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+;// CONCATENATED MODULE: ./src/cancel.ts
+
+
+
+
+/**
+ * Asks the orchestrator to stop the run, then reads it until it has ended or
+ * `budgetMs` has passed: a cancellation nobody confirmed is reported as such.
+ */
+async function cancelAndConfirm(orchestrator, run, last, reason, budgetMs, onChange) {
+    const deadline = Date.now() + budgetMs;
+    let status = last;
+    const see = (next) => {
+        if (next.state !== status.state || next.stateName !== status.stateName)
+            onChange(next);
+        status = next;
+    };
+    try {
+        see(await orchestrator.cancel(run.id, reason, deadline));
+        while (!(status.phase && isTerminal(status.phase)) && Date.now() + 500 < deadline) {
+            await (0,promises_namespaceObject.setTimeout)(500);
+            see(await orchestrator.read(run.id, deadline));
+        }
+    }
+    catch (error) {
+        printUntrusted(`Could not cancel ${orchestrator.product} run ${run.id}: ${errorMessage(error)}`);
+    }
+    return { status, confirmed: status.phase !== undefined && isTerminal(status.phase) };
 }
 
 ;// CONCATENATED MODULE: ./src/duration.ts
@@ -32343,6 +32429,7 @@ function parseKeyValueLines(input, raw) {
 }
 
 ;// CONCATENATED MODULE: ./src/kestra/states.ts
+
 /** Kestra's `State.Type` enum, all of it, as its OpenAPI description gives it from 1.1 to 2.0. */
 const KESTRA_STATE_TYPES = [
     'CREATED',
@@ -32371,12 +32458,9 @@ const KESTRA_TERMINAL_STATES = ['SUCCESS', 'WARNING', 'FAILED', 'KILLED', 'CANCE
  * ever end an execution, it must not pass for a success.
  */
 const KESTRA_DEFAULT_FAIL_ON = ['FAILED', 'KILLED', 'CANCELLED', 'RETRIED', 'SKIPPED', 'RESUBMITTED'];
-function isKestraStateType(type) {
-    return KESTRA_STATE_TYPES.includes(type);
-}
 /** Undefined for a type this version does not know, so the caller reports it instead of waiting on it. */
 function kestraPhase(type) {
-    if (!isKestraStateType(type))
+    if (!isOneOf(KESTRA_STATE_TYPES, type))
         return undefined;
     switch (type) {
         case 'CREATED':
@@ -32410,6 +32494,7 @@ function kestraPhase(type) {
 }
 
 ;// CONCATENATED MODULE: ./src/prefect/states.ts
+
 /** Prefect's `StateType` enum (prefect/server/schemas/states.py), all of it. */
 const PREFECT_STATE_TYPES = [
     'SCHEDULED',
@@ -32425,12 +32510,9 @@ const PREFECT_STATE_TYPES = [
 /** `TERMINAL_STATES` in Prefect's source: the only types a run never leaves. */
 const PREFECT_TERMINAL_STATES = ['COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED'];
 const PREFECT_DEFAULT_FAIL_ON = ['FAILED', 'CRASHED', 'CANCELLED'];
-function isPrefectStateType(type) {
-    return PREFECT_STATE_TYPES.includes(type);
-}
 /** Undefined for a type this version does not know, so the caller reports it instead of waiting on it. */
 function prefectPhase(type) {
-    if (!isPrefectStateType(type))
+    if (!isOneOf(PREFECT_STATE_TYPES, type))
         return undefined;
     switch (type) {
         // Late, AwaitingRetry, AwaitingConcurrencySlot and Resuming are all SCHEDULED by type.
@@ -32747,27 +32829,261 @@ function waitSettings(terminal, defaultFailOn) {
     if (pollIntervalSeconds < 1) {
         throw new InputError('poll-interval', `must be at least 1s; got '${input('poll-interval')}'`);
     }
-    return { wait: booleanInput('wait', true), timeoutSeconds, pollIntervalSeconds, failOn: new Set(failOn) };
+    const cancelOn = (input('cancel-on') || 'both').toLowerCase();
+    if (!['timeout', 'job-cancel', 'both', 'none'].includes(cancelOn)) {
+        throw new InputError('cancel-on', `must be timeout, job-cancel, both or none; got '${input('cancel-on')}'`);
+    }
+    return {
+        wait: booleanInput('wait', true),
+        timeoutSeconds,
+        pollIntervalSeconds,
+        failOn: new Set(failOn),
+        cancelOn: { timeout: cancelOn === 'timeout' || cancelOn === 'both', jobCancel: cancelOn === 'job-cancel' || cancelOn === 'both' }
+    };
 }
 
-;// CONCATENATED MODULE: ./src/orchestrator.ts
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/http.ts
+
+
+
+
+/** No HTTP answer at all: refused, reset, timed out, name not found. */
+class NetworkError extends Error {
+    code;
+    constructor(message, code) {
+        super(message);
+        this.name = 'NetworkError';
+        this.code = code;
+    }
+}
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Errors that mean we never reached the server: a wrong URL fails fast instead of being retried. */
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+class Http {
+    options;
+    /** Set once any request got an answer; from then on a refused connection is a blip, not a wrong URL. */
+    reachedServer = false;
+    constructor(options) {
+        this.options = { attemptTimeoutMs: 30_000, maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 30_000, ...options };
+    }
+    async send(request) {
+        const { maxAttempts } = this.options;
+        const deadline = request.deadline ?? Number.POSITIVE_INFINITY;
+        for (let attempt = 1;; attempt++) {
+            const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now());
+            if (timeoutMs <= 0)
+                throw new NetworkError(`${describe(request)}: no time left before the deadline`, 'ETIMEDOUT');
+            let delayMs;
+            let reason;
+            try {
+                const response = await this.attempt(request, timeoutMs);
+                this.reachedServer = true;
+                if (!RETRYABLE_STATUS.has(response.status) || !request.idempotent || attempt >= maxAttempts)
+                    return response;
+                delayMs = retryAfterMs(response.headers['retry-after']) ?? this.backoffMs(attempt);
+                reason = `${describe(request)}: HTTP ${response.status}`;
+                if (Date.now() + delayMs >= deadline)
+                    return response;
+            }
+            catch (error) {
+                const failure = asNetworkError(error, request);
+                const neverConnected = failure.code !== undefined && CONNECT_ERRORS.has(failure.code) && !this.reachedServer;
+                if (!request.idempotent || attempt >= maxAttempts || neverConnected)
+                    throw failure;
+                delayMs = this.backoffMs(attempt);
+                reason = failure.message;
+                if (Date.now() + delayMs >= deadline)
+                    throw failure;
+            }
+            info(`${reason}; retrying in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${maxAttempts})`);
+            await (0,promises_namespaceObject.setTimeout)(delayMs);
+        }
+    }
+    backoffMs(attempt) {
+        const exponential = this.options.baseDelayMs * 2 ** (attempt - 1);
+        const jitter = 0.8 + Math.random() * 0.4;
+        return Math.min(this.options.maxDelayMs, exponential * jitter);
+    }
+    async attempt(request, timeoutMs) {
+        // A client per attempt, so an attempt that overruns can be torn down alone.
+        const client = new lib_HttpClient(this.options.userAgent, [], {
+            socketTimeout: timeoutMs,
+            allowRetries: false,
+            keepAlive: false,
+            maxRedirects: 5
+        });
+        const headers = { accept: 'application/json', ...this.options.headers };
+        let body = null;
+        if (request.body !== undefined) {
+            headers['content-type'] = request.body.contentType;
+            headers['content-length'] = String(request.body.data.length);
+            body = external_node_stream_.Readable.from([request.body.data]);
+        }
+        else if (request.json !== undefined) {
+            headers['content-type'] = 'application/json';
+            body = JSON.stringify(request.json);
+        }
+        let timer;
+        const expired = new Promise((_, reject) => {
+            timer = setTimeout(() => {
+                client.dispose();
+                reject(new NetworkError(`${describe(request)}: no complete answer within ${(timeoutMs / 1000).toFixed(1)}s`, 'ETIMEDOUT'));
+            }, timeoutMs);
+        });
+        const exchange = (async () => {
+            const response = await client.request(request.method, request.url, body, headers);
+            const text = await response.readBody();
+            return { status: response.message.statusCode ?? 0, headers: response.message.headers, body: text };
+        })();
+        try {
+            return await Promise.race([exchange, expired]);
+        }
+        finally {
+            clearTimeout(timer);
+            client.dispose();
+        }
+    }
+}
+function describe(request) {
+    return `${request.method} ${request.url}`;
+}
+function asNetworkError(error, request) {
+    if (error instanceof NetworkError)
+        return error;
+    const code = error?.code;
+    const message = error instanceof Error ? error.message : String(error);
+    return new NetworkError(`${describe(request)}: ${message}`, code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined));
+}
+/** `Retry-After` as seconds or an HTTP date; undefined when absent or unreadable. */
+function retryAfterMs(header, now = Date.now()) {
+    const value = Array.isArray(header) ? header[0] : header;
+    if (value === undefined || value.trim() === '')
+        return undefined;
+    if (/^\d+(\.\d+)?$/.test(value.trim()))
+        return Number(value.trim()) * 1000;
+    const date = Date.parse(value);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+;// CONCATENATED MODULE: ./src/remote.ts
+
+
+
 /**
- * What the action needs from an orchestrator, whatever it is. The wait loop,
- * the outputs and the summary speak only this language; each client maps its
- * own states onto `Phase` by name.
+ * The server's own explanation from an error body, in the shapes the
+ * orchestrators send: `{"detail": "..."}`, FastAPI/pydantic lists of
+ * `{loc, msg}` (as `detail` or `exception_detail`), `{"message": "..."}`.
  */
-function isTerminal(phase) {
-    switch (phase) {
-        case 'succeeded':
-        case 'failed':
-        case 'cancelled':
-            return true;
-        case 'scheduled':
-        case 'pending':
-        case 'running':
-        case 'paused':
-        case 'cancelling':
-            return false;
+function explain(response) {
+    let body;
+    try {
+        body = JSON.parse(response.body);
+    }
+    catch (error) {
+        // Not JSON (a proxy's HTML page, say): show its start rather than nothing.
+        return condense(response.body) || `(empty body; ${error.message})`;
+    }
+    if (!isPlainObject(body))
+        return condense(response.body);
+    const parts = [];
+    for (const key of ['exception_message', 'message', 'detail', 'exception_detail']) {
+        const value = body[key];
+        if (typeof value === 'string')
+            parts.push(value);
+        else if (Array.isArray(value))
+            parts.push(...value.map(validationItem));
+    }
+    return parts.length > 0 ? condense(parts.join('; ')) : condense(response.body);
+}
+function validationItem(item) {
+    if (!isPlainObject(item))
+        return JSON.stringify(item);
+    const loc = Array.isArray(item.loc) ? item.loc.filter((part) => part !== 'body').join('.') : '';
+    const msg = typeof item.msg === 'string' ? item.msg : JSON.stringify(item);
+    return loc ? `${loc}: ${msg}` : msg;
+}
+function condense(text) {
+    const flat = text.replace(/\s+/g, ' ').trim();
+    return flat.length > 500 ? `${flat.slice(0, 500)}…` : flat;
+}
+function parseJson(response, what) {
+    try {
+        return JSON.parse(response.body);
+    }
+    catch (error) {
+        throw new RemoteError(`${what}: the answer was not JSON (${error.message}): ${condense(response.body).slice(0, 200)}`, response.status);
+    }
+}
+const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** A failure that may pass by itself: worth going on waiting through, never worth failing a wait for. */
+function isTransient(error) {
+    if (error instanceof NetworkError)
+        return true;
+    return error instanceof RemoteError && error.status !== undefined && TRANSIENT_STATUS.has(error.status);
+}
+
+;// CONCATENATED MODULE: ./src/api.ts
+
+
+
+/**
+ * One orchestrator's HTTP API as the clients see it: every failure turned
+ * into a message that names the server and says what to check.
+ */
+class Api {
+    http;
+    options;
+    constructor(options) {
+        this.options = options;
+        this.http = new Http({ userAgent: options.userAgent, headers: { ...options.headers, ...authorization(options.credentials) } });
+    }
+    get serverName() {
+        return `${this.options.product} at ${this.options.server}`;
+    }
+    /** Sends the request; a server that does not answer becomes an error that says what we were doing. */
+    async send(what, request) {
+        try {
+            return await this.http.send(request);
+        }
+        catch (error) {
+            if (error instanceof NetworkError) {
+                throw new NetworkError(`Could not ${what}: ${this.serverName} did not answer (${error.message})`, error.code);
+            }
+            throw error;
+        }
+    }
+    /** The response when it is a success; otherwise the error a user can act on. */
+    ok(response, what) {
+        const { status } = response;
+        if (status >= 200 && status < 300)
+            return response;
+        const detail = explain(response);
+        const server = this.serverName;
+        switch (status) {
+            case 401:
+                throw new RemoteError(`Could not ${what}: ${server} refused the credentials (401 ${detail}). ${this.options.credentialHint(this.options.credentials)}`, status);
+            case 403:
+                throw new RemoteError(`Could not ${what}: ${server} forbids it (403 ${detail}). ${this.options.forbiddenHint}`, status);
+            case 400:
+            case 409:
+            case 422:
+                throw new RemoteError(`${server} rejected the request to ${what} (${status}): ${detail}`, status);
+            default:
+                throw new RemoteError(`Could not ${what}: ${server} answered ${status}: ${detail}`, status);
+        }
+    }
+}
+function authorization(credentials) {
+    switch (credentials.kind) {
+        case 'none':
+            return {};
+        case 'bearer':
+            return { authorization: `Bearer ${credentials.token}` };
+        case 'basic':
+            // inputs.ts registered the base64 form as a secret already.
+            return { authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` };
     }
 }
 
@@ -37769,8 +38085,6 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/origin.ts
 
 
@@ -37808,277 +38122,6 @@ function deriveIdempotencyKey(origin, target, request) {
         .digest('hex')
         .slice(0, 16);
     return `github/${repository}/${runId}/${runAttempt ?? 1}/${job ?? ''}/${step ?? ''}/${hash}`;
-}
-
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: ./src/http.ts
-
-
-
-
-/** No HTTP answer at all: refused, reset, timed out, name not found. */
-class NetworkError extends Error {
-    code;
-    constructor(message, code) {
-        super(message);
-        this.name = 'NetworkError';
-        this.code = code;
-    }
-}
-const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-/** Errors that mean we never reached the server: a wrong URL fails fast instead of being retried. */
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-class Http {
-    options;
-    /** Set once any request got an answer; from then on a refused connection is a blip, not a wrong URL. */
-    reachedServer = false;
-    constructor(options) {
-        this.options = { attemptTimeoutMs: 30_000, maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 30_000, ...options };
-    }
-    async send(request) {
-        const { maxAttempts } = this.options;
-        const deadline = request.deadline ?? Number.POSITIVE_INFINITY;
-        for (let attempt = 1;; attempt++) {
-            const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now());
-            if (timeoutMs <= 0)
-                throw new NetworkError(`${describe(request)}: no time left before the deadline`, 'ETIMEDOUT');
-            let delayMs;
-            let reason;
-            try {
-                const response = await this.attempt(request, timeoutMs);
-                this.reachedServer = true;
-                if (!RETRYABLE_STATUS.has(response.status) || !request.idempotent || attempt >= maxAttempts)
-                    return response;
-                delayMs = retryAfterMs(response.headers['retry-after']) ?? this.backoffMs(attempt);
-                reason = `${describe(request)}: HTTP ${response.status}`;
-                if (Date.now() + delayMs >= deadline)
-                    return response;
-            }
-            catch (error) {
-                const failure = asNetworkError(error, request);
-                const neverConnected = failure.code !== undefined && CONNECT_ERRORS.has(failure.code) && !this.reachedServer;
-                if (!request.idempotent || attempt >= maxAttempts || neverConnected)
-                    throw failure;
-                delayMs = this.backoffMs(attempt);
-                reason = failure.message;
-                if (Date.now() + delayMs >= deadline)
-                    throw failure;
-            }
-            info(`${reason}; retrying in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${maxAttempts})`);
-            await (0,promises_namespaceObject.setTimeout)(delayMs);
-        }
-    }
-    backoffMs(attempt) {
-        const exponential = this.options.baseDelayMs * 2 ** (attempt - 1);
-        const jitter = 0.8 + Math.random() * 0.4;
-        return Math.min(this.options.maxDelayMs, exponential * jitter);
-    }
-    async attempt(request, timeoutMs) {
-        // A client per attempt, so an attempt that overruns can be torn down alone.
-        const client = new lib_HttpClient(this.options.userAgent, [], {
-            socketTimeout: timeoutMs,
-            allowRetries: false,
-            keepAlive: false,
-            maxRedirects: 5
-        });
-        const headers = { accept: 'application/json', ...this.options.headers };
-        let body = null;
-        if (request.body !== undefined) {
-            headers['content-type'] = request.body.contentType;
-            headers['content-length'] = String(request.body.data.length);
-            body = external_node_stream_.Readable.from([request.body.data]);
-        }
-        else if (request.json !== undefined) {
-            headers['content-type'] = 'application/json';
-            body = JSON.stringify(request.json);
-        }
-        let timer;
-        const expired = new Promise((_, reject) => {
-            timer = setTimeout(() => {
-                client.dispose();
-                reject(new NetworkError(`${describe(request)}: no complete answer within ${(timeoutMs / 1000).toFixed(1)}s`, 'ETIMEDOUT'));
-            }, timeoutMs);
-        });
-        const exchange = (async () => {
-            const response = await client.request(request.method, request.url, body, headers);
-            const text = await response.readBody();
-            return { status: response.message.statusCode ?? 0, headers: response.message.headers, body: text };
-        })();
-        try {
-            return await Promise.race([exchange, expired]);
-        }
-        finally {
-            clearTimeout(timer);
-            client.dispose();
-        }
-    }
-}
-function describe(request) {
-    return `${request.method} ${request.url}`;
-}
-function asNetworkError(error, request) {
-    if (error instanceof NetworkError)
-        return error;
-    const code = error?.code;
-    const message = error instanceof Error ? error.message : String(error);
-    return new NetworkError(`${describe(request)}: ${message}`, code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined));
-}
-/** `Retry-After` as seconds or an HTTP date; undefined when absent or unreadable. */
-function retryAfterMs(header, now = Date.now()) {
-    const value = Array.isArray(header) ? header[0] : header;
-    if (value === undefined || value.trim() === '')
-        return undefined;
-    if (/^\d+(\.\d+)?$/.test(value.trim()))
-        return Number(value.trim()) * 1000;
-    const date = Date.parse(value);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-;// CONCATENATED MODULE: ./src/remote.ts
-
-
-
-/**
- * The server's own explanation from an error body, in the shapes the
- * orchestrators send: `{"detail": "..."}`, FastAPI/pydantic lists of
- * `{loc, msg}` (as `detail` or `exception_detail`), `{"message": "..."}`.
- */
-function explain(response) {
-    let body;
-    try {
-        body = JSON.parse(response.body);
-    }
-    catch (error) {
-        // Not JSON (a proxy's HTML page, say): show its start rather than nothing.
-        return condense(response.body) || `(empty body; ${error.message})`;
-    }
-    if (!isPlainObject(body))
-        return condense(response.body);
-    const parts = [];
-    for (const key of ['exception_message', 'message', 'detail', 'exception_detail']) {
-        const value = body[key];
-        if (typeof value === 'string')
-            parts.push(value);
-        else if (Array.isArray(value))
-            parts.push(...value.map(validationItem));
-    }
-    return parts.length > 0 ? condense(parts.join('; ')) : condense(response.body);
-}
-function validationItem(item) {
-    if (!isPlainObject(item))
-        return JSON.stringify(item);
-    const loc = Array.isArray(item.loc) ? item.loc.filter((part) => part !== 'body').join('.') : '';
-    const msg = typeof item.msg === 'string' ? item.msg : JSON.stringify(item);
-    return loc ? `${loc}: ${msg}` : msg;
-}
-function condense(text) {
-    const flat = text.replace(/\s+/g, ' ').trim();
-    return flat.length > 500 ? `${flat.slice(0, 500)}…` : flat;
-}
-function parseJson(response, what) {
-    try {
-        return JSON.parse(response.body);
-    }
-    catch (error) {
-        throw new RemoteError(`${what}: the answer was not JSON (${error.message}): ${condense(response.body).slice(0, 200)}`, response.status);
-    }
-}
-const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-/** A failure that may pass by itself: worth going on waiting through, never worth failing a wait for. */
-function isTransient(error) {
-    if (error instanceof NetworkError)
-        return true;
-    return error instanceof RemoteError && error.status !== undefined && TRANSIENT_STATUS.has(error.status);
-}
-
-;// CONCATENATED MODULE: ./src/api.ts
-
-
-
-/**
- * One orchestrator's HTTP API as the clients see it: every failure turned
- * into a message that names the server and says what to check.
- */
-class Api {
-    http;
-    options;
-    constructor(options) {
-        this.options = options;
-        this.http = new Http({ userAgent: options.userAgent, headers: { ...options.headers, ...authorization(options.credentials) } });
-    }
-    get serverName() {
-        return `${this.options.product} at ${this.options.server}`;
-    }
-    /** Sends the request; a server that does not answer becomes an error that says what we were doing. */
-    async send(what, request) {
-        try {
-            return await this.http.send(request);
-        }
-        catch (error) {
-            if (error instanceof NetworkError) {
-                throw new NetworkError(`Could not ${what}: ${this.serverName} did not answer (${error.message})`, error.code);
-            }
-            throw error;
-        }
-    }
-    /** The response when it is a success; otherwise the error a user can act on. */
-    ok(response, what) {
-        const { status } = response;
-        if (status >= 200 && status < 300)
-            return response;
-        const detail = explain(response);
-        const server = this.serverName;
-        switch (status) {
-            case 401:
-                throw new RemoteError(`Could not ${what}: ${server} refused the credentials (401 ${detail}). ${this.options.credentialHint(this.options.credentials)}`, status);
-            case 403:
-                throw new RemoteError(`Could not ${what}: ${server} forbids it (403 ${detail}). ${this.options.forbiddenHint}`, status);
-            case 400:
-            case 409:
-            case 422:
-                throw new RemoteError(`${server} rejected the request to ${what} (${status}): ${detail}`, status);
-            default:
-                throw new RemoteError(`Could not ${what}: ${server} answered ${status}: ${detail}`, status);
-        }
-    }
-}
-function authorization(credentials) {
-    switch (credentials.kind) {
-        case 'none':
-            return {};
-        case 'bearer':
-            return { authorization: `Bearer ${credentials.token}` };
-        case 'basic':
-            // inputs.ts registered the base64 form as a secret already.
-            return { authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/untrusted.ts
-
-
-/** Text from the orchestrator (names, state messages, error bodies) goes out only through these. */
-/**
- * Prints text that may come from the orchestrator. The runner reads a workflow
- * command only from a line that starts with `::` or holds `##[`; text that has
- * either goes between `stop-commands` markers with a token nobody can guess,
- * where the runner reads no command at all, whatever the text says.
- */
-function printUntrusted(text) {
-    if (!/::|##\[/.test(text)) {
-        info(text);
-        return;
-    }
-    const token = (0,external_node_crypto_.randomUUID)();
-    info(`::stop-commands::${token}`);
-    info(text);
-    info(`::${token}::`);
-}
-function escapeHtml(text) {
-    return text.replace(/[&<>"'`|\\*_[\]]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 ;// CONCATENATED MODULE: ./src/kestra/client.ts
@@ -38282,6 +38325,24 @@ class KestraClient {
         this.lastStatus = toStatus(parseJson(this.api.ok(response, what), what));
         return this.lastStatus;
     }
+    /** 2.0 kills at `/actions/kill`; 0.23 to 1.3 at `/kill`, and answer 404 to the other. */
+    async cancel(runId, _reason, deadline) {
+        const what = `kill execution ${runId}`;
+        for (const action of ['/actions/kill', '/kill']) {
+            const url = this.path(`/executions/${encodeURIComponent(runId)}${action}?isOnKillCascade=true`);
+            const response = await this.api.send(what, { method: 'DELETE', url, idempotent: true, deadline });
+            if (response.status === 404 && action === '/actions/kill')
+                continue;
+            if (response.status === 409) {
+                printUntrusted(`Kestra did not kill execution ${runId}: it had already ended`);
+                break;
+            }
+            this.api.ok(response, what);
+            printUntrusted(`Kestra accepted the kill of execution ${runId}`);
+            break;
+        }
+        return this.read(runId, deadline);
+    }
     runUrl(executionId) {
         const tenant = this.inputs.tenant === undefined ? '' : `/${encodeURIComponent(this.inputs.tenant)}`;
         return `${this.inputs.uiUrl ?? this.inputs.url}/ui${tenant}/executions/${this.flowPath()}/${encodeURIComponent(executionId)}`;
@@ -38438,6 +38499,32 @@ class PrefectClient {
             throw new RemoteError(`${this.api.serverName} has no flow run ${runId}: it was deleted`, 404);
         return client_toStatus(parseJson(this.ok(response, what), what));
     }
+    /**
+     * CANCELLING, not CANCELLED: that is what makes the worker or serve process
+     * stop the infrastructure. The answer is an orchestration result, not an
+     * HTTP error, even when the transition is refused.
+     */
+    async cancel(runId, reason, deadline) {
+        const what = `cancel flow run ${runId}`;
+        const body = { state: { type: 'CANCELLING', name: 'Cancelling', message: reason }, force: false };
+        const response = await this.call('POST', `/flow_runs/${encodeURIComponent(runId)}/set_state`, body, true, what, deadline);
+        const result = parseJson(this.ok(response, what), what);
+        const why = result.details?.reason ? `: ${result.details.reason}` : '';
+        switch (result.status) {
+            case 'ACCEPT':
+                printUntrusted(`Prefect accepted the cancellation of flow run ${runId}; its worker or serve process stops it now`);
+                break;
+            // A run no process has picked up goes straight to CANCELLED, by a REJECT of CANCELLING.
+            case 'REJECT':
+            case 'ABORT':
+            case 'WAIT':
+                printUntrusted(`Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`);
+                break;
+            default:
+                printUntrusted(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`);
+        }
+        return this.read(runId, deadline);
+    }
     runUrl(runId) {
         return `${this.uiBase()}/runs/flow-run/${runId}`;
     }
@@ -38512,6 +38599,10 @@ class Report {
     outcome;
     failure;
     waitedSince;
+    /** The last state seen, if any. */
+    get lastStatus() {
+        return this.status;
+    }
     begin(orchestrator) {
         this.orchestrator = orchestrator;
     }
@@ -38597,7 +38688,7 @@ const FIRST_PAUSE_MS = 1_000;
  * `onChange` hears every change of state (not every read). A transient read
  * failure never ends the wait; a state this version does not know does, at once.
  */
-async function waitForRun(orchestrator, run, settings, onChange) {
+async function waitForRun(orchestrator, run, settings, onChange, signal) {
     const deadline = Date.now() + settings.timeoutSeconds * 1000;
     const maxPauseMs = settings.pollIntervalSeconds * 1000;
     let status = run.status;
@@ -38611,13 +38702,15 @@ async function waitForRun(orchestrator, run, settings, onChange) {
         const remainingMs = deadline - Date.now();
         if (remainingMs <= 0)
             return { status, timedOut: true };
-        await (0,promises_namespaceObject.setTimeout)(Math.min(pauseMs, remainingMs));
+        await (0,promises_namespaceObject.setTimeout)(Math.min(pauseMs, remainingMs), undefined, { signal });
         pauseMs = Math.min(pauseMs * 2, maxPauseMs);
         let next;
         try {
-            next = await orchestrator.read(run.id, deadline);
+            next = await abortable(orchestrator.read(run.id, deadline), signal);
         }
         catch (error) {
+            if (signal?.aborted)
+                throw error;
             if (!isTransient(error))
                 throw error;
             printUntrusted(`Could not read the run's state, will try again: ${errorMessage(error)}`);
@@ -38627,6 +38720,17 @@ async function waitForRun(orchestrator, run, settings, onChange) {
             onChange(next);
         status = next;
     }
+}
+/** A read in flight must not hold up a cancelled job: the runner kills the step 10 s after SIGINT. */
+function abortable(promise, signal) {
+    if (!signal)
+        return promise;
+    signal.throwIfAborted();
+    return new Promise((resolve, reject) => {
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
 }
 
 ;// CONCATENATED MODULE: ./package.json
@@ -38643,7 +38747,13 @@ const package_namespaceObject = {"rE":"0.1.0"};
 
 
 
+
 const USER_AGENT = `flow-dispatch/${package_namespaceObject.rE}`;
+/** What the main step leaves for the post step, which cancels a run the main step could not. */
+const STATE = { runId: 'run-id', ended: 'run-ended' };
+/** The runner sends SIGTERM 7.5 s after SIGINT and kills the step 2.5 s later: cancel and confirm well before. */
+const SIGNAL_BUDGET_MS = 6_000;
+const TIMEOUT_CANCEL_BUDGET_MS = 60_000;
 function createOrchestrator(inputs) {
     switch (inputs.orchestrator) {
         case 'prefect':
@@ -38652,27 +38762,53 @@ function createOrchestrator(inputs) {
             return new KestraClient(inputs, getOrigin(), USER_AGENT);
     }
 }
-/** The action: trigger, optionally wait, report. Every failure ends in one `setFailed`. */
+function cancelReason(why) {
+    return `Cancelled by flow-dispatch: ${why} (${getOrigin().runUrl ?? 'run outside GitHub Actions'})`;
+}
+/**
+ * The action: trigger, optionally wait, report. Every failure ends in one
+ * `setFailed`. Says whether the job was cancelled meanwhile.
+ */
 async function run() {
     const report = new Report();
+    const jobCancelled = new AbortController();
+    const onSignal = (signal) => {
+        if (!jobCancelled.signal.aborted)
+            info(`Received ${signal}: the job is being cancelled`);
+        jobCancelled.abort(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
         const inputs = getInputs();
         const orchestrator = createOrchestrator(inputs);
         report.begin(orchestrator);
         await orchestrator.prepare();
+        if (jobCancelled.signal.aborted)
+            throw new Error('The job was cancelled before the run was created; nothing was created.');
         const run = await orchestrator.trigger();
+        saveState(STATE.runId, run.id);
         report.created(run);
         if (!inputs.waiting.wait) {
             report.finish('triggered');
-            return;
+            return { jobCancelled: false };
         }
-        const { status, timedOut } = await waitForRun(orchestrator, run, inputs.waiting, (next) => report.changed(next));
+        let waited;
+        try {
+            waited = await waitForRun(orchestrator, run, inputs.waiting, (next) => report.changed(next), jobCancelled.signal);
+        }
+        catch (error) {
+            if (!jobCancelled.signal.aborted)
+                throw error;
+            await onJobCancelled(orchestrator, run, inputs, report);
+            return { jobCancelled: true };
+        }
+        const { status, timedOut } = waited;
         if (timedOut || status.phase === undefined || !isTerminal(status.phase)) {
-            const message = `${orchestrator.product} run ${run.id} did not end within the timeout of ${formatDuration(inputs.waiting.timeoutSeconds)}; it was ${status.state} (${status.stateName}) and may still be going: ${run.url}`;
-            report.finish('timed-out', message);
-            setFailed(message);
-            return;
+            await onTimeout(orchestrator, run, inputs, report);
+            return { jobCancelled: false };
         }
+        saveState(STATE.ended, 'true');
         const failing = inputs.waiting.failOn.has(status.state);
         const outcome = outcomeOf(status.phase);
         // A success-like state that fail-on names (Kestra's WARNING, say) is a failure for this step.
@@ -38688,8 +38824,46 @@ async function run() {
         setFailed(errorMessage(error));
     }
     finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         await report.writeSummary();
     }
+    return { jobCancelled: jobCancelled.signal.aborted };
+}
+async function onTimeout(orchestrator, run, inputs, report) {
+    const limit = formatDuration(inputs.waiting.timeoutSeconds);
+    const last = report.lastStatus ?? run.status;
+    let message = `${orchestrator.product} run ${run.id} did not end within the timeout of ${limit}; it was ${last.state} (${last.stateName})`;
+    if (inputs.waiting.cancelOn.timeout) {
+        const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason(`the wait timed out after ${limit}`), TIMEOUT_CANCEL_BUDGET_MS, (next) => report.changed(next));
+        if (confirmed)
+            saveState(STATE.ended, 'true');
+        message += confirmed
+            ? ` and was cancelled: it ended ${status.state} (${status.stateName}). ${run.url}`
+            : `; cancelling it was asked for, but it was still ${status.state} (${status.stateName}) and may still be going: ${run.url}`;
+    }
+    else {
+        message += ` and may still be going (cancel-on leaves timeouts out): ${run.url}`;
+    }
+    report.finish('timed-out', message);
+    setFailed(message);
+}
+async function onJobCancelled(orchestrator, run, inputs, report) {
+    const last = report.lastStatus ?? run.status;
+    if (!inputs.waiting.cancelOn.jobCancel) {
+        const message = `The job was cancelled; ${orchestrator.product} run ${run.id} was left ${last.state}, as cancel-on asks: ${run.url}`;
+        report.finish('error', message);
+        setFailed(message);
+        return;
+    }
+    const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason('the GitHub job was cancelled'), SIGNAL_BUDGET_MS, (next) => report.changed(next));
+    if (confirmed)
+        saveState(STATE.ended, 'true');
+    const message = confirmed
+        ? `The job was cancelled, and so was ${orchestrator.product} run ${run.id}: it ended ${status.state} (${status.stateName}). ${run.url}`
+        : `The job was cancelled; cancelling ${orchestrator.product} run ${run.id} was asked for, but it was still ${status.state} (${status.stateName}); the post step checks again. ${run.url}`;
+    report.finish(confirmed && status.phase && isTerminal(status.phase) ? outcomeOf(status.phase) : 'error', message);
+    setFailed(message);
 }
 
 

@@ -1,3 +1,5 @@
 import { run } from './main.js'
 
-await run()
+const { jobCancelled } = await run()
+// A request still in flight must not keep a cancelled step alive until the runner kills it.
+if (jobCancelled) setTimeout(() => process.exit(), 300).unref()

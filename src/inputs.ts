@@ -21,6 +21,8 @@ export interface WaitSettings {
   pollIntervalSeconds: number
   /** Terminal state types that fail the step. */
   failOn: ReadonlySet<string>
+  /** When to cancel the remote run: when the wait times out, when the GitHub job is cancelled. */
+  cancelOn: { timeout: boolean; jobCancel: boolean }
 }
 
 interface CommonInputs {
@@ -354,5 +356,15 @@ function waitSettings(terminal: readonly string[], defaultFailOn: readonly strin
   if (pollIntervalSeconds < 1) {
     throw new InputError('poll-interval', `must be at least 1s; got '${input('poll-interval')}'`)
   }
-  return { wait: booleanInput('wait', true), timeoutSeconds, pollIntervalSeconds, failOn: new Set(failOn) }
+  const cancelOn = (input('cancel-on') || 'both').toLowerCase()
+  if (!['timeout', 'job-cancel', 'both', 'none'].includes(cancelOn)) {
+    throw new InputError('cancel-on', `must be timeout, job-cancel, both or none; got '${input('cancel-on')}'`)
+  }
+  return {
+    wait: booleanInput('wait', true),
+    timeoutSeconds,
+    pollIntervalSeconds,
+    failOn: new Set(failOn),
+    cancelOn: { timeout: cancelOn === 'timeout' || cancelOn === 'both', jobCancel: cancelOn === 'job-cancel' || cancelOn === 'both' }
+  }
 }

@@ -70,4 +70,13 @@ export interface Orchestrator {
   /** Creates the run. Safe to retry: a retried create never makes a second run. */
   trigger(): Promise<Run>
   read(runId: string, deadline?: number): Promise<RunStatus>
+  /** The run's page in the orchestrator's UI. */
+  runUrl(runId: string): string
+  /** Asks the orchestrator to stop the run; returns its state right after. Safe to repeat. */
+  cancel(runId: string, reason: string, deadline: number): Promise<RunStatus>
+}
+
+/** One list, one type guard: the state enums are checked against the lists they are declared as. */
+export function isOneOf<T extends string>(list: readonly T[], value: string): value is T {
+  return (list as readonly string[]).includes(value)
 }

@@ -30,6 +30,11 @@ export class Report {
   private failure?: string
   private waitedSince?: number
 
+  /** The last state seen, if any. */
+  get lastStatus(): RunStatus | undefined {
+    return this.status
+  }
+
   begin(orchestrator: Orchestrator): void {
     this.orchestrator = orchestrator
   }

@@ -22,7 +22,8 @@ export async function waitForRun(
   orchestrator: Orchestrator,
   run: Run,
   settings: Pick<WaitSettings, 'timeoutSeconds' | 'pollIntervalSeconds'>,
-  onChange: (status: RunStatus) => void
+  onChange: (status: RunStatus) => void,
+  signal?: AbortSignal
 ): Promise<WaitResult> {
   const deadline = Date.now() + settings.timeoutSeconds * 1000
   const maxPauseMs = settings.pollIntervalSeconds * 1000
@@ -37,12 +38,13 @@ export async function waitForRun(
     if (isTerminal(status.phase)) return { status, timedOut: false }
     const remainingMs = deadline - Date.now()
     if (remainingMs <= 0) return { status, timedOut: true }
-    await sleep(Math.min(pauseMs, remainingMs))
+    await sleep(Math.min(pauseMs, remainingMs), undefined, { signal })
     pauseMs = Math.min(pauseMs * 2, maxPauseMs)
     let next: RunStatus
     try {
-      next = await orchestrator.read(run.id, deadline)
+      next = await abortable(orchestrator.read(run.id, deadline), signal)
     } catch (error) {
+      if (signal?.aborted) throw error
       if (!isTransient(error)) throw error
       printUntrusted(`Could not read the run's state, will try again: ${errorMessage(error)}`)
       continue
@@ -50,4 +52,15 @@ export async function waitForRun(
     if (next.state !== status.state || next.stateName !== status.stateName) onChange(next)
     status = next
   }
+}
+
+/** A read in flight must not hold up a cancelled job: the runner kills the step 10 s after SIGINT. */
+function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise
+  signal.throwIfAborted()
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }

@@ -229,6 +229,24 @@ export class KestraClient implements Orchestrator {
     return this.lastStatus
   }
 
+  /** 2.0 kills at `/actions/kill`; 0.23 to 1.3 at `/kill`, and answer 404 to the other. */
+  async cancel(runId: string, _reason: string, deadline: number): Promise<RunStatus> {
+    const what = `kill execution ${runId}`
+    for (const action of ['/actions/kill', '/kill']) {
+      const url = this.path(`/executions/${encodeURIComponent(runId)}${action}?isOnKillCascade=true`)
+      const response = await this.api.send(what, { method: 'DELETE', url, idempotent: true, deadline })
+      if (response.status === 404 && action === '/actions/kill') continue
+      if (response.status === 409) {
+        printUntrusted(`Kestra did not kill execution ${runId}: it had already ended`)
+        break
+      }
+      this.api.ok(response, what)
+      printUntrusted(`Kestra accepted the kill of execution ${runId}`)
+      break
+    }
+    return this.read(runId, deadline)
+  }
+
   runUrl(executionId: string): string {
     const tenant = this.inputs.tenant === undefined ? '' : `/${encodeURIComponent(this.inputs.tenant)}`
     return `${this.inputs.uiUrl ?? this.inputs.url}/ui${tenant}/executions/${this.flowPath()}/${encodeURIComponent(executionId)}`

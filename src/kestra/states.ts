@@ -1,4 +1,4 @@
-import type { Phase } from '../orchestrator.js'
+import { isOneOf, type Phase } from '../orchestrator.js'
 
 /** Kestra's `State.Type` enum, all of it, as its OpenAPI description gives it from 1.1 to 2.0. */
 export const KESTRA_STATE_TYPES = [
@@ -33,13 +33,9 @@ export const KESTRA_TERMINAL_STATES: readonly KestraStateType[] = ['SUCCESS', 'W
  */
 export const KESTRA_DEFAULT_FAIL_ON: readonly KestraStateType[] = ['FAILED', 'KILLED', 'CANCELLED', 'RETRIED', 'SKIPPED', 'RESUBMITTED']
 
-function isKestraStateType(type: string): type is KestraStateType {
-  return (KESTRA_STATE_TYPES as readonly string[]).includes(type)
-}
-
 /** Undefined for a type this version does not know, so the caller reports it instead of waiting on it. */
 export function kestraPhase(type: string): Phase | undefined {
-  if (!isKestraStateType(type)) return undefined
+  if (!isOneOf(KESTRA_STATE_TYPES, type)) return undefined
   switch (type) {
     case 'CREATED':
     case 'SUBMITTED':

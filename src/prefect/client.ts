@@ -162,6 +162,33 @@ export class PrefectClient implements Orchestrator {
     return toStatus(parseJson<FlowRun>(this.ok(response, what), what))
   }
 
+  /**
+   * CANCELLING, not CANCELLED: that is what makes the worker or serve process
+   * stop the infrastructure. The answer is an orchestration result, not an
+   * HTTP error, even when the transition is refused.
+   */
+  async cancel(runId: string, reason: string, deadline: number): Promise<RunStatus> {
+    const what = `cancel flow run ${runId}`
+    const body = { state: { type: 'CANCELLING', name: 'Cancelling', message: reason }, force: false }
+    const response = await this.call('POST', `/flow_runs/${encodeURIComponent(runId)}/set_state`, body, true, what, deadline)
+    const result = parseJson<{ status?: string; state?: { type?: string } | null; details?: { reason?: string } }>(this.ok(response, what), what)
+    const why = result.details?.reason ? `: ${result.details.reason}` : ''
+    switch (result.status) {
+      case 'ACCEPT':
+        printUntrusted(`Prefect accepted the cancellation of flow run ${runId}; its worker or serve process stops it now`)
+        break
+      // A run no process has picked up goes straight to CANCELLED, by a REJECT of CANCELLING.
+      case 'REJECT':
+      case 'ABORT':
+      case 'WAIT':
+        printUntrusted(`Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`)
+        break
+      default:
+        printUntrusted(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`)
+    }
+    return this.read(runId, deadline)
+  }
+
   runUrl(runId: string): string {
     return `${this.uiBase()}/runs/flow-run/${runId}`
   }

@@ -1,4 +1,4 @@
-import type { Phase } from '../orchestrator.js'
+import { isOneOf, type Phase } from '../orchestrator.js'
 
 /** Prefect's `StateType` enum (prefect/server/schemas/states.py), all of it. */
 export const PREFECT_STATE_TYPES = [
@@ -20,13 +20,9 @@ export const PREFECT_TERMINAL_STATES: readonly PrefectStateType[] = ['COMPLETED'
 
 export const PREFECT_DEFAULT_FAIL_ON: readonly PrefectStateType[] = ['FAILED', 'CRASHED', 'CANCELLED']
 
-function isPrefectStateType(type: string): type is PrefectStateType {
-  return (PREFECT_STATE_TYPES as readonly string[]).includes(type)
-}
-
 /** Undefined for a type this version does not know, so the caller reports it instead of waiting on it. */
 export function prefectPhase(type: string): Phase | undefined {
-  if (!isPrefectStateType(type)) return undefined
+  if (!isOneOf(PREFECT_STATE_TYPES, type)) return undefined
   switch (type) {
     // Late, AwaitingRetry, AwaitingConcurrencySlot and Resuming are all SCHEDULED by type.
     case 'SCHEDULED':

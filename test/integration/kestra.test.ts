@@ -101,11 +101,27 @@ describe('Kestra, against the contract fake', () => {
     expect(result.stdout).toMatch(/::error::Kestra run \w+ ended FAILED \(FAILED\)/)
   })
 
-  it('times out a flow that runs too long', async () => {
+  it('times out a flow that runs too long, and kills it', async () => {
     const result = await runAction({ ...base('sleeps', uniqueTag()), timeout: '3s' })
     expect(result.code, explain(result)).toBe(1)
-    expect(result.outputs).toMatchObject({ outcome: 'timed-out', state: 'RUNNING' })
-    expect(result.stdout).toContain('may still be going')
+    expect(result.outputs).toMatchObject({ outcome: 'timed-out', state: 'KILLED' })
+    expect(result.stdout).toContain('Kestra accepted the kill of execution')
+    expect((await api<Execution>(`/executions/${result.outputs['run-id']}`)).state.current).toBe('KILLED')
+  })
+
+  it('kills the execution when the job is cancelled (SIGINT)', async () => {
+    let signalled = false
+    const result = await runAction(base('sleeps', uniqueTag()), {}, {
+      watch: (stdout, child) => {
+        if (!signalled && stdout.includes('RUNNING (RUNNING)')) {
+          signalled = true
+          child.kill('SIGINT')
+        }
+      }
+    })
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.outputs).toMatchObject({ outcome: 'cancelled', state: 'KILLED' })
+    expect((await api<Execution>(`/executions/${result.outputs['run-id']}`)).state.current).toBe('KILLED')
   })
 
   it('returns once the execution exists when wait is false', async () => {

@@ -118,21 +118,59 @@ describe('Prefect, against a real server and a served flow', () => {
     expect(await runsTagged(open, tag)).toBe(1)
   })
 
-  it('times out: outcome timed-out, the step fails and says the run may still be going', async () => {
-    const result = await runAction({
-      ...base(uniqueTag()),
-      deployment: 'it-flow/it-deployment',
-      parameters: 'sleep_seconds: 60',
-      timeout: '4s',
-      'poll-interval': '1s'
-    })
+  it('times out: outcome timed-out, the step fails, and the run is cancelled and confirmed', async () => {
+    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 60', timeout: '4s', 'poll-interval': '1s' })
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.outputs).toMatchObject({ outcome: 'timed-out', state: 'CANCELLED' })
+    expect(result.stdout).toContain('did not end within the timeout of 4s; it was RUNNING (Running) and was cancelled: it ended CANCELLED')
+    expect(result.summary).toContain('Prefect run: timed-out')
+    expect((await api<FlowRun>(open, 'GET', `/flow_runs/${result.outputs['run-id']}`)).state_type).toBe('CANCELLED')
+  })
+
+  it('times out and leaves the run going when cancel-on leaves timeouts out', async () => {
+    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 20', timeout: '4s', 'poll-interval': '1s', 'cancel-on': 'job-cancel' })
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs.outcome).toBe('timed-out')
-    expect(result.outputs['run-id']).toBeTruthy()
-    expect(result.stdout).toContain('did not end within the timeout of 4s')
     expect(result.stdout).toContain('may still be going')
     expect(result.stdout).toContain(result.outputs['run-url'])
-    expect(result.summary).toContain('Prefect run: timed-out')
+    expect((await api<FlowRun>(open, 'GET', `/flow_runs/${result.outputs['run-id']}`)).state_type).toBe('RUNNING')
+  })
+
+  it("cancels the run when the job is cancelled (SIGINT), within the runner's 10 s", async () => {
+    let signalledAt = 0
+    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 60', 'poll-interval': '1s' }, {}, {
+      watch: (stdout, child) => {
+        if (!signalledAt && stdout.includes('RUNNING (Running)')) {
+          signalledAt = Date.now()
+          child.kill('SIGINT')
+        }
+      }
+    })
+    const latencyMs = Date.now() - signalledAt
+    console.log(`Prefect: SIGINT to exit, with the cancellation confirmed: ${latencyMs} ms`)
+    expect(result.code, explain(result)).toBe(1)
+    expect(latencyMs).toBeLessThan(10_000)
+    expect(result.outputs).toMatchObject({ outcome: 'cancelled', state: 'CANCELLED' })
+    expect(result.state['run-ended']).toBe('true')
+    expect((await api<FlowRun>(open, 'GET', `/flow_runs/${result.outputs['run-id']}`)).state_type).toBe('CANCELLED')
+  })
+
+  it('cancels from the post step a run whose main step was killed outright', async () => {
+    const inputs = { ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 60', 'poll-interval': '1s' }
+    const main = await runAction(inputs, {}, {
+      watch: (stdout, child) => {
+        if (stdout.includes('RUNNING (Running)')) child.kill('SIGKILL')
+      }
+    })
+    expect(main.code).toBeNull()
+    const runId = main.state['run-id']
+    expect(runId).toMatch(/^[0-9a-f-]{36}$/)
+    const post = await runAction(inputs, {}, { entry: 'post', state: main.state })
+    expect(post.code, explain(post)).toBe(0)
+    expect(post.stdout).toContain(`Cancelled Prefect run ${runId}: it ended CANCELLED`)
+    expect((await api<FlowRun>(open, 'GET', `/flow_runs/${runId}`)).state_type).toBe('CANCELLED')
+    const again = await runAction(inputs, {}, { entry: 'post', state: { 'run-id': runId } })
+    expect(again.stdout).toContain('had ended CANCELLED: nothing to cancel')
   })
 
   it('creates one run for a retried step and a new one for a new attempt', async () => {

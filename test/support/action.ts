@@ -1,11 +1,12 @@
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const BUNDLE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'index.js')
+const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist')
+const ENTRIES = { main: join(DIST, 'index.js'), post: join(DIST, 'post', 'index.js') }
 
 export interface ActionResult {
   code: number | null
@@ -13,7 +14,21 @@ export interface ActionResult {
   stderr: string
   /** The last value of each output, read from the GITHUB_OUTPUT file as the runner reads it. */
   outputs: Record<string, string>
+  /** What the step saved for its post step (GITHUB_STATE). */
+  state: Record<string, string>
   summary: string
+  /** Milliseconds from the start of the process to its exit. */
+  elapsedMs: number
+}
+
+export interface RunOptions {
+  /** Copy the step's output to this process's, for the demo. */
+  echo?: boolean
+  /** The main step, or the post step (given the main step's saved state, as the runner gives it). */
+  entry?: keyof typeof ENTRIES
+  state?: Record<string, string>
+  /** Sees the output so far each time more arrives; may signal the process, as the runner does on a cancel. */
+  watch?: (stdout: string, child: ChildProcess) => void
 }
 
 /** What a runner sets for a step of a workflow run; a test overrides what it is about. */
@@ -35,34 +50,38 @@ export const GITHUB_ENV = {
  * `INPUT_<NAME>` variables (hyphens kept) and real command files, and nothing
  * else from this process's environment.
  */
-export async function runAction(
-  inputs: Record<string, string>,
-  env: Record<string, string | undefined> = {},
-  options: { echo?: boolean } = {}
-): Promise<ActionResult> {
+export async function runAction(inputs: Record<string, string>, env: Record<string, string | undefined> = {}, options: RunOptions = {}): Promise<ActionResult> {
   const dir = mkdtempSync(join(tmpdir(), 'flow-dispatch-step-'))
   const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary'), GITHUB_STATE: join(dir, 'state') }
   for (const file of Object.values(files)) writeFileSync(file, '')
   const inputEnv = Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value]))
-  const child = spawn(process.execPath, [BUNDLE], {
-    env: { PATH: process.env.PATH, HOME: dir, RUNNER_TEMP: dir, ...GITHUB_ENV, ...files, ...inputEnv, ...env },
+  const stateEnv = Object.fromEntries(Object.entries(options.state ?? {}).map(([name, value]) => [`STATE_${name}`, value]))
+  const started = Date.now()
+  const child = spawn(process.execPath, [ENTRIES[options.entry ?? 'main']], {
+    env: { PATH: process.env.PATH, HOME: dir, RUNNER_TEMP: dir, ...GITHUB_ENV, ...files, ...inputEnv, ...stateEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (chunk) => (stdout += chunk))
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk
+    options.watch?.(stdout, child)
+  })
   child.stderr.on('data', (chunk) => (stderr += chunk))
   if (options.echo) {
     child.stdout.pipe(process.stdout)
     child.stderr.pipe(process.stderr)
   }
   const [code] = (await once(child, 'exit')) as [number | null]
+  const elapsedMs = Date.now() - started
   return {
     code,
     stdout,
     stderr,
     outputs: parseOutputFile(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
-    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8')
+    state: parseOutputFile(readFileSync(files.GITHUB_STATE, 'utf8')),
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+    elapsedMs
   }
 }
 

@@ -5,12 +5,14 @@ import { afterEach, beforeAll, beforeEach } from 'vitest'
 import { parseOutputFile } from './action.ts'
 
 /**
- * Gives each test a clean environment and real GITHUB_OUTPUT / GITHUB_STEP_SUMMARY
- * files, so the code under test uses the real @actions/core as on a runner.
+ * Gives each test a clean environment and real GITHUB_OUTPUT, GITHUB_STATE and
+ * GITHUB_STEP_SUMMARY files, so the code under test uses the real @actions/core
+ * as on a runner.
  */
 export function useActionEnvironment(): {
   setInputs(inputs: Record<string, string>): void
   outputs(): Record<string, string>
+  state(): Record<string, string>
   summary(): string
 } {
   let saved: NodeJS.ProcessEnv
@@ -26,6 +28,8 @@ export function useActionEnvironment(): {
     }
     process.env.GITHUB_OUTPUT = join(dir, 'output')
     process.env.GITHUB_STEP_SUMMARY = join(dir, 'summary')
+    process.env.GITHUB_STATE = join(dir, 'state')
+    writeFileSync(process.env.GITHUB_STATE, '')
     writeFileSync(process.env.GITHUB_OUTPUT, '')
     writeFileSync(process.env.GITHUB_STEP_SUMMARY, '')
     process.exitCode = undefined
@@ -39,6 +43,7 @@ export function useActionEnvironment(): {
       for (const [name, value] of Object.entries(inputs)) process.env[`INPUT_${name.toUpperCase()}`] = value
     },
     outputs: () => parseOutputFile(readFileSync(join(dir, 'output'), 'utf8')),
+    state: () => parseOutputFile(readFileSync(join(dir, 'state'), 'utf8')),
     summary: () => readFileSync(join(dir, 'summary'), 'utf8')
   }
 }

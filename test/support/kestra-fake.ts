@@ -14,9 +14,10 @@ import { parse } from 'yaml'
  * type (INT, FLOAT, BOOL, STRING, JSON, ARRAY, FILE) with Kestra's 422
  * messages; `labels=key:value` split at the first ':'; an execution that is
  * not visible to reads for a moment after its create; and Micronaut's
- * `{"message", "_links"}` error bodies. Flows run a small set of core tasks:
- * Log, Sleep (`duration: PT<n>S`), Fail and Pause; `{{ inputs.x }}` in flow
- * outputs is rendered.
+ * `{"message", "_links"}` error bodies; the 1.x kill (`DELETE .../kill`, 202,
+ * KILLING then KILLED). Flows run a small set of core tasks: Log, Sleep
+ * (`duration: PT<n>S`), Fail and Pause; `{{ inputs.x }}` in flow outputs is
+ * rendered.
  */
 
 export interface KestraFakeOptions {
@@ -121,6 +122,8 @@ export async function startKestraFake(options: KestraFakeOptions): Promise<Kestr
   function run(execution: Execution, flow: Flow): void {
     const steps = [...flow.tasks]
     const next = (): void => {
+      // A kill stops the work between two tasks, as a worker's does.
+      if (execution.state.current === 'KILLING' || execution.state.current === 'KILLED') return
       const task = steps.shift()
       if (!task) {
         execution.outputs = Object.fromEntries((flow.outputs ?? []).map((output) => [output.id, render(output.value, execution.inputs)]))
@@ -267,6 +270,19 @@ export async function startKestraFake(options: KestraFakeOptions): Promise<Kestr
     if (method === 'GET' && rest === '/executions/search') return json(res, 200, search(url))
     if (method === 'POST' && (match = /^\/executions\/([^/]+)\/([^/]+)$/.exec(rest))) {
       return json(res, 200, await createExecution(req, url, decodeURIComponent(match[1]), decodeURIComponent(match[2]), body))
+    }
+    // 0.23 to 1.3 kill here; 2.0 moved it to /actions/kill, which these versions answer with 404.
+    if (method === 'DELETE' && (match = /^\/executions\/([^/]+)\/kill$/.exec(rest))) {
+      const execution = visible(decodeURIComponent(match[1]))
+      if (!execution) throw new HttpError(404, 'Not Found')
+      const terminal = ['SUCCESS', 'WARNING', 'FAILED', 'KILLED', 'CANCELLED'].includes(execution.state.current)
+      if (terminal && url.searchParams.get('isOnKillCascade') === 'false') throw new HttpError(409, "Illegal state: Execution is already finished, can't kill it")
+      if (!terminal) {
+        setState(execution, 'KILLING')
+        later(100, () => setState(execution, 'KILLED'))
+      }
+      res.writeHead(202).end()
+      return
     }
     if (method === 'GET' && (match = /^\/executions\/([^/]+)\/file$/.exec(rest))) {
       const file = executions.get(decodeURIComponent(match[1]))?.files.get(url.searchParams.get('path') ?? '')

@@ -6,7 +6,7 @@ import { parse } from 'yaml'
 const action = parse(readFileSync('action.yml', 'utf8')) as {
   inputs: Record<string, { default?: string; required?: boolean }>
   outputs: Record<string, unknown>
-  runs: { using: string; main: string }
+  runs: { using: string; main: string; post?: string; 'post-if'?: string }
 }
 const readme = readFileSync('README.md', 'utf8')
 
@@ -36,7 +36,7 @@ describe('README and action.yml', () => {
     expect(tableRows('Outputs').map((row) => row[0])).toEqual(Object.keys(action.outputs))
   })
 
-  it('runs the committed bundle on Node 24', () => {
-    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' })
+  it('runs the committed bundles on Node 24, the post step only when the job was cancelled', () => {
+    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js', post: 'dist/post/index.js', 'post-if': 'cancelled()' })
   })
 })

@@ -109,14 +109,60 @@ describe('run', () => {
     expect(stdout).toContain("::error::Prefect reported state 'AWAITING_APPROVAL' (Awaiting approval)")
   })
 
-  it('times out with outcome timed-out and a link to the run', async () => {
+  it('times out with outcome timed-out and a link to the run, leaving it when cancel-on says so', async () => {
     const server = await prefect([flowRun('RUNNING', 'Running')])
-    env.setInputs(inputs(server, { timeout: '1.5s', 'poll-interval': '1s' }))
+    env.setInputs(inputs(server, { timeout: '1.5s', 'poll-interval': '1s', 'cancel-on': 'job-cancel' }))
     await run()
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'RUNNING' })
-    expect(stdout).toContain(`did not end within the timeout of 2s; it was RUNNING (Running) and may still be going: ${server.url}/runs/flow-run/${RUN_ID}`)
+    expect(stdout).toContain(`did not end within the timeout of 2s; it was RUNNING (Running) and may still be going (cancel-on leaves timeouts out): ${server.url}/runs/flow-run/${RUN_ID}`)
     expect(env.summary()).toContain('may still be going')
+    expect(server.requests.some((r) => r.path.endsWith('/set_state'))).toBe(false)
+    expect(env.state()).toEqual({ 'run-id': RUN_ID })
+  })
+
+  it('cancels the run at the timeout by default, and confirms it', async () => {
+    let cancelled = false
+    stub = await startStub((r: Recorded): Reply => {
+      if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
+      if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('RUNNING', 'Running') }
+      if (r.path.endsWith('/set_state')) {
+        cancelled = true
+        return { status: 201, json: { status: 'ACCEPT', state: { type: 'CANCELLING' }, details: { type: 'accept_details' } } }
+      }
+      return { status: 200, json: cancelled ? flowRun('CANCELLED', 'Cancelled') : flowRun('RUNNING', 'Running') }
+    })
+    env.setInputs(inputs(stub, { timeout: '1s' }))
+    await run()
+    expect(process.exitCode).toBe(1)
+    const setState = stub.requests.find((r) => r.path.endsWith('/set_state'))
+    expect(JSON.parse(setState?.body ?? '{}')).toMatchObject({ state: { type: 'CANCELLING', name: 'Cancelling', message: expect.stringContaining('the wait timed out after 1s') }, force: false })
+    expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'CANCELLED' })
+    expect(stdout).toContain('did not end within the timeout of 1s; it was RUNNING (Running) and was cancelled: it ended CANCELLED (Cancelled)')
+    expect(env.state()).toEqual({ 'run-id': RUN_ID, 'run-ended': 'true' })
+  })
+
+  it('cancels the run when the job is cancelled, and says so', async () => {
+    let cancelled = false
+    stub = await startStub((r: Recorded): Reply => {
+      if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
+      if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('RUNNING', 'Running') }
+      if (r.path.endsWith('/set_state')) {
+        cancelled = true
+        return { status: 200, json: { status: 'ACCEPT', state: { type: 'CANCELLING' } } }
+      }
+      return { status: 200, json: cancelled ? flowRun('CANCELLED', 'Cancelled') : flowRun('RUNNING', 'Running') }
+    })
+    env.setInputs(inputs(stub))
+    setTimeout(() => process.emit('SIGINT', 'SIGINT'), 1500)
+    const started = Date.now()
+    expect(await run()).toEqual({ jobCancelled: true })
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(process.exitCode).toBe(1)
+    expect(env.outputs()).toMatchObject({ outcome: 'cancelled', state: 'CANCELLED' })
+    expect(stdout).toContain('Received SIGINT: the job is being cancelled')
+    expect(stdout).toContain(`::error::The job was cancelled, and so was Prefect run ${RUN_ID}: it ended CANCELLED (Cancelled).`)
+    expect(process.listenerCount('SIGINT')).toBe(0)
   })
 
   it('stops at bad input with outcome error and sends nothing', async () => {

@@ -18,6 +18,10 @@ function scripted(answers: Array<RunStatus | Error>): Orchestrator & { reads: nu
     trigger: async (): Promise<Run> => {
       throw new Error('not used')
     },
+    runUrl: (id: string) => `http://ui/${id}`,
+    cancel: async (): Promise<RunStatus> => {
+      throw new Error('not used')
+    },
     read: async (): Promise<RunStatus> => {
       const answer = answers[Math.min(fake.reads++, answers.length - 1)]
       if (answer instanceof Error) throw answer
