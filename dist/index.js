@@ -38174,10 +38174,10 @@ class KestraClient {
     flowPath() {
         return `${encodeURIComponent(this.inputs.namespace)}/${encodeURIComponent(this.inputs.flow)}`;
     }
-    async prepare() {
+    async prepare(deadline) {
         const what = `look up ${this.target}`;
         const revision = this.inputs.revision === undefined ? '' : `?revision=${this.inputs.revision}`;
-        const response = await this.api.send(what, { method: 'GET', url: this.path(`/flows/${this.flowPath()}${revision}`), idempotent: true });
+        const response = await this.api.send(what, { method: 'GET', url: this.path(`/flows/${this.flowPath()}${revision}`), idempotent: true, deadline });
         if (response.status === 404) {
             const where = this.inputs.tenant === undefined ? '' : ` (tenant '${this.inputs.tenant}')`;
             throw new RemoteError(`${this.api.serverName}${where} has no ${this.target}${this.inputs.revision ? ` at revision ${this.inputs.revision}` : ''}. Check both names: they are case-sensitive.`, 404);
@@ -38212,7 +38212,7 @@ class KestraClient {
             throw new InputError('parameters', `lacks the required input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.id}' (${m.type})`).join(', ')} of ${this.target}`);
         }
     }
-    async trigger() {
+    async trigger(deadline) {
         const { inputs } = this;
         const request = {
             parameters: inputs.parameters ?? {},
@@ -38223,7 +38223,7 @@ class KestraClient {
         };
         const key = inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, `${inputs.tenant ?? ''}/${inputs.namespace}/${inputs.flow}`, request);
         core_debug(`Idempotency label: ${KEY_LABEL}=${key}`);
-        const earlier = await this.findByKey(key);
+        const earlier = await this.findByKey(key, 0, deadline);
         if (earlier)
             return this.toRun(earlier, false);
         const body = await this.form();
@@ -38233,7 +38233,7 @@ class KestraClient {
             let failure;
             try {
                 // Never retried blindly: only after the look-up below finds no execution with our key.
-                const response = await this.api.send(what, { method: 'POST', url, body, idempotent: false });
+                const response = await this.api.send(what, { method: 'POST', url, body, idempotent: false, deadline });
                 if (response.status === 404) {
                     throw new RemoteError(`${this.api.serverName} has no ${this.target}: it went away after the look-up.`, 404);
                 }
@@ -38245,7 +38245,7 @@ class KestraClient {
                 failure = error;
             }
             printUntrusted(`The request to ${what} may or may not have created it (${failure.message}); looking for it by its key before trying again`);
-            const found = await this.findByKey(key, VISIBILITY_MS / 3);
+            const found = await this.findByKey(key, VISIBILITY_MS / 3, deadline);
             if (found)
                 return this.toRun(found, true);
         }
@@ -38284,7 +38284,7 @@ class KestraClient {
         return { contentType: encoded.headers.get('content-type') ?? 'multipart/form-data', data: Buffer.from(await encoded.arrayBuffer()) };
     }
     /** The execution that carries our key, looking for up to `patienceMs` while a fresh one may not be visible yet. */
-    async findByKey(key, patienceMs = 0) {
+    async findByKey(key, patienceMs, deadline) {
         const query = new URLSearchParams({ size: '2' });
         if (this.inputs.tenant === undefined) {
             query.set('namespace', this.inputs.namespace);
@@ -38297,13 +38297,13 @@ class KestraClient {
             query.set(`filters[labels][EQUALS][${KEY_LABEL}]`, key);
         }
         const what = `look for an execution of ${this.target} with ${KEY_LABEL}=${key}`;
-        const deadline = Date.now() + patienceMs;
+        const giveUpAt = Math.min(Date.now() + patienceMs, deadline ?? Number.POSITIVE_INFINITY);
         for (let pause = 1_000;; pause *= 2) {
-            const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true });
+            const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true, deadline });
             const { results = [] } = parseJson(this.api.ok(response, what), what);
             if (results.length > 1)
                 warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`);
-            if (results.length > 0 || Date.now() + pause > deadline)
+            if (results.length > 0 || Date.now() + pause > giveUpAt)
                 return results[0];
             await (0,promises_namespaceObject.setTimeout)(pause);
         }
@@ -38408,12 +38408,12 @@ class PrefectClient {
             forbiddenHint: "Check that the API key's account or service account may run this deployment."
         });
     }
-    async prepare() {
+    async prepare(deadline) {
         const ref = this.inputs.deployment;
         const path = ref.kind === 'id'
             ? `/deployments/${ref.id}`
             : `/deployments/name/${encodeURIComponent(ref.flow)}/${encodeURIComponent(ref.name)}`;
-        const response = await this.call('GET', path, undefined, true, `look up ${this.target}`);
+        const response = await this.call('GET', path, undefined, true, `look up ${this.target}`, deadline);
         if (response.status === 404) {
             throw new RemoteError(`${this.api.serverName} has no ${this.target}. ` +
                 (ref.kind === 'name'
@@ -38447,7 +38447,7 @@ class PrefectClient {
                 (known.length > 0 ? `it takes: ${known.join(', ')}` : 'it takes no parameters'));
         }
     }
-    async trigger() {
+    async trigger(deadline) {
         const deployment = this.deployment;
         if (!deployment)
             throw new Error('prepare() must run before trigger()');
@@ -38456,7 +38456,7 @@ class PrefectClient {
         body.idempotency_key = this.inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, deployment.id, body);
         core_debug(`Idempotency key: ${body.idempotency_key}`);
         const what = `create a flow run of ${this.target}`;
-        const response = await this.call('POST', `/deployments/${encodeURIComponent(deployment.id)}/create_flow_run`, body, true, what);
+        const response = await this.call('POST', `/deployments/${encodeURIComponent(deployment.id)}/create_flow_run`, body, true, what, deadline);
         const flowRun = parseJson(this.ok(response, what), what);
         return {
             id: flowRun.id,
@@ -38783,10 +38783,12 @@ async function run() {
         const inputs = getInputs();
         const orchestrator = createOrchestrator(inputs);
         report.begin(orchestrator);
-        await orchestrator.prepare();
+        // The timeout bounds the whole step: no request before the wait may outlive it either.
+        const deadline = Date.now() + inputs.waiting.timeoutSeconds * 1000;
+        await orchestrator.prepare(deadline);
         if (jobCancelled.signal.aborted)
             throw new Error('The job was cancelled before the run was created; nothing was created.');
-        const run = await orchestrator.trigger();
+        const run = await orchestrator.trigger(deadline);
         saveState(STATE.runId, run.id);
         report.created(run);
         if (!inputs.waiting.wait) {
@@ -38795,7 +38797,8 @@ async function run() {
         }
         let waited;
         try {
-            waited = await waitForRun(orchestrator, run, inputs.waiting, (next) => report.changed(next), jobCancelled.signal);
+            const left = { ...inputs.waiting, timeoutSeconds: Math.max(0, (deadline - Date.now()) / 1000) };
+            waited = await waitForRun(orchestrator, run, left, (next) => report.changed(next), jobCancelled.signal);
         }
         catch (error) {
             if (!jobCancelled.signal.aborted)

@@ -50,9 +50,11 @@ export async function run(): Promise<{ jobCancelled: boolean }> {
     const inputs = getInputs()
     const orchestrator = createOrchestrator(inputs)
     report.begin(orchestrator)
-    await orchestrator.prepare()
+    // The timeout bounds the whole step: no request before the wait may outlive it either.
+    const deadline = Date.now() + inputs.waiting.timeoutSeconds * 1000
+    await orchestrator.prepare(deadline)
     if (jobCancelled.signal.aborted) throw new Error('The job was cancelled before the run was created; nothing was created.')
-    const run = await orchestrator.trigger()
+    const run = await orchestrator.trigger(deadline)
     core.saveState(STATE.runId, run.id)
     report.created(run)
     if (!inputs.waiting.wait) {
@@ -61,7 +63,8 @@ export async function run(): Promise<{ jobCancelled: boolean }> {
     }
     let waited
     try {
-      waited = await waitForRun(orchestrator, run, inputs.waiting, (next) => report.changed(next), jobCancelled.signal)
+      const left = { ...inputs.waiting, timeoutSeconds: Math.max(0, (deadline - Date.now()) / 1000) }
+      waited = await waitForRun(orchestrator, run, left, (next) => report.changed(next), jobCancelled.signal)
     } catch (error) {
       if (!jobCancelled.signal.aborted) throw error
       await onJobCancelled(orchestrator, run, inputs, report)

@@ -65,10 +65,10 @@ export interface Orchestrator {
   readonly target: string
   /** The state types that end a run; `fail-on` must name only these. */
   readonly terminalStates: readonly string[]
-  /** Resolves the target and checks the request against it; creates nothing. */
-  prepare(): Promise<void>
-  /** Creates the run. Safe to retry: a retried create never makes a second run. */
-  trigger(): Promise<Run>
+  /** Resolves the target and checks the request against it; creates nothing. No request outlives `deadline`. */
+  prepare(deadline?: number): Promise<void>
+  /** Creates the run. Safe to retry: a retried create never makes a second run. No request outlives `deadline`. */
+  trigger(deadline?: number): Promise<Run>
   read(runId: string, deadline?: number): Promise<RunStatus>
   /** The run's page in the orchestrator's UI. */
   runUrl(runId: string): string

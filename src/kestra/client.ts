@@ -84,10 +84,10 @@ export class KestraClient implements Orchestrator {
     return `${encodeURIComponent(this.inputs.namespace)}/${encodeURIComponent(this.inputs.flow)}`
   }
 
-  async prepare(): Promise<void> {
+  async prepare(deadline?: number): Promise<void> {
     const what = `look up ${this.target}`
     const revision = this.inputs.revision === undefined ? '' : `?revision=${this.inputs.revision}`
-    const response = await this.api.send(what, { method: 'GET', url: this.path(`/flows/${this.flowPath()}${revision}`), idempotent: true })
+    const response = await this.api.send(what, { method: 'GET', url: this.path(`/flows/${this.flowPath()}${revision}`), idempotent: true, deadline })
     if (response.status === 404) {
       const where = this.inputs.tenant === undefined ? '' : ` (tenant '${this.inputs.tenant}')`
       throw new RemoteError(
@@ -122,7 +122,7 @@ export class KestraClient implements Orchestrator {
     }
   }
 
-  async trigger(): Promise<Run> {
+  async trigger(deadline?: number): Promise<Run> {
     const { inputs } = this
     const request = {
       parameters: inputs.parameters ?? {},
@@ -133,7 +133,7 @@ export class KestraClient implements Orchestrator {
     }
     const key = inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, `${inputs.tenant ?? ''}/${inputs.namespace}/${inputs.flow}`, request)
     core.debug(`Idempotency label: ${KEY_LABEL}=${key}`)
-    const earlier = await this.findByKey(key)
+    const earlier = await this.findByKey(key, 0, deadline)
     if (earlier) return this.toRun(earlier, false)
 
     const body = await this.form()
@@ -143,7 +143,7 @@ export class KestraClient implements Orchestrator {
       let failure: unknown
       try {
         // Never retried blindly: only after the look-up below finds no execution with our key.
-        const response = await this.api.send(what, { method: 'POST', url, body, idempotent: false })
+        const response = await this.api.send(what, { method: 'POST', url, body, idempotent: false, deadline })
         if (response.status === 404) {
           throw new RemoteError(`${this.api.serverName} has no ${this.target}: it went away after the look-up.`, 404)
         }
@@ -153,7 +153,7 @@ export class KestraClient implements Orchestrator {
         failure = error
       }
       printUntrusted(`The request to ${what} may or may not have created it (${(failure as Error).message}); looking for it by its key before trying again`)
-      const found = await this.findByKey(key, VISIBILITY_MS / 3)
+      const found = await this.findByKey(key, VISIBILITY_MS / 3, deadline)
       if (found) return this.toRun(found, true)
     }
   }
@@ -189,7 +189,7 @@ export class KestraClient implements Orchestrator {
   }
 
   /** The execution that carries our key, looking for up to `patienceMs` while a fresh one may not be visible yet. */
-  private async findByKey(key: string, patienceMs = 0): Promise<Execution | undefined> {
+  private async findByKey(key: string, patienceMs: number, deadline?: number): Promise<Execution | undefined> {
     const query = new URLSearchParams({ size: '2' })
     if (this.inputs.tenant === undefined) {
       query.set('namespace', this.inputs.namespace)
@@ -201,12 +201,12 @@ export class KestraClient implements Orchestrator {
       query.set(`filters[labels][EQUALS][${KEY_LABEL}]`, key)
     }
     const what = `look for an execution of ${this.target} with ${KEY_LABEL}=${key}`
-    const deadline = Date.now() + patienceMs
+    const giveUpAt = Math.min(Date.now() + patienceMs, deadline ?? Number.POSITIVE_INFINITY)
     for (let pause = 1_000; ; pause *= 2) {
-      const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true })
+      const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true, deadline })
       const { results = [] } = parseJson<{ results?: Execution[] }>(this.api.ok(response, what), what)
       if (results.length > 1) core.warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`)
-      if (results.length > 0 || Date.now() + pause > deadline) return results[0]
+      if (results.length > 0 || Date.now() + pause > giveUpAt) return results[0]
       await sleep(pause)
     }
   }

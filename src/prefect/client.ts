@@ -60,13 +60,13 @@ export class PrefectClient implements Orchestrator {
     })
   }
 
-  async prepare(): Promise<void> {
+  async prepare(deadline?: number): Promise<void> {
     const ref = this.inputs.deployment
     const path =
       ref.kind === 'id'
         ? `/deployments/${ref.id}`
         : `/deployments/name/${encodeURIComponent(ref.flow)}/${encodeURIComponent(ref.name)}`
-    const response = await this.call('GET', path, undefined, true, `look up ${this.target}`)
+    const response = await this.call('GET', path, undefined, true, `look up ${this.target}`, deadline)
     if (response.status === 404) {
       throw new RemoteError(
         `${this.api.serverName} has no ${this.target}. ` +
@@ -109,7 +109,7 @@ export class PrefectClient implements Orchestrator {
     }
   }
 
-  async trigger(): Promise<Run> {
+  async trigger(deadline?: number): Promise<Run> {
     const deployment = this.deployment
     if (!deployment) throw new Error('prepare() must run before trigger()')
     const body = this.createBody()
@@ -117,7 +117,7 @@ export class PrefectClient implements Orchestrator {
     body.idempotency_key = this.inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, deployment.id, body)
     core.debug(`Idempotency key: ${body.idempotency_key}`)
     const what = `create a flow run of ${this.target}`
-    const response = await this.call('POST', `/deployments/${encodeURIComponent(deployment.id)}/create_flow_run`, body, true, what)
+    const response = await this.call('POST', `/deployments/${encodeURIComponent(deployment.id)}/create_flow_run`, body, true, what, deadline)
     const flowRun = parseJson<FlowRun>(this.ok(response, what), what)
     return {
       id: flowRun.id,

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { beforeAll, describe, expect, inject, it } from 'vitest'
-import { parse, stringify } from 'yaml'
+import { describe, expect, inject, it } from 'vitest'
 import { type ActionResult, runAction } from '../support/action.ts'
 
 const kestra = inject('kestra')
@@ -50,11 +49,6 @@ const base = (flow: string, tag: string) => ({
   flow,
   labels: `test=${tag}`,
   'poll-interval': '1s'
-})
-
-beforeAll(async () => {
-  const flows = parse(readFileSync(join(import.meta.dirname, 'kestra', 'flows.yml'), 'utf8')) as object[]
-  for (const flow of flows) await api('/flows', { method: 'POST', headers: { 'content-type': 'application/x-yaml' }, body: stringify(flow) })
 })
 
 describe('Kestra, against the contract fake', () => {

@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parse, stringify } from 'yaml'
 import type { TestProject } from 'vitest/node'
 import { startKestraFake } from '../support/kestra-fake.ts'
 import { prefectVenv, serveFlow, startPrefectServer } from '../support/prefect.ts'
@@ -50,6 +52,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('prefectWithAuth', { apiUrl: locked.apiUrl, headers: locked.headers, authString: locked.authString })
     const kestra = await startKestraFake(KESTRA_CREDENTIALS)
     started.push({ stop: () => kestra.close() })
+    // The test flows, created as a user would: YAML through the flows API.
+    const flows = parse(readFileSync(join(import.meta.dirname, 'kestra', 'flows.yml'), 'utf8')) as object[]
+    const authorization = `Basic ${Buffer.from(`${KESTRA_CREDENTIALS.username}:${KESTRA_CREDENTIALS.password}`).toString('base64')}`
+    for (const flow of flows) {
+      const response = await fetch(`${kestra.url}/api/v1/main/flows`, { method: 'POST', headers: { authorization, 'content-type': 'application/x-yaml' }, body: stringify(flow) })
+      if (!response.ok) throw new Error(`Creating a test flow: ${response.status} ${await response.text()}`)
+    }
     project.provide('kestra', { url: kestra.url, ...KESTRA_CREDENTIALS })
   } catch (error) {
     await teardown()

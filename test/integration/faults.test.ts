@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import { type ActionResult, runAction } from '../support/action.ts'
+import { type Fault, type FaultProxy, type ProxiedRequest, seeded, startFaultProxy } from '../support/fault-proxy.ts'
+
+const prefect = inject('prefect')
+const kestra = inject('kestra')
+const kestraAuth = `Basic ${Buffer.from(`${kestra.username}:${kestra.password}`).toString('base64')}`
+
+const proxies: FaultProxy[] = []
+afterEach(async () => {
+  for (const proxy of proxies.splice(0)) await proxy.close()
+})
+
+async function proxy(target: string, plan: (request: Omit<ProxiedRequest, 'fault' | 'at'>) => Fault): Promise<FaultProxy> {
+  const started = await startFaultProxy(target, plan)
+  proxies.push(started)
+  return started
+}
+
+/** Faults the first `times` requests that `matches` picks; lets everything else through. */
+function script(...steps: Array<{ matches: (r: { method: string; path: string }) => boolean; fault: Fault; times?: number }>) {
+  const left = steps.map((step) => step.times ?? 1)
+  return (request: { method: string; path: string }): Fault => {
+    const i = steps.findIndex((step, n) => left[n] > 0 && step.matches(request))
+    if (i < 0) return { kind: 'pass' }
+    left[i]--
+    return steps[i].fault
+  }
+}
+
+const isCreate = (r: { method: string; path: string }) => r.method === 'POST' && r.path.endsWith('/create_flow_run')
+const isRead = (r: { method: string; path: string }) => r.method === 'GET' && r.path.startsWith('/api/flow_runs/')
+
+async function prefectRuns(tag: string): Promise<Array<{ id: string; state_type: string }>> {
+  const response = await fetch(`${prefect.apiUrl}/flow_runs/filter`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ flow_runs: { tags: { all_: [tag] } } })
+  })
+  return (await response.json()) as Array<{ id: string; state_type: string }>
+}
+
+const explain = (result: ActionResult): string => `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
+const tag = (): string => `fault-${randomUUID().slice(0, 8)}`
+
+function runPrefect(via: FaultProxy, runTag: string, extra: Record<string, string> = {}): Promise<ActionResult> {
+  return runAction(
+    { orchestrator: 'prefect', url: `${via.url}/api`, deployment: 'it-flow/it-deployment', tags: runTag, 'poll-interval': '1s', timeout: '90s', ...extra },
+    // One GitHub run per action run: a fault must never merge two of them through the idempotency key.
+    { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
+  )
+}
+
+describe('scripted faults between the action and a real Prefect server', () => {
+  it('a create whose answer is lost is retried into the same run, not a second one', async () => {
+    const runTag = tag()
+    const via = await proxy(prefect.apiUrl.replace(/\/api$/, ''), script({ matches: isCreate, fault: { kind: 'drop-after' } }))
+    const result = await runPrefect(via, runTag)
+    expect(result.code, explain(result)).toBe(0)
+    expect(via.requests.filter(isCreate)).toHaveLength(2)
+    const runs = await prefectRuns(runTag)
+    expect(runs).toHaveLength(1)
+    expect(runs[0].id).toBe(result.outputs['run-id'])
+  })
+
+  it('a create refused with 503 is retried; reads through 502, 500 and a dropped connection go on', async () => {
+    const runTag = tag()
+    const via = await proxy(
+      prefect.apiUrl.replace(/\/api$/, ''),
+      script(
+        { matches: isCreate, fault: { kind: 'status', status: 503 } },
+        { matches: isRead, fault: { kind: 'status', status: 502 } },
+        { matches: isRead, fault: { kind: 'status', status: 500 } },
+        { matches: isRead, fault: { kind: 'drop-before' } },
+        { matches: (r) => r.path.startsWith('/api/deployments/name/'), fault: { kind: 'drop-before' } }
+      )
+    )
+    const result = await runPrefect(via, runTag)
+    expect(result.code, explain(result)).toBe(0)
+    expect(result.outputs.outcome).toBe('success')
+    expect(await prefectRuns(runTag)).toHaveLength(1)
+  })
+
+  it('honours Retry-After, and waits out a slow body', async () => {
+    const via = await proxy(
+      prefect.apiUrl.replace(/\/api$/, ''),
+      script({ matches: isRead, fault: { kind: 'status', status: 429, retryAfter: '2' } }, { matches: isCreate, fault: { kind: 'slow', slowMs: 1500 } })
+    )
+    const result = await runPrefect(via, tag())
+    expect(result.code, explain(result)).toBe(0)
+    const reads = via.requests.filter(isRead)
+    const limited = reads.findIndex((r) => r.fault.kind === 'status')
+    const pauseMs = reads[limited + 1].at - reads[limited].at
+    console.log(`Retry-After: 2 s asked, ${pauseMs} ms measured before the next request`)
+    expect(pauseMs).toBeGreaterThanOrEqual(2_000)
+    expect(pauseMs).toBeLessThan(3_000)
+  })
+})
+
+describe('scripted faults between the action and the Kestra fake', () => {
+  const runKestra = (via: FaultProxy, runTag: string) =>
+    runAction(
+      { orchestrator: 'kestra', url: via.url, username: kestra.username, password: kestra.password, namespace: 'dev', flow: 'hello', labels: `test=${runTag}`, 'poll-interval': '1s' },
+      { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
+    )
+  const isKestraCreate = (r: { method: string; path: string }) => r.method === 'POST' && r.path.startsWith('/api/v1/main/executions/dev/hello')
+
+  async function executions(runTag: string): Promise<unknown[]> {
+    const query = new URLSearchParams({ 'filters[labels][EQUALS][test]': runTag, size: '10' })
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    const response = await fetch(`${kestra.url}/api/v1/main/executions/search?${query}`, { headers: { authorization: kestraAuth } })
+    return ((await response.json()) as { results: unknown[] }).results
+  }
+
+  it.each([
+    ['its answer is lost', { kind: 'drop-after' } as Fault, 1],
+    ['it is refused with 503', { kind: 'status', status: 503 } as Fault, 2]
+  ])('a create is never repeated blindly when %s', async (_, fault, creates) => {
+    const runTag = tag()
+    const via = await proxy(kestra.url, script({ matches: isKestraCreate, fault }))
+    const result = await runKestra(via, runTag)
+    expect(result.code, explain(result)).toBe(0)
+    expect(via.requests.filter(isKestraCreate)).toHaveLength(creates)
+    expect(await executions(runTag)).toHaveLength(1)
+  })
+})
+
+describe('a seeded random series of faults against a real Prefect server', () => {
+  const RUNS = 50
+  const AT_ONCE = 5
+  const FAULTS: Fault[] = [
+    { kind: 'drop-before' },
+    { kind: 'drop-after' },
+    { kind: 'status', status: 500 },
+    { kind: 'status', status: 502 },
+    { kind: 'status', status: 503 },
+    { kind: 'status', status: 429, retryAfter: '1' },
+    { kind: 'slow', slowMs: 800 }
+  ]
+
+  it(`${RUNS} runs: each makes exactly one flow run, reports its real end, and ends`, { timeout: 600_000 }, async () => {
+    const random = seeded(20261122)
+    const plans = Array.from({ length: RUNS }, () => ({ fail: random() < 0.3, seed: Math.floor(random() * 2 ** 31) }))
+    const figures = { runs: 0, faults: 0, duplicates: 0, lost: 0, mismatched: 0, hangs: 0, slowestMs: 0 }
+    const problems: string[] = []
+    for (let start = 0; start < RUNS; start += AT_ONCE) {
+      await Promise.all(
+        plans.slice(start, start + AT_ONCE).map(async (plan, offset) => {
+          const next = seeded(plan.seed)
+          let previousFaulted = false
+          // About one request in six is faulted, never two in a row, so every retry can succeed.
+          const via = await proxy(prefect.apiUrl.replace(/\/api$/, ''), () => {
+            const fault = !previousFaulted && next() < 0.17 ? FAULTS[Math.floor(next() * FAULTS.length)] : { kind: 'pass' as const }
+            previousFaulted = fault.kind !== 'pass'
+            return fault
+          })
+          const runTag = tag()
+          const result = await runPrefect(via, runTag, { parameters: plan.fail ? 'outcome: fail' : 'outcome: succeed' })
+          const runs = await prefectRuns(runTag)
+          figures.runs++
+          figures.faults += via.requests.filter((r) => r.fault.kind !== 'pass').length
+          figures.slowestMs = Math.max(figures.slowestMs, result.elapsedMs)
+          const name = `run ${start + offset} (seed ${plan.seed})`
+          if (runs.length > 1) {
+            figures.duplicates++
+            problems.push(`${name}: ${runs.length} flow runs`)
+          }
+          const expected = plan.fail ? { state: 'FAILED', outcome: 'failed', code: 1 } : { state: 'COMPLETED', outcome: 'success', code: 0 }
+          if (runs.length === 0 || result.outputs['run-id'] !== runs[0].id) {
+            figures.lost++
+            problems.push(`${name}: the action's run ${result.outputs['run-id']} is not the one on the server\n${explain(result)}`)
+          } else if (runs[0].state_type !== expected.state || result.outputs.outcome !== expected.outcome || result.code !== expected.code) {
+            figures.mismatched++
+            problems.push(`${name}: server ${runs[0].state_type}, action ${result.outputs.outcome} (exit ${result.code})\n${explain(result)}`)
+          }
+          if (result.elapsedMs > 60_000) {
+            figures.hangs++
+            problems.push(`${name}: took ${result.elapsedMs} ms`)
+          }
+        })
+      )
+    }
+    console.log(`Seeded fault series: ${JSON.stringify(figures)}`)
+    expect(problems).toEqual([])
+    expect(figures.runs).toBe(RUNS)
+    expect(figures.faults).toBeGreaterThan(RUNS / 2)
+  })
+})
