@@ -98,21 +98,24 @@ describe('scripted faults between the action and a real Prefect server', () => {
   })
 })
 
+function runKestra(via: FaultProxy, runTag: string, flow = 'hello'): Promise<ActionResult> {
+  return runAction(
+    { orchestrator: 'kestra', url: via.url, username: kestra.username, password: kestra.password, namespace: 'dev', flow, labels: `test=${runTag}`, 'poll-interval': '1s', timeout: '90s' },
+    { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
+  )
+}
+
+const isKestraCreate = (r: { method: string; path: string }) => r.method === 'POST' && r.path.startsWith('/api/v1/main/executions/dev/')
+
+/** Executions labelled test=<tag>, once a new one has had time to become visible. */
+async function kestraExecutions(runTag: string): Promise<Array<{ id: string; state: { current: string } }>> {
+  const query = new URLSearchParams({ 'filters[labels][EQUALS][test]': runTag, size: '10' })
+  await new Promise((resolve) => setTimeout(resolve, 1_000))
+  const response = await fetch(`${kestra.url}/api/v1/main/executions/search?${query}`, { headers: { authorization: kestraAuth } })
+  return ((await response.json()) as { results: Array<{ id: string; state: { current: string } }> }).results
+}
+
 describe('scripted faults between the action and the Kestra fake', () => {
-  const runKestra = (via: FaultProxy, runTag: string) =>
-    runAction(
-      { orchestrator: 'kestra', url: via.url, username: kestra.username, password: kestra.password, namespace: 'dev', flow: 'hello', labels: `test=${runTag}`, 'poll-interval': '1s' },
-      { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
-    )
-  const isKestraCreate = (r: { method: string; path: string }) => r.method === 'POST' && r.path.startsWith('/api/v1/main/executions/dev/hello')
-
-  async function executions(runTag: string): Promise<unknown[]> {
-    const query = new URLSearchParams({ 'filters[labels][EQUALS][test]': runTag, size: '10' })
-    await new Promise((resolve) => setTimeout(resolve, 1_000))
-    const response = await fetch(`${kestra.url}/api/v1/main/executions/search?${query}`, { headers: { authorization: kestraAuth } })
-    return ((await response.json()) as { results: unknown[] }).results
-  }
-
   it.each([
     ['its answer is lost', { kind: 'drop-after' } as Fault, 1],
     ['it is refused with 503', { kind: 'status', status: 503 } as Fault, 2]
@@ -122,11 +125,27 @@ describe('scripted faults between the action and the Kestra fake', () => {
     const result = await runKestra(via, runTag)
     expect(result.code, explain(result)).toBe(0)
     expect(via.requests.filter(isKestraCreate)).toHaveLength(creates)
-    expect(await executions(runTag)).toHaveLength(1)
+    expect(await kestraExecutions(runTag)).toHaveLength(1)
   })
 })
 
-describe('a seeded random series of faults against a real Prefect server', () => {
+interface SeriesRun {
+  result: ActionResult
+  /** What the server holds for this action run: id and final state of each run it made. */
+  runs: Array<{ id: string; state: string }>
+}
+
+/**
+ * Runs the action `RUNS` times, each through its own proxy that faults about one
+ * request in six at random (never two in a row, so every retry can succeed),
+ * from a fixed seed; each run must make exactly one run on the server, report
+ * its real end, and end.
+ */
+async function seededSeries(
+  target: string,
+  expected: (fail: boolean) => { state: string; outcome: string; code: number },
+  runOne: (via: FaultProxy, fail: boolean) => Promise<SeriesRun>
+): Promise<void> {
   const RUNS = 50
   const AT_ONCE = 5
   const FAULTS: Fault[] = [
@@ -138,52 +157,72 @@ describe('a seeded random series of faults against a real Prefect server', () =>
     { kind: 'status', status: 429, retryAfter: '1' },
     { kind: 'slow', slowMs: 800 }
   ]
-
-  it(`${RUNS} runs: each makes exactly one flow run, reports its real end, and ends`, { timeout: 600_000 }, async () => {
-    const random = seeded(20261122)
-    const plans = Array.from({ length: RUNS }, () => ({ fail: random() < 0.3, seed: Math.floor(random() * 2 ** 31) }))
-    const figures = { runs: 0, faults: 0, duplicates: 0, lost: 0, mismatched: 0, hangs: 0, slowestMs: 0 }
-    const problems: string[] = []
-    for (let start = 0; start < RUNS; start += AT_ONCE) {
-      await Promise.all(
-        plans.slice(start, start + AT_ONCE).map(async (plan, offset) => {
-          const next = seeded(plan.seed)
-          let previousFaulted = false
-          // About one request in six is faulted, never two in a row, so every retry can succeed.
-          const via = await proxy(prefect.apiUrl.replace(/\/api$/, ''), () => {
-            const fault = !previousFaulted && next() < 0.17 ? FAULTS[Math.floor(next() * FAULTS.length)] : { kind: 'pass' as const }
-            previousFaulted = fault.kind !== 'pass'
-            return fault
-          })
-          const runTag = tag()
-          const result = await runPrefect(via, runTag, { parameters: plan.fail ? 'outcome: fail' : 'outcome: succeed' })
-          const runs = await prefectRuns(runTag)
-          figures.runs++
-          figures.faults += via.requests.filter((r) => r.fault.kind !== 'pass').length
-          figures.slowestMs = Math.max(figures.slowestMs, result.elapsedMs)
-          const name = `run ${start + offset} (seed ${plan.seed})`
-          if (runs.length > 1) {
-            figures.duplicates++
-            problems.push(`${name}: ${runs.length} flow runs`)
-          }
-          const expected = plan.fail ? { state: 'FAILED', outcome: 'failed', code: 1 } : { state: 'COMPLETED', outcome: 'success', code: 0 }
-          if (runs.length === 0 || result.outputs['run-id'] !== runs[0].id) {
-            figures.lost++
-            problems.push(`${name}: the action's run ${result.outputs['run-id']} is not the one on the server\n${explain(result)}`)
-          } else if (runs[0].state_type !== expected.state || result.outputs.outcome !== expected.outcome || result.code !== expected.code) {
-            figures.mismatched++
-            problems.push(`${name}: server ${runs[0].state_type}, action ${result.outputs.outcome} (exit ${result.code})\n${explain(result)}`)
-          }
-          if (result.elapsedMs > 60_000) {
-            figures.hangs++
-            problems.push(`${name}: took ${result.elapsedMs} ms`)
-          }
+  const random = seeded(20261122)
+  const plans = Array.from({ length: RUNS }, () => ({ fail: random() < 0.3, seed: Math.floor(random() * 2 ** 31) }))
+  const figures = { runs: 0, faults: 0, duplicates: 0, lost: 0, mismatched: 0, hangs: 0, slowestMs: 0 }
+  const problems: string[] = []
+  for (let start = 0; start < RUNS; start += AT_ONCE) {
+    await Promise.all(
+      plans.slice(start, start + AT_ONCE).map(async (plan, offset) => {
+        const next = seeded(plan.seed)
+        let previousFaulted = false
+        const via = await proxy(target, () => {
+          const fault = !previousFaulted && next() < 0.17 ? FAULTS[Math.floor(next() * FAULTS.length)] : { kind: 'pass' as const }
+          previousFaulted = fault.kind !== 'pass'
+          return fault
         })
-      )
-    }
-    console.log(`Seeded fault series: ${JSON.stringify(figures)}`)
-    expect(problems).toEqual([])
-    expect(figures.runs).toBe(RUNS)
-    expect(figures.faults).toBeGreaterThan(RUNS / 2)
+        const { result, runs } = await runOne(via, plan.fail)
+        figures.runs++
+        figures.faults += via.requests.filter((r) => r.fault.kind !== 'pass').length
+        figures.slowestMs = Math.max(figures.slowestMs, result.elapsedMs)
+        const name = `run ${start + offset} (seed ${plan.seed})`
+        const want = expected(plan.fail)
+        if (runs.length > 1) {
+          figures.duplicates++
+          problems.push(`${name}: ${runs.length} runs on the server`)
+        }
+        if (runs.length === 0 || result.outputs['run-id'] !== runs[0].id) {
+          figures.lost++
+          problems.push(`${name}: the action's run ${result.outputs['run-id']} is not the one on the server\n${explain(result)}`)
+        } else if (runs[0].state !== want.state || result.outputs.outcome !== want.outcome || result.code !== want.code) {
+          figures.mismatched++
+          problems.push(`${name}: server ${runs[0].state}, action ${result.outputs.outcome} (exit ${result.code})\n${explain(result)}`)
+        }
+        if (result.elapsedMs > 60_000) {
+          figures.hangs++
+          problems.push(`${name}: took ${result.elapsedMs} ms`)
+        }
+      })
+    )
+  }
+  console.log(`Seeded fault series against ${target}: ${JSON.stringify(figures)}`)
+  expect(problems).toEqual([])
+  expect(figures.runs).toBe(RUNS)
+  expect(figures.faults).toBeGreaterThan(RUNS / 2)
+}
+
+describe('a seeded random series of faults', () => {
+  it('against a real Prefect server: 50 runs, each one flow run, its real end reported', { timeout: 600_000 }, async () => {
+    await seededSeries(
+      prefect.apiUrl.replace(/\/api$/, ''),
+      (fail) => (fail ? { state: 'FAILED', outcome: 'failed', code: 1 } : { state: 'COMPLETED', outcome: 'success', code: 0 }),
+      async (via, fail) => {
+        const runTag = tag()
+        const result = await runPrefect(via, runTag, { parameters: fail ? 'outcome: fail' : 'outcome: succeed' })
+        return { result, runs: (await prefectRuns(runTag)).map((run) => ({ id: run.id, state: run.state_type })) }
+      }
+    )
+  })
+
+  it('against the Kestra fake: 50 runs, each one execution, its real end reported', { timeout: 600_000 }, async () => {
+    await seededSeries(
+      kestra.url,
+      (fail) => (fail ? { state: 'FAILED', outcome: 'failed', code: 1 } : { state: 'SUCCESS', outcome: 'success', code: 0 }),
+      async (via, fail) => {
+        const runTag = tag()
+        const result = await runKestra(via, runTag, fail ? 'fails' : 'hello')
+        return { result, runs: (await kestraExecutions(runTag)).map((execution) => ({ id: execution.id, state: execution.state.current })) }
+      }
+    )
   })
 })

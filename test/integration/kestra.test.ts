@@ -118,6 +118,20 @@ describe('Kestra, against the contract fake', () => {
     expect((await api<Execution>(`/executions/${result.outputs['run-id']}`)).state.current).toBe('KILLED')
   })
 
+  it('kills from the post step an execution whose main step was killed outright', async () => {
+    const inputs = base('sleeps', uniqueTag())
+    const main = await runAction(inputs, {}, {
+      watch: (stdout, child) => {
+        if (stdout.includes('RUNNING (RUNNING)')) child.kill('SIGKILL')
+      }
+    })
+    expect(main.code).toBeNull()
+    const post = await runAction(inputs, {}, { entry: 'post', state: main.state })
+    expect(post.code, explain(post)).toBe(0)
+    expect(post.stdout).toContain(`Cancelled Kestra run ${main.state['run-id']}: it ended KILLED`)
+    expect((await api<Execution>(`/executions/${main.state['run-id']}`)).state.current).toBe('KILLED')
+  })
+
   it('returns once the execution exists when wait is false', async () => {
     const tag = uniqueTag()
     const result = await runAction({ ...base('hello', tag), wait: 'false' })
