@@ -23,6 +23,10 @@ export interface WaitSettings {
   failOn: ReadonlySet<string>
   /** When to cancel the remote run: when the wait times out, when the GitHub job is cancelled. */
   cancelOn: { timeout: boolean; jobCancel: boolean }
+  /** Print the run's log lines while waiting. */
+  logs: boolean
+  /** Write the job summary. */
+  summary: boolean
 }
 
 interface CommonInputs {
@@ -105,6 +109,20 @@ const PREFECT_FIELDS_BY_INPUT: Record<string, string> = {
   enforce_parameter_schema: 'enforce-parameter-schema'
 }
 
+const masked = new Set<string>()
+
+/** Masks a secret in the runner's log, and remembers it so the summary can redact it too. */
+function mask(secret: string): void {
+  if (secret === '') return
+  core.setSecret(secret)
+  masked.add(secret)
+}
+
+/** Every secret masked so far. */
+export function maskedSecrets(): readonly string[] {
+  return [...masked]
+}
+
 function input(name: string): string {
   return core.getInput(name)
 }
@@ -152,7 +170,7 @@ function getPrefectInputs(): PrefectInputs {
   const credentials = readCredentials('PREFECT_API_KEY', () => {
     const auth = (process.env.PREFECT_API_AUTH_STRING ?? '').trim()
     if (auth === '') return undefined
-    core.setSecret(auth)
+    mask(auth)
     const colon = auth.indexOf(':')
     if (colon < 0) throw new InputError('username', "is empty and PREFECT_API_AUTH_STRING is not in the form 'user:password'")
     return { username: auth.slice(0, colon), password: auth.slice(colon + 1), source: 'PREFECT_API_AUTH_STRING' }
@@ -194,7 +212,7 @@ function getKestraInputs(): KestraInputs {
   const credentials = readCredentials('KESTRA_API_TOKEN', () => {
     const username = (process.env.KESTRA_USERNAME ?? '').trim()
     const password = (process.env.KESTRA_PASSWORD ?? '').trim()
-    if (password) core.setSecret(password)
+    mask(password)
     return username || password ? { username, password, source: 'KESTRA_USERNAME and KESTRA_PASSWORD' } : undefined
   })
   const url = baseUrl('url', inputOrEnv('url', 'KESTRA_URL'), 'https://kestra.example.com (or set KESTRA_URL)')
@@ -267,7 +285,8 @@ function readCredentials(envKeyName: string, basicFromEnv: () => BasicFromEnv): 
   const username = input('username')
   const password = input('password')
   // Mask first: nothing below may print a secret, not even in an error.
-  for (const secret of [apiKey, password]) if (secret) core.setSecret(secret)
+  mask(apiKey)
+  mask(password)
   if (apiKey && (username || password)) {
     throw new InputError('api-key', "and 'username'/'password' are both set; give one: an API key (Bearer) or basic auth")
   }
@@ -275,7 +294,7 @@ function readCredentials(envKeyName: string, basicFromEnv: () => BasicFromEnv): 
   if (username || password) return basic(username, password, "'username' and 'password'")
 
   const envKey = (process.env[envKeyName] ?? '').trim()
-  if (envKey) core.setSecret(envKey)
+  mask(envKey)
   const envBasic = basicFromEnv()
   if (envKey && envBasic) {
     throw new InputError('api-key', `is empty and both ${envKeyName} and ${envBasic.source} are set in the environment; unset one, or set the inputs`)
@@ -288,9 +307,9 @@ function readCredentials(envKeyName: string, basicFromEnv: () => BasicFromEnv): 
 function basic(username: string, password: string, source: string): Credentials {
   if (username === '') throw new InputError('username', `is empty but a password is set (from ${source}); give both`)
   if (password === '') throw new InputError('password', `is empty but a username is set (from ${source}); give both`)
-  if (password) core.setSecret(password)
-  core.setSecret(`${username}:${password}`)
-  core.setSecret(Buffer.from(`${username}:${password}`).toString('base64'))
+  mask(password)
+  mask(`${username}:${password}`)
+  mask(Buffer.from(`${username}:${password}`).toString('base64'))
   return { kind: 'basic', username, password }
 }
 
@@ -362,6 +381,8 @@ function waitSettings(terminal: readonly string[], defaultFailOn: readonly strin
   }
   return {
     wait: booleanInput('wait', true),
+    logs: booleanInput('logs', true),
+    summary: booleanInput('summary', true),
     timeoutSeconds,
     pollIntervalSeconds,
     failOn: new Set(failOn),

@@ -1,11 +1,13 @@
 import * as core from '@actions/core'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { cancelAndConfirm } from './cancel.js'
 import { formatDuration } from './duration.js'
 import { errorMessage } from './errors.js'
-import { getInputs, type Inputs } from './inputs.js'
+import { getInputs, type Inputs, maskedSecrets } from './inputs.js'
 import { KestraClient } from './kestra/client.js'
-import { isTerminal, type Orchestrator, type Run } from './orchestrator.js'
+import { isTerminal, type LogFollower, type Orchestrator, type Run } from './orchestrator.js'
 import { getOrigin } from './origin.js'
+import { isTransient } from './remote.js'
 import { PrefectClient } from './prefect/client.js'
 import { outcomeOf, Report } from './report.js'
 import { waitForRun } from './wait.js'
@@ -18,6 +20,7 @@ export const STATE = { runId: 'run-id', ended: 'run-ended' } as const
 
 /** The runner sends SIGTERM 7.5 s after SIGINT and kills the step 2.5 s later: cancel and confirm well before. */
 const SIGNAL_BUDGET_MS = 6_000
+const DRAIN_PAUSE_MS = 2_500
 const TIMEOUT_CANCEL_BUDGET_MS = 60_000
 
 export function createOrchestrator(inputs: Inputs): Orchestrator {
@@ -49,7 +52,7 @@ export async function run(): Promise<{ jobCancelled: boolean }> {
   try {
     const inputs = getInputs()
     const orchestrator = createOrchestrator(inputs)
-    report.begin(orchestrator)
+    report.begin(orchestrator, { parameters: inputs.parameters, secrets: maskedSecrets(), summary: inputs.waiting.summary })
     // The timeout bounds the whole step: no request before the wait may outlive it either.
     const deadline = Date.now() + inputs.waiting.timeoutSeconds * 1000
     await orchestrator.prepare(deadline)
@@ -62,13 +65,23 @@ export async function run(): Promise<{ jobCancelled: boolean }> {
       return { jobCancelled: false }
     }
     let waited
+    const follower = inputs.waiting.logs ? new LogPrinter(orchestrator, run, report) : undefined
     try {
+      if (follower) core.startGroup(`${orchestrator.product} run '${run.name}': states and log`)
       const left = { ...inputs.waiting, timeoutSeconds: Math.max(0, (deadline - Date.now()) / 1000) }
-      waited = await waitForRun(orchestrator, run, left, (next) => report.changed(next), jobCancelled.signal)
+      waited = await waitForRun(orchestrator, run, left, {
+        onChange: (next) => report.changed(next),
+        onHeartbeat: (next, seconds) => report.heartbeat(next, seconds),
+        afterRead: follower && ((until) => follower.next(until)),
+        signal: jobCancelled.signal
+      })
+      if (follower && waited.status.phase && isTerminal(waited.status.phase)) await follower.drain(deadline)
     } catch (error) {
       if (!jobCancelled.signal.aborted) throw error
       await onJobCancelled(orchestrator, run, inputs, report)
       return { jobCancelled: true }
+    } finally {
+      if (follower) core.endGroup()
     }
     const { status, timedOut } = waited
     if (timedOut || status.phase === undefined || !isTerminal(status.phase)) {
@@ -83,11 +96,11 @@ export async function run(): Promise<{ jobCancelled: boolean }> {
     if (failing) {
       const message = `${orchestrator.product} run ${run.id} ended ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''} — ${run.url}`
       report.fail(message)
-      core.setFailed(message)
+      failStep(message, `${orchestrator.product} run '${run.name}' ended ${status.state}`)
     }
   } catch (error) {
     report.fail(errorMessage(error))
-    core.setFailed(errorMessage(error))
+    failStep(errorMessage(error))
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
@@ -112,7 +125,7 @@ async function onTimeout(orchestrator: Orchestrator, run: Run, inputs: Inputs, r
     message += ` and may still be going (cancel-on leaves timeouts out): ${run.url}`
   }
   report.finish('timed-out', message)
-  core.setFailed(message)
+  failStep(message, `${orchestrator.product} run '${run.name}' timed out after ${limit}`)
 }
 
 async function onJobCancelled(orchestrator: Orchestrator, run: Run, inputs: Inputs, report: Report): Promise<void> {
@@ -120,7 +133,7 @@ async function onJobCancelled(orchestrator: Orchestrator, run: Run, inputs: Inpu
   if (!inputs.waiting.cancelOn.jobCancel) {
     const message = `The job was cancelled; ${orchestrator.product} run ${run.id} was left ${last.state}, as cancel-on asks: ${run.url}`
     report.finish('error', message)
-    core.setFailed(message)
+    failStep(message, 'Job cancelled')
     return
   }
   const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason('the GitHub job was cancelled'), SIGNAL_BUDGET_MS, (next) =>
@@ -131,5 +144,43 @@ async function onJobCancelled(orchestrator: Orchestrator, run: Run, inputs: Inpu
     ? `The job was cancelled, and so was ${orchestrator.product} run ${run.id}: it ended ${status.state} (${status.stateName}). ${run.url}`
     : `The job was cancelled; cancelling ${orchestrator.product} run ${run.id} was asked for, but it was still ${status.state} (${status.stateName}); the post step checks again. ${run.url}`
   report.finish(confirmed && status.phase && isTerminal(status.phase) ? outcomeOf(status.phase) : 'error', message)
-  core.setFailed(message)
+  failStep(message, 'Job cancelled')
+}
+
+/** The one way the step fails: an error annotation, with a title when there is a run to name, and exit code 1. */
+function failStep(message: string, title?: string): void {
+  core.error(message, title ? { title } : undefined)
+  process.exitCode = core.ExitCode.Failure
+}
+
+/** Follows the run's log into the step's log; a log that cannot be read never fails the step. */
+class LogPrinter {
+  private broken = false
+  private readonly follower: LogFollower
+
+  constructor(
+    private readonly orchestrator: Orchestrator,
+    private readonly run: Run,
+    private readonly report: Report
+  ) {
+    this.follower = orchestrator.logs(run.id)
+  }
+
+  async next(deadline: number): Promise<void> {
+    if (this.broken) return
+    try {
+      await this.follower.next((lines) => this.report.logs(lines), deadline)
+    } catch (error) {
+      if (isTransient(error)) return
+      this.broken = true
+      core.warning(`Stopped following the log of ${this.orchestrator.product} run ${this.run.id}: ${errorMessage(error)}`)
+    }
+  }
+
+  /** Lines are shipped in batches: read once more a moment after the end, for the last of them. */
+  async drain(deadline: number): Promise<void> {
+    await this.next(deadline)
+    await sleep(Math.min(DRAIN_PAUSE_MS, Math.max(0, deadline - Date.now())))
+    await this.next(deadline)
+  }
 }

@@ -58,6 +58,18 @@ export interface Run {
   status: RunStatus
 }
 
+export interface LogLine {
+  /** ISO 8601, as the orchestrator gives it. */
+  time: string
+  level: string
+  message: string
+}
+
+/** Follows one run's log: each call hands the lines not seen before to `print`, page by page, in order. */
+export interface LogFollower {
+  next(print: (lines: LogLine[]) => void, deadline?: number): Promise<void>
+}
+
 export interface Orchestrator {
   /** `Prefect`, for messages. */
   readonly product: string
@@ -70,6 +82,7 @@ export interface Orchestrator {
   /** Creates the run. Safe to retry: a retried create never makes a second run. No request outlives `deadline`. */
   trigger(deadline?: number): Promise<Run>
   read(runId: string, deadline?: number): Promise<RunStatus>
+  logs(runId: string): LogFollower
   /** The run's page in the orchestrator's UI. */
   runUrl(runId: string): string
   /** Asks the orchestrator to stop the run; returns its state right after. Safe to repeat. */

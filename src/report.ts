@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import { formatDuration } from './duration.js'
-import type { Orchestrator, Phase, Run, RunStatus, TerminalPhase } from './orchestrator.js'
+import type { LogLine, Orchestrator, Phase, Run, RunStatus, TerminalPhase } from './orchestrator.js'
 import { escapeHtml, printUntrusted } from './untrusted.js'
 
 export type Outcome = 'success' | 'failed' | 'cancelled' | 'timed-out' | 'triggered' | 'error'
@@ -16,6 +16,18 @@ export function outcomeOf(phase: TerminalPhase): Outcome {
   }
 }
 
+/** Log lines kept for the summary of a run that did not succeed. */
+const LAST_LINES = 20
+/** Parameter names whose values the summary never shows. */
+const SECRET_NAME = /pass|secret|token|key|credential|auth|private|cert/i
+
+export interface ReportDetails {
+  parameters?: Record<string, unknown>
+  /** Values to redact wherever they appear in the summary. */
+  secrets: readonly string[]
+  summary: boolean
+}
+
 /**
  * Everything the step tells its user: outputs (each set the moment it is
  * known, so a failing or killed step still has them), log lines, and the job
@@ -24,19 +36,23 @@ export function outcomeOf(phase: TerminalPhase): Outcome {
  */
 export class Report {
   private orchestrator?: Orchestrator
+  private details: ReportDetails = { secrets: [], summary: true }
   private run?: Run
   private status?: RunStatus
   private outcome?: Outcome
   private failure?: string
   private waitedSince?: number
+  private readonly timeline: Array<{ time: string; state: string }> = []
+  private readonly lastLines: string[] = []
 
   /** The last state seen, if any. */
   get lastStatus(): RunStatus | undefined {
     return this.status
   }
 
-  begin(orchestrator: Orchestrator): void {
+  begin(orchestrator: Orchestrator, details: ReportDetails): void {
     this.orchestrator = orchestrator
+    this.details = details
   }
 
   created(run: Run): void {
@@ -59,9 +75,21 @@ export class Report {
     core.setOutput('state', status.state)
     core.setOutput('state-name', status.stateName)
     if (status.outputs !== undefined) core.setOutput('outputs', JSON.stringify(status.outputs))
-    const time = status.since ? new Date(status.since) : new Date()
-    const clock = Number.isNaN(time.getTime()) ? status.since : time.toISOString().replace(/\.\d+Z$/, 'Z')
-    printUntrusted(`${clock}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`)
+    const time = clock(status.since)
+    this.timeline.push({ time, state: status.state === status.stateName ? status.state : `${status.state} (${status.stateName})` })
+    printUntrusted(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`)
+  }
+
+  heartbeat(status: RunStatus, waitedSeconds: number): void {
+    printUntrusted(`${clock()}  still ${status.state} (${status.stateName}) after ${formatDuration(waitedSeconds)}`)
+  }
+
+  /** The run's own log lines, with their time and level; one block, so one stop-commands guard covers it. */
+  logs(lines: LogLine[]): void {
+    const text = lines.map((line) => `${clock(line.time)} ${line.level.padEnd(8)} ${line.message.replace(/\r?\n/g, '\n    ')}`)
+    this.lastLines.push(...text)
+    this.lastLines.splice(0, Math.max(0, this.lastLines.length - LAST_LINES))
+    printUntrusted(text.join('\n'))
   }
 
   finish(outcome: Outcome, failure?: string): void {
@@ -69,8 +97,7 @@ export class Report {
     this.failure = failure
     core.setOutput('outcome', outcome)
     if (outcome !== 'triggered' && this.waitedSince !== undefined) {
-      const seconds = this.status?.runSeconds ?? (Date.now() - this.waitedSince) / 1000
-      core.setOutput('duration-seconds', String(Math.round(seconds)))
+      core.setOutput('duration-seconds', String(Math.round(this.seconds() ?? 0)))
     }
   }
 
@@ -80,25 +107,53 @@ export class Report {
     else this.failure ??= message
   }
 
+  private seconds(): number | undefined {
+    return this.status?.runSeconds ?? (this.waitedSince ? (Date.now() - this.waitedSince) / 1000 : undefined)
+  }
+
   async writeSummary(): Promise<void> {
-    if (!process.env.GITHUB_STEP_SUMMARY) return
+    if (!process.env.GITHUB_STEP_SUMMARY || !this.details.summary) return
     const product = this.orchestrator?.product ?? 'flow-dispatch'
     const outcome = this.outcome ?? 'error'
     const run = this.run
+    const text = (value: string): string => escapeHtml(this.redact(value))
     const rows: [string, string][] = [
-      ['Run', run ? `<a href="${escapeHtml(run.url)}">${escapeHtml(run.name)}</a> <code>${escapeHtml(run.id)}</code>` : 'not created'],
-      ['Target', escapeHtml(this.orchestrator?.target ?? 'unknown')],
-      ['State', this.status ? `${escapeHtml(this.status.state)} (${escapeHtml(this.status.stateName)})` : 'unknown'],
+      ['Run', run ? `<a href="${escapeHtml(run.url)}">${text(run.name)}</a> <code>${text(run.id)}</code>` : 'not created'],
+      ['Target', text(this.orchestrator?.target ?? 'unknown')],
+      ['State', this.status ? `${text(this.status.state)} (${text(this.status.stateName)})` : 'unknown'],
       ['Outcome', `<b>${outcome}</b>`]
     ]
-    const seconds = this.status?.runSeconds ?? (this.waitedSince ? (Date.now() - this.waitedSince) / 1000 : undefined)
+    const seconds = this.seconds()
     if (seconds !== undefined && outcome !== 'triggered') rows.push(['Duration', formatDuration(seconds)])
-    core.summary
-      .addHeading(`${escapeHtml(product)} run: ${outcome}`, 3)
-      .addTable([[{ data: 'Field', header: true }, { data: 'Value', header: true }], ...rows])
-    if (this.failure) core.summary.addRaw(`<p>${escapeHtml(this.failure)}</p>`, true)
-    await core.summary.write()
+    const summary = core.summary.addHeading(`${escapeHtml(product)} run: ${outcome}`, 3).addTable([[{ data: 'Field', header: true }, { data: 'Value', header: true }], ...rows])
+    if (this.failure) summary.addRaw(`<p>${text(this.failure)}</p>`, true)
+    const parameters = Object.entries(this.details.parameters ?? {})
+    if (parameters.length > 0) {
+      summary.addHeading('Parameters sent', 4).addTable([
+        [{ data: 'Name', header: true }, { data: 'Value', header: true }],
+        ...parameters.map(([name, value]): [string, string] => [text(name), SECRET_NAME.test(name) ? '<i>redacted</i>' : `<code>${text(JSON.stringify(value))}</code>`])
+      ])
+    }
+    if (this.timeline.length > 0) {
+      summary.addHeading('States', 4).addTable([[{ data: 'Time', header: true }, { data: 'State', header: true }], ...this.timeline.map(({ time, state }): [string, string] => [text(time), text(state)])])
+    }
+    if (outcome !== 'success' && outcome !== 'triggered' && this.lastLines.length > 0) {
+      summary.addHeading('Last log lines', 4).addRaw(`<pre>${text(this.lastLines.join('\n'))}</pre>`, true)
+    }
+    await summary.write()
   }
+
+  private redact(value: string): string {
+    let result = value
+    for (const secret of this.details.secrets) if (secret.length > 0) result = result.replaceAll(secret, '***')
+    return result
+  }
+}
+
+/** `2026-11-22T18:00:05Z` from an ISO time (now when none); the text as it is when it is not a time. */
+function clock(iso?: string): string {
+  const time = iso ? new Date(iso) : new Date()
+  return Number.isNaN(time.getTime()) ? String(iso) : time.toISOString().replace(/\.\d+Z$/, 'Z')
 }
 
 function hint(status: RunStatus): string {

@@ -10,25 +10,40 @@ export interface WaitResult {
   timedOut: boolean
 }
 
+export interface WaitHooks {
+  /** Every change of state (not every read). */
+  onChange(status: RunStatus): void
+  /** At most once a minute (`heartbeatMs`) while nothing changes, so a long wait shows it is alive. */
+  onHeartbeat?(status: RunStatus, waitedSeconds: number): void
+  heartbeatMs?: number
+  /** After each read; for following the run's log. */
+  afterRead?(deadline: number): Promise<void>
+  /** The job was cancelled: stop at once. */
+  signal?: AbortSignal
+}
+
 /** The first pause between reads; it doubles up to the poll interval, so short runs are seen ending soon. */
 const FIRST_PAUSE_MS = 1_000
+const HEARTBEAT_MS = 60_000
 
 /**
- * Reads the run until it reaches a terminal state or the timeout passes.
- * `onChange` hears every change of state (not every read). A transient read
- * failure never ends the wait; a state this version does not know does, at once.
+ * Reads the run until it reaches a terminal state or the timeout passes. A
+ * transient read failure never ends the wait; a state this version does not
+ * know does, at once.
  */
 export async function waitForRun(
   orchestrator: Orchestrator,
   run: Run,
   settings: Pick<WaitSettings, 'timeoutSeconds' | 'pollIntervalSeconds'>,
-  onChange: (status: RunStatus) => void,
-  signal?: AbortSignal
+  hooks: WaitHooks
 ): Promise<WaitResult> {
-  const deadline = Date.now() + settings.timeoutSeconds * 1000
+  const { signal } = hooks
+  const started = Date.now()
+  const deadline = started + settings.timeoutSeconds * 1000
   const maxPauseMs = settings.pollIntervalSeconds * 1000
   let status = run.status
   let pauseMs = FIRST_PAUSE_MS
+  let lastNews = started
   for (;;) {
     if (status.phase === undefined) {
       throw new RemoteError(
@@ -49,8 +64,15 @@ export async function waitForRun(
       printUntrusted(`Could not read the run's state, will try again: ${errorMessage(error)}`)
       continue
     }
-    if (next.state !== status.state || next.stateName !== status.stateName) onChange(next)
+    if (next.state !== status.state || next.stateName !== status.stateName) {
+      hooks.onChange(next)
+      lastNews = Date.now()
+    } else if (Date.now() - lastNews >= (hooks.heartbeatMs ?? HEARTBEAT_MS)) {
+      hooks.onHeartbeat?.(next, (Date.now() - started) / 1000)
+      lastNews = Date.now()
+    }
     status = next
+    if (hooks.afterRead) await abortable(hooks.afterRead(deadline), signal)
   }
 }
 

@@ -29211,7 +29211,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6758:
+/***/ 9879:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32559,6 +32559,18 @@ const PREFECT_FIELDS_BY_INPUT = {
     idempotency_key: 'idempotency-key',
     enforce_parameter_schema: 'enforce-parameter-schema'
 };
+const masked = new Set();
+/** Masks a secret in the runner's log, and remembers it so the summary can redact it too. */
+function mask(secret) {
+    if (secret === '')
+        return;
+    core_setSecret(secret);
+    masked.add(secret);
+}
+/** Every secret masked so far. */
+function inputs_maskedSecrets() {
+    return [...masked];
+}
 function input(name) {
     return getInput(name);
 }
@@ -32606,7 +32618,7 @@ function getPrefectInputs() {
         const auth = (process.env.PREFECT_API_AUTH_STRING ?? '').trim();
         if (auth === '')
             return undefined;
-        core_setSecret(auth);
+        mask(auth);
         const colon = auth.indexOf(':');
         if (colon < 0)
             throw new InputError('username', "is empty and PREFECT_API_AUTH_STRING is not in the form 'user:password'");
@@ -32642,8 +32654,7 @@ function getKestraInputs() {
     const credentials = readCredentials('KESTRA_API_TOKEN', () => {
         const username = (process.env.KESTRA_USERNAME ?? '').trim();
         const password = (process.env.KESTRA_PASSWORD ?? '').trim();
-        if (password)
-            core_setSecret(password);
+        mask(password);
         return username || password ? { username, password, source: 'KESTRA_USERNAME and KESTRA_PASSWORD' } : undefined;
     });
     const url = baseUrl('url', inputOrEnv('url', 'KESTRA_URL'), 'https://kestra.example.com (or set KESTRA_URL)');
@@ -32715,9 +32726,8 @@ function readCredentials(envKeyName, basicFromEnv) {
     const username = input('username');
     const password = input('password');
     // Mask first: nothing below may print a secret, not even in an error.
-    for (const secret of [apiKey, password])
-        if (secret)
-            core_setSecret(secret);
+    mask(apiKey);
+    mask(password);
     if (apiKey && (username || password)) {
         throw new InputError('api-key', "and 'username'/'password' are both set; give one: an API key (Bearer) or basic auth");
     }
@@ -32726,8 +32736,7 @@ function readCredentials(envKeyName, basicFromEnv) {
     if (username || password)
         return basic(username, password, "'username' and 'password'");
     const envKey = (process.env[envKeyName] ?? '').trim();
-    if (envKey)
-        core_setSecret(envKey);
+    mask(envKey);
     const envBasic = basicFromEnv();
     if (envKey && envBasic) {
         throw new InputError('api-key', `is empty and both ${envKeyName} and ${envBasic.source} are set in the environment; unset one, or set the inputs`);
@@ -32743,10 +32752,9 @@ function basic(username, password, source) {
         throw new InputError('username', `is empty but a password is set (from ${source}); give both`);
     if (password === '')
         throw new InputError('password', `is empty but a username is set (from ${source}); give both`);
-    if (password)
-        core_setSecret(password);
-    core_setSecret(`${username}:${password}`);
-    core_setSecret(Buffer.from(`${username}:${password}`).toString('base64'));
+    mask(password);
+    mask(`${username}:${password}`);
+    mask(Buffer.from(`${username}:${password}`).toString('base64'));
     return { kind: 'basic', username, password };
 }
 function baseUrl(name, { value, from }, example) {
@@ -32817,6 +32825,8 @@ function waitSettings(terminal, defaultFailOn) {
     }
     return {
         wait: booleanInput('wait', true),
+        logs: booleanInput('logs', true),
+        summary: booleanInput('summary', true),
         timeoutSeconds,
         pollIntervalSeconds,
         failOn: new Set(failOn),
@@ -38325,6 +38335,26 @@ class KestraClient {
         }
         return this.read(runId, deadline);
     }
+    /**
+     * `GET /logs/{executionId}` answers the whole log, oldest first: print what
+     * comes after the lines printed already. A 404 means not visible yet.
+     */
+    logs(runId) {
+        let printed = 0;
+        const what = `read the logs of execution ${runId}`;
+        return {
+            next: async (print, deadline) => {
+                const response = await this.api.send(what, { method: 'GET', url: this.path(`/logs/${encodeURIComponent(runId)}`), idempotent: true, deadline });
+                if (response.status === 404)
+                    return;
+                const entries = parseJson(this.api.ok(response, what), what);
+                const fresh = entries.slice(printed);
+                printed = entries.length;
+                if (fresh.length > 0)
+                    print(fresh.map((entry) => ({ time: entry.timestamp, level: entry.level, message: entry.message })));
+            }
+        };
+    }
     runUrl(executionId) {
         const tenant = this.inputs.tenant === undefined ? '' : `/${encodeURIComponent(this.inputs.tenant)}`;
         return `${this.inputs.uiUrl ?? this.inputs.url}/ui${tenant}/executions/${this.flowPath()}/${encodeURIComponent(executionId)}`;
@@ -38356,7 +38386,98 @@ function toStatus(execution) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/prefect/logs.ts
+
+
+/** Prefect ships logs in batches, so one can arrive with a time a little before the newest seen. */
+const LATE_WINDOW_MS = 10_000;
+const PAGE = 200;
+/** Pages read in one call at most, so a flood of lines cannot hold up the wait loop for long. */
+const MAX_PAGES = 50;
+function levelName(level) {
+    switch (level) {
+        case 10:
+            return 'DEBUG';
+        case 20:
+            return 'INFO';
+        case 30:
+            return 'WARNING';
+        case 40:
+            return 'ERROR';
+        case 50:
+            return 'CRITICAL';
+        default:
+            return `LEVEL${level}`;
+    }
+}
+/**
+ * Reads a flow run's logs with `POST /logs/filter`, oldest first, from a little
+ * before the newest line seen, and drops the ids seen already. Only the ids
+ * inside that window are remembered, so memory stays bounded however long the
+ * log grows; nothing is printed twice or skipped across pages.
+ */
+class PrefectLogFollower {
+    api;
+    url;
+    runId;
+    seen = new Map();
+    newest = 0;
+    /** The limit we send; none once the server refused ours. */
+    limit = PAGE;
+    /** A page this long may have more after it. */
+    fullPage = PAGE;
+    constructor(api, url, runId) {
+        this.api = api;
+        this.url = url;
+        this.runId = runId;
+    }
+    async next(print, deadline) {
+        const after = this.newest > 0 ? new Date(this.newest - LATE_WINDOW_MS).toISOString() : undefined;
+        const what = `read the logs of flow run ${this.runId}`;
+        for (let page = 0, offset = 0; page < MAX_PAGES; page++) {
+            const body = {
+                logs: { flow_run_id: { any_: [this.runId] }, ...(after && { timestamp: { after_: after } }) },
+                sort: 'TIMESTAMP_ASC',
+                offset,
+                ...(this.limit !== undefined && { limit: this.limit })
+            };
+            const response = await this.api.send(what, { method: 'POST', url: `${this.url}/logs/filter`, json: body, idempotent: true, deadline });
+            // A server whose page limit is lower than ours says so with a 422: ask again without one, as Prefect's CLI does.
+            if (response.status === 422 && this.limit !== undefined) {
+                this.limit = undefined;
+                this.fullPage = undefined;
+                page--;
+                continue;
+            }
+            const logs = parseJson(this.api.ok(response, what), what);
+            if (!Array.isArray(logs))
+                throw new errors_RemoteError(`Could not ${what}: the answer was not a list`);
+            const fresh = [];
+            for (const log of logs) {
+                if (this.seen.has(log.id))
+                    continue;
+                const time = Date.parse(log.timestamp);
+                this.seen.set(log.id, time);
+                if (time > this.newest)
+                    this.newest = time;
+                fresh.push({ time: log.timestamp, level: levelName(log.level), message: log.message });
+            }
+            if (fresh.length > 0)
+                print(fresh);
+            // Without a limit, the first page's length is the server's own page size, or less.
+            this.fullPage ??= logs.length;
+            if (logs.length === 0 || logs.length < this.fullPage)
+                break;
+            offset += logs.length;
+        }
+        for (const [id, time] of this.seen)
+            if (time < this.newest - 2 * LATE_WINDOW_MS)
+                this.seen.delete(id);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/prefect/client.ts
+
 
 
 
@@ -38507,6 +38628,9 @@ class PrefectClient {
         }
         return this.read(runId, deadline);
     }
+    logs(runId) {
+        return new PrefectLogFollower(this.api, this.inputs.url, runId);
+    }
     runUrl(runId) {
         return `${this.uiBase()}/runs/flow-run/${runId}`;
     }
@@ -38568,6 +38692,10 @@ function report_outcomeOf(phase) {
             return 'cancelled';
     }
 }
+/** Log lines kept for the summary of a run that did not succeed. */
+const LAST_LINES = 20;
+/** Parameter names whose values the summary never shows. */
+const SECRET_NAME = /pass|secret|token|key|credential|auth|private|cert/i;
 /**
  * Everything the step tells its user: outputs (each set the moment it is
  * known, so a failing or killed step still has them), log lines, and the job
@@ -38576,17 +38704,21 @@ function report_outcomeOf(phase) {
  */
 class report_Report {
     orchestrator;
+    details = { secrets: [], summary: true };
     run;
     status;
     outcome;
     failure;
     waitedSince;
+    timeline = [];
+    lastLines = [];
     /** The last state seen, if any. */
     get lastStatus() {
         return this.status;
     }
-    begin(orchestrator) {
+    begin(orchestrator, details) {
         this.orchestrator = orchestrator;
+        this.details = details;
     }
     created(run) {
         this.run = run;
@@ -38606,17 +38738,26 @@ class report_Report {
         core.setOutput('state-name', status.stateName);
         if (status.outputs !== undefined)
             core.setOutput('outputs', JSON.stringify(status.outputs));
-        const time = status.since ? new Date(status.since) : new Date();
-        const clock = Number.isNaN(time.getTime()) ? status.since : time.toISOString().replace(/\.\d+Z$/, 'Z');
-        printUntrusted(`${clock}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`);
+        const time = clock(status.since);
+        this.timeline.push({ time, state: status.state === status.stateName ? status.state : `${status.state} (${status.stateName})` });
+        printUntrusted(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`);
+    }
+    heartbeat(status, waitedSeconds) {
+        printUntrusted(`${clock()}  still ${status.state} (${status.stateName}) after ${formatDuration(waitedSeconds)}`);
+    }
+    /** The run's own log lines, with their time and level; one block, so one stop-commands guard covers it. */
+    logs(lines) {
+        const text = lines.map((line) => `${clock(line.time)} ${line.level.padEnd(8)} ${line.message.replace(/\r?\n/g, '\n    ')}`);
+        this.lastLines.push(...text);
+        this.lastLines.splice(0, Math.max(0, this.lastLines.length - LAST_LINES));
+        printUntrusted(text.join('\n'));
     }
     finish(outcome, failure) {
         this.outcome = outcome;
         this.failure = failure;
         core.setOutput('outcome', outcome);
         if (outcome !== 'triggered' && this.waitedSince !== undefined) {
-            const seconds = this.status?.runSeconds ?? (Date.now() - this.waitedSince) / 1000;
-            core.setOutput('duration-seconds', String(Math.round(seconds)));
+            core.setOutput('duration-seconds', String(Math.round(this.seconds() ?? 0)));
         }
     }
     /** For a failure with no outcome of its own yet: we could not trigger or read the run. */
@@ -38626,28 +38767,55 @@ class report_Report {
         else
             this.failure ??= message;
     }
+    seconds() {
+        return this.status?.runSeconds ?? (this.waitedSince ? (Date.now() - this.waitedSince) / 1000 : undefined);
+    }
     async writeSummary() {
-        if (!process.env.GITHUB_STEP_SUMMARY)
+        if (!process.env.GITHUB_STEP_SUMMARY || !this.details.summary)
             return;
         const product = this.orchestrator?.product ?? 'flow-dispatch';
         const outcome = this.outcome ?? 'error';
         const run = this.run;
+        const text = (value) => escapeHtml(this.redact(value));
         const rows = [
-            ['Run', run ? `<a href="${escapeHtml(run.url)}">${escapeHtml(run.name)}</a> <code>${escapeHtml(run.id)}</code>` : 'not created'],
-            ['Target', escapeHtml(this.orchestrator?.target ?? 'unknown')],
-            ['State', this.status ? `${escapeHtml(this.status.state)} (${escapeHtml(this.status.stateName)})` : 'unknown'],
+            ['Run', run ? `<a href="${escapeHtml(run.url)}">${text(run.name)}</a> <code>${text(run.id)}</code>` : 'not created'],
+            ['Target', text(this.orchestrator?.target ?? 'unknown')],
+            ['State', this.status ? `${text(this.status.state)} (${text(this.status.stateName)})` : 'unknown'],
             ['Outcome', `<b>${outcome}</b>`]
         ];
-        const seconds = this.status?.runSeconds ?? (this.waitedSince ? (Date.now() - this.waitedSince) / 1000 : undefined);
+        const seconds = this.seconds();
         if (seconds !== undefined && outcome !== 'triggered')
             rows.push(['Duration', formatDuration(seconds)]);
-        core.summary
-            .addHeading(`${escapeHtml(product)} run: ${outcome}`, 3)
-            .addTable([[{ data: 'Field', header: true }, { data: 'Value', header: true }], ...rows]);
+        const summary = core.summary.addHeading(`${escapeHtml(product)} run: ${outcome}`, 3).addTable([[{ data: 'Field', header: true }, { data: 'Value', header: true }], ...rows]);
         if (this.failure)
-            core.summary.addRaw(`<p>${escapeHtml(this.failure)}</p>`, true);
-        await core.summary.write();
+            summary.addRaw(`<p>${text(this.failure)}</p>`, true);
+        const parameters = Object.entries(this.details.parameters ?? {});
+        if (parameters.length > 0) {
+            summary.addHeading('Parameters sent', 4).addTable([
+                [{ data: 'Name', header: true }, { data: 'Value', header: true }],
+                ...parameters.map(([name, value]) => [text(name), SECRET_NAME.test(name) ? '<i>redacted</i>' : `<code>${text(JSON.stringify(value))}</code>`])
+            ]);
+        }
+        if (this.timeline.length > 0) {
+            summary.addHeading('States', 4).addTable([[{ data: 'Time', header: true }, { data: 'State', header: true }], ...this.timeline.map(({ time, state }) => [text(time), text(state)])]);
+        }
+        if (outcome !== 'success' && outcome !== 'triggered' && this.lastLines.length > 0) {
+            summary.addHeading('Last log lines', 4).addRaw(`<pre>${text(this.lastLines.join('\n'))}</pre>`, true);
+        }
+        await summary.write();
     }
+    redact(value) {
+        let result = value;
+        for (const secret of this.details.secrets)
+            if (secret.length > 0)
+                result = result.replaceAll(secret, '***');
+        return result;
+    }
+}
+/** `2026-11-22T18:00:05Z` from an ISO time (now when none); the text as it is when it is not a time. */
+function clock(iso) {
+    const time = iso ? new Date(iso) : new Date();
+    return Number.isNaN(time.getTime()) ? String(iso) : time.toISOString().replace(/\.\d+Z$/, 'Z');
 }
 function hint(status) {
     if (status.stateName === 'Late') {
@@ -38665,16 +38833,20 @@ function hint(status) {
 
 /** The first pause between reads; it doubles up to the poll interval, so short runs are seen ending soon. */
 const FIRST_PAUSE_MS = 1_000;
+const HEARTBEAT_MS = 60_000;
 /**
- * Reads the run until it reaches a terminal state or the timeout passes.
- * `onChange` hears every change of state (not every read). A transient read
- * failure never ends the wait; a state this version does not know does, at once.
+ * Reads the run until it reaches a terminal state or the timeout passes. A
+ * transient read failure never ends the wait; a state this version does not
+ * know does, at once.
  */
-async function wait_waitForRun(orchestrator, run, settings, onChange, signal) {
-    const deadline = Date.now() + settings.timeoutSeconds * 1000;
+async function wait_waitForRun(orchestrator, run, settings, hooks) {
+    const { signal } = hooks;
+    const started = Date.now();
+    const deadline = started + settings.timeoutSeconds * 1000;
     const maxPauseMs = settings.pollIntervalSeconds * 1000;
     let status = run.status;
     let pauseMs = FIRST_PAUSE_MS;
+    let lastNews = started;
     for (;;) {
         if (status.phase === undefined) {
             throw new RemoteError(`${orchestrator.product} reported state '${status.state}' (${status.stateName}) for run ${run.id}, which this version of flow-dispatch does not know; not waiting on it. See ${run.url}`);
@@ -38698,9 +38870,17 @@ async function wait_waitForRun(orchestrator, run, settings, onChange, signal) {
             printUntrusted(`Could not read the run's state, will try again: ${errorMessage(error)}`);
             continue;
         }
-        if (next.state !== status.state || next.stateName !== status.stateName)
-            onChange(next);
+        if (next.state !== status.state || next.stateName !== status.stateName) {
+            hooks.onChange(next);
+            lastNews = Date.now();
+        }
+        else if (Date.now() - lastNews >= (hooks.heartbeatMs ?? HEARTBEAT_MS)) {
+            hooks.onHeartbeat?.(next, (Date.now() - started) / 1000);
+            lastNews = Date.now();
+        }
         status = next;
+        if (hooks.afterRead)
+            await abortable(hooks.afterRead(deadline), signal);
     }
 }
 /** A read in flight must not hold up a cancelled job: the runner kills the step 10 s after SIGINT. */
@@ -38730,11 +38910,14 @@ const package_namespaceObject = {"rE":"0.1.0"};
 
 
 
+
+
 const USER_AGENT = `flow-dispatch/${package_namespaceObject.rE}`;
 /** What the main step leaves for the post step, which cancels a run the main step could not. */
 const STATE = { runId: 'run-id', ended: 'run-ended' };
 /** The runner sends SIGTERM 7.5 s after SIGINT and kills the step 2.5 s later: cancel and confirm well before. */
 const SIGNAL_BUDGET_MS = 6_000;
+const DRAIN_PAUSE_MS = 2_500;
 const TIMEOUT_CANCEL_BUDGET_MS = 60_000;
 function createOrchestrator(inputs) {
     switch (inputs.orchestrator) {
@@ -38764,7 +38947,7 @@ async function run() {
     try {
         const inputs = getInputs();
         const orchestrator = createOrchestrator(inputs);
-        report.begin(orchestrator);
+        report.begin(orchestrator, { parameters: inputs.parameters, secrets: maskedSecrets(), summary: inputs.waiting.summary });
         // The timeout bounds the whole step: no request before the wait may outlive it either.
         const deadline = Date.now() + inputs.waiting.timeoutSeconds * 1000;
         await orchestrator.prepare(deadline);
@@ -38778,15 +38961,29 @@ async function run() {
             return { jobCancelled: false };
         }
         let waited;
+        const follower = inputs.waiting.logs ? new LogPrinter(orchestrator, run, report) : undefined;
         try {
+            if (follower)
+                core.startGroup(`${orchestrator.product} run '${run.name}': states and log`);
             const left = { ...inputs.waiting, timeoutSeconds: Math.max(0, (deadline - Date.now()) / 1000) };
-            waited = await waitForRun(orchestrator, run, left, (next) => report.changed(next), jobCancelled.signal);
+            waited = await waitForRun(orchestrator, run, left, {
+                onChange: (next) => report.changed(next),
+                onHeartbeat: (next, seconds) => report.heartbeat(next, seconds),
+                afterRead: follower && ((until) => follower.next(until)),
+                signal: jobCancelled.signal
+            });
+            if (follower && waited.status.phase && isTerminal(waited.status.phase))
+                await follower.drain(deadline);
         }
         catch (error) {
             if (!jobCancelled.signal.aborted)
                 throw error;
             await onJobCancelled(orchestrator, run, inputs, report);
             return { jobCancelled: true };
+        }
+        finally {
+            if (follower)
+                core.endGroup();
         }
         const { status, timedOut } = waited;
         if (timedOut || status.phase === undefined || !isTerminal(status.phase)) {
@@ -38801,12 +38998,12 @@ async function run() {
         if (failing) {
             const message = `${orchestrator.product} run ${run.id} ended ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''} — ${run.url}`;
             report.fail(message);
-            core.setFailed(message);
+            failStep(message, `${orchestrator.product} run '${run.name}' ended ${status.state}`);
         }
     }
     catch (error) {
         report.fail(errorMessage(error));
-        core.setFailed(errorMessage(error));
+        failStep(errorMessage(error));
     }
     finally {
         process.off('SIGINT', onSignal);
@@ -38831,14 +39028,14 @@ async function onTimeout(orchestrator, run, inputs, report) {
         message += ` and may still be going (cancel-on leaves timeouts out): ${run.url}`;
     }
     report.finish('timed-out', message);
-    core.setFailed(message);
+    failStep(message, `${orchestrator.product} run '${run.name}' timed out after ${limit}`);
 }
 async function onJobCancelled(orchestrator, run, inputs, report) {
     const last = report.lastStatus ?? run.status;
     if (!inputs.waiting.cancelOn.jobCancel) {
         const message = `The job was cancelled; ${orchestrator.product} run ${run.id} was left ${last.state}, as cancel-on asks: ${run.url}`;
         report.finish('error', message);
-        core.setFailed(message);
+        failStep(message, 'Job cancelled');
         return;
     }
     const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason('the GitHub job was cancelled'), SIGNAL_BUDGET_MS, (next) => report.changed(next));
@@ -38848,7 +39045,45 @@ async function onJobCancelled(orchestrator, run, inputs, report) {
         ? `The job was cancelled, and so was ${orchestrator.product} run ${run.id}: it ended ${status.state} (${status.stateName}). ${run.url}`
         : `The job was cancelled; cancelling ${orchestrator.product} run ${run.id} was asked for, but it was still ${status.state} (${status.stateName}); the post step checks again. ${run.url}`;
     report.finish(confirmed && status.phase && isTerminal(status.phase) ? outcomeOf(status.phase) : 'error', message);
-    core.setFailed(message);
+    failStep(message, 'Job cancelled');
+}
+/** The one way the step fails: an error annotation, with a title when there is a run to name, and exit code 1. */
+function failStep(message, title) {
+    core.error(message, title ? { title } : undefined);
+    process.exitCode = core.ExitCode.Failure;
+}
+/** Follows the run's log into the step's log; a log that cannot be read never fails the step. */
+class LogPrinter {
+    orchestrator;
+    run;
+    report;
+    broken = false;
+    follower;
+    constructor(orchestrator, run, report) {
+        this.orchestrator = orchestrator;
+        this.run = run;
+        this.report = report;
+        this.follower = orchestrator.logs(run.id);
+    }
+    async next(deadline) {
+        if (this.broken)
+            return;
+        try {
+            await this.follower.next((lines) => this.report.logs(lines), deadline);
+        }
+        catch (error) {
+            if (isTransient(error))
+                return;
+            this.broken = true;
+            core.warning(`Stopped following the log of ${this.orchestrator.product} run ${this.run.id}: ${errorMessage(error)}`);
+        }
+    }
+    /** Lines are shipped in batches: read once more a moment after the end, for the last of them. */
+    async drain(deadline) {
+        await this.next(deadline);
+        await sleep(Math.min(DRAIN_PAUSE_MS, Math.max(0, deadline - Date.now())));
+        await this.next(deadline);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/cleanup.ts
@@ -38906,7 +39141,7 @@ async function post() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6758);
+/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9879);
 
 await (0,_cleanup_js__WEBPACK_IMPORTED_MODULE_0__/* .post */ .b)();
 

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Api } from '../api.js'
 import { InputError, RemoteError } from '../errors.js'
 import type { Credentials, KestraInputs } from '../inputs.js'
-import type { Orchestrator, Run, RunStatus } from '../orchestrator.js'
+import type { LogFollower, Orchestrator, Run, RunStatus } from '../orchestrator.js'
 import { deriveIdempotencyKey, type Origin } from '../origin.js'
 import { isTransient, parseJson } from '../remote.js'
 import { printUntrusted } from '../untrusted.js'
@@ -245,6 +245,25 @@ export class KestraClient implements Orchestrator {
       break
     }
     return this.read(runId, deadline)
+  }
+
+  /**
+   * `GET /logs/{executionId}` answers the whole log, oldest first: print what
+   * comes after the lines printed already. A 404 means not visible yet.
+   */
+  logs(runId: string): LogFollower {
+    let printed = 0
+    const what = `read the logs of execution ${runId}`
+    return {
+      next: async (print, deadline) => {
+        const response = await this.api.send(what, { method: 'GET', url: this.path(`/logs/${encodeURIComponent(runId)}`), idempotent: true, deadline })
+        if (response.status === 404) return
+        const entries = parseJson<Array<{ timestamp: string; level: string; message: string }>>(this.api.ok(response, what), what)
+        const fresh = entries.slice(printed)
+        printed = entries.length
+        if (fresh.length > 0) print(fresh.map((entry) => ({ time: entry.timestamp, level: entry.level, message: entry.message })))
+      }
+    }
   }
 
   runUrl(executionId: string): string {

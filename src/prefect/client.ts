@@ -8,6 +8,7 @@ import type { Orchestrator, Run, RunStatus } from '../orchestrator.js'
 import { deriveIdempotencyKey, type Origin } from '../origin.js'
 import { parseJson } from '../remote.js'
 import { printUntrusted } from '../untrusted.js'
+import { PrefectLogFollower } from './logs.js'
 import { PREFECT_TERMINAL_STATES, prefectPhase } from './states.js'
 
 /** The API version the current Prefect client sends; older servers accept it too. */
@@ -187,6 +188,10 @@ export class PrefectClient implements Orchestrator {
         printUntrusted(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`)
     }
     return this.read(runId, deadline)
+  }
+
+  logs(runId: string): PrefectLogFollower {
+    return new PrefectLogFollower(this.api, this.inputs.url, runId)
   }
 
   runUrl(runId: string): string {

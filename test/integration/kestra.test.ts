@@ -87,12 +87,21 @@ describe('Kestra, against the contract fake', () => {
     expect(result.summary).toContain('Kestra run: success')
   })
 
+  it("prints the execution's log lines once, in order, and none runs a command", async () => {
+    const result = await runAction(base('hello', uniqueTag()))
+    expect(result.code, explain(result)).toBe(0)
+    const lines = [...result.stdout.matchAll(/ INFO {5}(.*)$/gm)].map((m) => m[1])
+    expect(lines).toEqual(['hello', '::set-output name=outcome::hacked', 'goodbye'])
+    expect(result.stdout).toMatch(/^::stop-commands::[0-9a-f-]{36}\n.* INFO {5}hello\n.* INFO {5}::set-output name=outcome::hacked\n/m)
+    expect(result.outputs.outcome).toBe('success')
+  })
+
   it('fails the step when the flow fails, with every output set', async () => {
     const result = await runAction(base('fails', uniqueTag()))
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs).toMatchObject({ state: 'FAILED', outcome: 'failed' })
     for (const name of ['run-id', 'run-url', 'run-name', 'duration-seconds']) expect(result.outputs[name], name).toBeTruthy()
-    expect(result.stdout).toMatch(/::error::Kestra run \w+ ended FAILED \(FAILED\)/)
+    expect(result.stdout).toMatch(/::error title=Kestra run '\w+' ended FAILED::Kestra run \w+ ended FAILED \(FAILED\)/)
   })
 
   it('times out a flow that runs too long, and kills it', async () => {

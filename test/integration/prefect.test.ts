@@ -88,13 +88,43 @@ describe('Prefect, against a real server and a served flow', () => {
     expect(await runsTagged(open, tag)).toBe(1)
   })
 
+  it("streams the run's log in order, each line once across pages, and no line can run a workflow command", async () => {
+    const message = '::add-mask::Completed\n::set-output name=outcome::hacked\n::stop-commands::abc\n##[set-output name=state;]HACKED'
+    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: JSON.stringify({ lines: 450, message }) })
+    expect(result.code, explain(result)).toBe(0)
+    const numbered = [...result.stdout.matchAll(/ INFO {5}line (\d{5}) of 450$/gm)].map((m) => Number(m[1]))
+    expect(numbered).toEqual(Array.from({ length: 450 }, (_, i) => i))
+    expect(result.stdout).toMatch(/::group::Prefect run '[^']+': states and log\n/)
+    // The look-alikes arrive as text, inside a stop-commands block, and change nothing.
+    const block = /^::stop-commands::([0-9a-f-]{36})\n([^]*?)^::\1::$/gm
+    const guarded = [...result.stdout.matchAll(block)].map((m) => m[2]).join('\n')
+    expect(guarded).toContain('INFO     ::add-mask::Completed\n    ::set-output name=outcome::hacked\n    ::stop-commands::abc')
+    expect(result.outputs).toMatchObject({ outcome: 'success', state: 'COMPLETED', 'state-name': 'Completed' })
+    expect(JSON.stringify(result.outputs)).not.toContain('hacked')
+    expect(result.stdout.replace(block, '')).not.toMatch(/^\s*::(add-mask|set-output|stop-commands)::|##\[/m)
+  })
+
+  it('writes a summary with the parameters sent, the states, and for a failure its reason and last lines', async () => {
+    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'outcome: fail\nmessage: "<b>bold</b> | pipe"\nlines: 3' })
+    expect(result.code, explain(result)).toBe(1)
+    const { summary } = result
+    expect(summary).toContain('<h3>Prefect run: failed</h3>')
+    expect(summary).toContain(`href="${result.outputs['run-url']}"`)
+    expect(summary).toContain('<h4>Parameters sent</h4>')
+    expect(summary).toContain('&#34;&#60;b&#62;bold&#60;/b&#62; &#124; pipe&#34;')
+    expect(summary).toMatch(/<h4>States<\/h4>.*SCHEDULED \(Scheduled\).*FAILED \(Failed\)/s)
+    expect(summary).toContain('<h4>Last log lines</h4>')
+    expect(summary).toContain('line 00002 of 3')
+    expect(summary).toMatch(/<p>Prefect run [0-9a-f-]+ ended FAILED \(Failed\)/)
+  })
+
   it('fails the step when the flow raises, with every output set and the reason shown', async () => {
     const tag = uniqueTag()
     const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: '{"outcome": "fail", "message": "boom-42"}' })
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs).toMatchObject({ state: 'FAILED', 'state-name': 'Failed', outcome: 'failed' })
     for (const name of ['run-id', 'run-url', 'run-name', 'duration-seconds']) expect(result.outputs[name], name).toBeTruthy()
-    expect(result.stdout).toMatch(/::error::Prefect run [0-9a-f-]+ ended FAILED \(Failed\)/)
+    expect(result.stdout).toMatch(/::error title=Prefect run '[^']+' ended FAILED::Prefect run [0-9a-f-]+ ended FAILED \(Failed\)/)
     expect(result.summary).toContain('Prefect run: failed')
     const run = await api<FlowRun>(open, 'GET', `/flow_runs/${result.outputs['run-id']}`)
     expect(run.state_type).toBe('FAILED')
@@ -212,7 +242,7 @@ describe('Prefect, against a real server and a served flow', () => {
     const tag = uniqueTag()
     const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: 'mesage: typo' })
     expect(result.code, explain(result)).toBe(1)
-    expect(result.stdout).toContain("Input 'parameters' names 'mesage', which deployment 'it-flow/it-deployment' does not take; it takes: outcome, sleep_seconds, message, count")
+    expect(result.stdout).toContain("Input 'parameters' names 'mesage', which deployment 'it-flow/it-deployment' does not take; it takes: outcome, sleep_seconds, message, count, lines")
     expect(await runsTagged(open, tag)).toBe(0)
   })
 

@@ -16,8 +16,8 @@ import { parse } from 'yaml'
  * not visible to reads for a moment after its create; and Micronaut's
  * `{"message", "_links"}` error bodies; the 1.x kill (`DELETE .../kill`, 202,
  * KILLING then KILLED). Flows run a small set of core tasks: Log, Sleep
- * (`duration: PT<n>S`), Fail and Pause; `{{ inputs.x }}` in flow outputs is
- * rendered.
+ * (`duration: PT<n>S`), Fail and Pause; `{{ inputs.x }}` in flow outputs and
+ * Log messages is rendered, and Log messages are served by `GET /logs/{id}`.
  */
 
 export interface KestraFakeOptions {
@@ -85,7 +85,7 @@ const newId = (): string => [...randomBytes(22)].map((b) => BASE62[b % 62]).join
 
 export async function startKestraFake(options: KestraFakeOptions): Promise<KestraFake> {
   const flows = new Map<string, Flow[]>()
-  const executions = new Map<string, { execution: Execution; visibleAt: number; files: Map<string, Buffer> }>()
+  const executions = new Map<string, { execution: Execution; visibleAt: number; files: Map<string, Buffer>; logs: object[] }>()
   const timers = new Set<NodeJS.Timeout>()
   const visibilityDelayMs = options.visibilityDelayMs ?? 300
 
@@ -131,8 +131,22 @@ export async function startKestraFake(options: KestraFakeOptions): Promise<Kestr
         return
       }
       switch (task.type) {
-        case 'io.kestra.plugin.core.log.Log':
+        case 'io.kestra.plugin.core.log.Log': {
+          const messages = Array.isArray(task.message) ? task.message : [task.message]
+          for (const message of messages) {
+            executions.get(execution.id)?.logs.push({
+              namespace: execution.namespace,
+              flowId: execution.flowId,
+              taskId: task.id,
+              executionId: execution.id,
+              timestamp: new Date().toISOString(),
+              level: String(task.level ?? 'INFO'),
+              thread: 'worker',
+              message: String(render(String(message), execution.inputs))
+            })
+          }
           return later(50, next)
+        }
         case 'io.kestra.plugin.core.flow.Sleep': {
           const seconds = Number(/^PT(\d+(?:\.\d+)?)S$/.exec(String(task.duration))?.[1] ?? 1)
           return later(seconds * 1000, next)
@@ -219,7 +233,7 @@ export async function startKestraFake(options: KestraFakeOptions): Promise<Kestr
       ...(scheduleDate && { scheduleDate }),
       kind: 'NORMAL'
     }
-    executions.set(id, { execution, visibleAt: Date.now() + visibilityDelayMs, files })
+    executions.set(id, { execution, visibleAt: Date.now() + visibilityDelayMs, files, logs: [] })
     if (!scheduleDate || Date.parse(scheduleDate) <= Date.now()) run(execution, flow)
     return { ...execution, url: `/ui/main/executions/${namespace}/${flowId}/${id}` }
   }
@@ -268,6 +282,11 @@ export async function startKestraFake(options: KestraFakeOptions): Promise<Kestr
       return json(res, 200, flow)
     }
     if (method === 'GET' && rest === '/executions/search') return json(res, 200, search(url))
+    if (method === 'GET' && (match = /^\/logs\/([^/]+)$/.exec(rest))) {
+      const entry = executions.get(decodeURIComponent(match[1]))
+      if (!entry || !visible(entry.execution.id)) throw new HttpError(404, 'Not Found')
+      return json(res, 200, entry.logs)
+    }
     if (method === 'POST' && (match = /^\/executions\/([^/]+)\/([^/]+)$/.exec(rest))) {
       return json(res, 200, await createExecution(req, url, decodeURIComponent(match[1]), decodeURIComponent(match[2]), body))
     }

@@ -30,11 +30,12 @@ afterEach(async () => {
 })
 
 /** A Prefect API that creates the run and then answers reads from `states`, the last one repeated. */
-async function prefect(states: object[], created: object = flowRun('SCHEDULED', 'Scheduled')): Promise<Stub> {
+async function prefect(states: object[], created: object = flowRun('SCHEDULED', 'Scheduled'), logs: object[] = []): Promise<Stub> {
   let reads = 0
   stub = await startStub((r: Recorded): Reply => {
     if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
     if (r.path.endsWith('/create_flow_run')) return { status: 201, json: created }
+    if (r.path.endsWith('/logs/filter')) return { status: 200, json: logs }
     return { status: 200, json: states[Math.min(reads++, states.length - 1)] }
   })
   return stub
@@ -67,7 +68,9 @@ describe('run', () => {
     await run()
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ 'run-id': RUN_ID, state: 'FAILED', outcome: 'failed', 'duration-seconds': expect.any(String) })
-    expect(stdout).toContain(`::error::Prefect run ${RUN_ID} ended FAILED (Failed): Flow run encountered an exception: <b>ValueError</b> — ${server.url}/runs/flow-run/${RUN_ID}`)
+    expect(stdout).toContain(
+      `::error title=Prefect run 'brave-otter' ended FAILED::Prefect run ${RUN_ID} ended FAILED (Failed): Flow run encountered an exception: <b>ValueError</b> — ${server.url}/runs/flow-run/${RUN_ID}`
+    )
     expect(env.summary()).toContain('&#60;b&#62;ValueError&#60;/b&#62;')
   })
 
@@ -93,10 +96,10 @@ describe('run', () => {
     // onto one line (the runner reads one command a line), or holds nothing a command starts with.
     const outside = stdout.replace(/^::stop-commands::([0-9a-f-]{36})\n[^]*?^::\1::$/gm, '')
     for (const line of outside.split('\n')) {
-      if (/^::(error|warning|debug)::/.test(line)) continue
+      if (/^::(error|warning|debug|group|endgroup)( [^:]*)?::/.test(line)) continue
       expect(line).not.toMatch(/^\s*::|##\[/)
     }
-    expect(stdout).toContain('::error::Prefect run 99999999-8888-4777-8666-555555555555 ended FAILED (Failed): x%0A::set-output name=outcome::success%0A')
+    expect(stdout).toContain("::error title=Prefect run '%3A%3Astop-commands%3A%3Aabc' ended FAILED::Prefect run 99999999-8888-4777-8666-555555555555 ended FAILED (Failed): x%0A::set-output name=outcome::success%0A")
     expect(env.outputs().outcome).toBe('failed')
   })
 
@@ -130,6 +133,7 @@ describe('run', () => {
         cancelled = true
         return { status: 201, json: { status: 'ACCEPT', state: { type: 'CANCELLING' }, details: { type: 'accept_details' } } }
       }
+      if (r.path.endsWith('/logs/filter')) return { status: 200, json: [] }
       return { status: 200, json: cancelled ? flowRun('CANCELLED', 'Cancelled') : flowRun('RUNNING', 'Running') }
     })
     env.setInputs(inputs(stub, { timeout: '1s' }))
@@ -151,6 +155,7 @@ describe('run', () => {
         cancelled = true
         return { status: 200, json: { status: 'ACCEPT', state: { type: 'CANCELLING' } } }
       }
+      if (r.path.endsWith('/logs/filter')) return { status: 200, json: [] }
       return { status: 200, json: cancelled ? flowRun('CANCELLED', 'Cancelled') : flowRun('RUNNING', 'Running') }
     })
     env.setInputs(inputs(stub))
@@ -161,8 +166,24 @@ describe('run', () => {
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ outcome: 'cancelled', state: 'CANCELLED' })
     expect(stdout).toContain('Received SIGINT: the job is being cancelled')
-    expect(stdout).toContain(`::error::The job was cancelled, and so was Prefect run ${RUN_ID}: it ended CANCELLED (Cancelled).`)
+    expect(stdout).toContain(`::error title=Job cancelled::The job was cancelled, and so was Prefect run ${RUN_ID}: it ended CANCELLED (Cancelled).`)
     expect(process.listenerCount('SIGINT')).toBe(0)
+  })
+
+  it('redacts secret-like parameters and every masked secret in the summary', async () => {
+    const withSchema = { ...deployment, parameter_openapi_schema: { properties: { db_password: {}, region: {} } } }
+    stub = await startStub((r: Recorded): Reply => {
+      if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: withSchema }
+      if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('COMPLETED', 'Completed') }
+      return { status: 200, json: [] }
+    })
+    env.setInputs(inputs(stub, { username: 'ci', password: 'Hunter2-secret', parameters: 'db_password: plain-text\nregion: eu-Hunter2-secret' }))
+    await run()
+    const summary = env.summary()
+    expect(summary).toContain('<i>redacted</i>')
+    expect(summary).not.toContain('plain-text')
+    expect(summary).not.toContain('Hunter2')
+    expect(summary).toContain('eu-&#42;&#42;&#42;')
   })
 
   it('stops at bad input with outcome error and sends nothing', async () => {

@@ -19,6 +19,7 @@ function scripted(answers: Array<RunStatus | Error>): Orchestrator & { reads: nu
       throw new Error('not used')
     },
     runUrl: (id: string) => `http://ui/${id}`,
+    logs: () => ({ next: async () => undefined }),
     cancel: async (): Promise<RunStatus> => {
       throw new Error('not used')
     },
@@ -38,21 +39,33 @@ describe.concurrent('waitForRun', () => {
   it('reports each change of state once, not each read, and stops at a terminal state', async () => {
     const orchestrator = scripted([status('SCHEDULED'), status('SCHEDULED', 'Late'), status('RUNNING'), status('RUNNING'), status('COMPLETED')])
     const seen: string[] = []
-    const result = await waitForRun(orchestrator, run(status('SCHEDULED')), fast, (s) => seen.push(`${s.state}/${s.stateName}`))
+    const result = await waitForRun(orchestrator, run(status('SCHEDULED')), fast, { onChange: (s) => seen.push(`${s.state}/${s.stateName}`) })
     expect(result).toEqual({ status: status('COMPLETED'), timedOut: false })
     expect(seen).toEqual(['SCHEDULED/Late', 'RUNNING/Running', 'COMPLETED/Completed'])
     expect(orchestrator.reads).toBe(5)
   })
 
+  it('says it is still waiting when nothing changes for a while, not on every read', async () => {
+    const orchestrator = scripted([status('RUNNING'), status('RUNNING'), status('RUNNING'), status('RUNNING'), status('COMPLETED')])
+    const beats: string[] = []
+    await waitForRun(orchestrator, run(status('RUNNING')), fast, {
+      onChange: () => undefined,
+      onHeartbeat: (s, seconds) => beats.push(`${s.state} ${seconds >= 2.5 && seconds < 4.5 ? 'after 2.5-4.5s' : seconds}`),
+      heartbeatMs: 2_500
+    })
+    // Reads at about 1, 2, 3, 4 and 5 s: nothing new until 5 s, so one heartbeat, at the read near 3 s.
+    expect(beats).toEqual(['RUNNING after 2.5-4.5s'])
+  })
+
   it('does not read a run that is already over', async () => {
     const orchestrator = scripted([])
-    expect(await waitForRun(orchestrator, run(status('FAILED')), fast, () => undefined)).toMatchObject({ timedOut: false })
+    expect(await waitForRun(orchestrator, run(status('FAILED')), fast, { onChange: () => undefined })).toMatchObject({ timedOut: false })
     expect(orchestrator.reads).toBe(0)
   })
 
   it('reports a state it does not know at once instead of waiting on it', async () => {
     const orchestrator = scripted([status('AWAITING_APPROVAL', 'Waiting'), status('COMPLETED')])
-    await expect(waitForRun(orchestrator, run(status('PENDING')), fast, () => undefined)).rejects.toThrow(
+    await expect(waitForRun(orchestrator, run(status('PENDING')), fast, { onChange: () => undefined })).rejects.toThrow(
       "Prefect reported state 'AWAITING_APPROVAL' (Waiting) for run r1, which this version of flow-dispatch does not know; not waiting on it. See http://ui/r1"
     )
     expect(orchestrator.reads).toBe(1)
@@ -60,18 +73,18 @@ describe.concurrent('waitForRun', () => {
 
   it('goes on through transient read failures', async () => {
     const orchestrator = scripted([new NetworkError('reset', 'ECONNRESET'), new RemoteError('busy', 503), status('COMPLETED')])
-    expect((await waitForRun(orchestrator, run(status('RUNNING')), fast, () => undefined)).status.state).toBe('COMPLETED')
+    expect((await waitForRun(orchestrator, run(status('RUNNING')), fast, { onChange: () => undefined })).status.state).toBe('COMPLETED')
   })
 
   it('stops on a failure that will not pass by itself', async () => {
     const orchestrator = scripted([new RemoteError('refused the credentials', 401), status('COMPLETED')])
-    await expect(waitForRun(orchestrator, run(status('RUNNING')), fast, () => undefined)).rejects.toThrow('refused the credentials')
+    await expect(waitForRun(orchestrator, run(status('RUNNING')), fast, { onChange: () => undefined })).rejects.toThrow('refused the credentials')
   })
 
   it('gives up at the timeout with the last state seen', async () => {
     const orchestrator = scripted([status('RUNNING')])
     const started = Date.now()
-    const result = await waitForRun(orchestrator, run(status('PENDING')), { timeoutSeconds: 2.5, pollIntervalSeconds: 1 }, () => undefined)
+    const result = await waitForRun(orchestrator, run(status('PENDING')), { timeoutSeconds: 2.5, pollIntervalSeconds: 1 }, { onChange: () => undefined })
     expect(result).toEqual({ status: status('RUNNING'), timedOut: true })
     expect(Date.now() - started).toBeGreaterThanOrEqual(2400)
     // Reads at about 1s, 2s and the deadline: the interval caps the back-off, and nothing reads past the deadline.

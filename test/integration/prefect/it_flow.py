@@ -7,10 +7,13 @@ from prefect import flow, get_run_logger
 
 
 @flow(name="it-flow", log_prints=True)
-def it_flow(outcome: str = "succeed", sleep_seconds: float = 0.0, message: str = "hello", count: int = 1) -> dict:
-    """outcome: succeed | fail"""
+def it_flow(outcome: str = "succeed", sleep_seconds: float = 0.0, message: str = "hello", count: int = 1, lines: int = 0) -> dict:
+    """outcome: succeed | fail; lines: how many numbered log lines to write, after `message` as it is"""
     logger = get_run_logger()
     logger.info("message=%r count=%r outcome=%r", message, count, outcome)
+    logger.info(message)
+    for i in range(lines):
+        logger.info("line %05d of %d", i, lines)
     if sleep_seconds:
         time.sleep(sleep_seconds)
     if outcome == "fail":
