@@ -29215,7 +29215,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3649);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3067);
 
 const { jobCancelled } = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 // A request still in flight must not keep a cancelled step alive until the runner kills it.
@@ -29227,7 +29227,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3649:
+/***/ 3067:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32732,6 +32732,7 @@ function commonInputs(url, credentials, terminal, defaultFailOn) {
         labels: parseKeyValueLines('labels', input('labels')),
         scheduledTime: scheduledTime(input('scheduled-time')),
         idempotencyKey: optional('idempotency-key'),
+        dryRun: booleanInput('dry-run', false),
         waiting: waitSettings(terminal, defaultFailOn)
     };
 }
@@ -38222,7 +38223,8 @@ class KestraClient {
             throw new InputError('parameters', `lacks the required input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.id}' (${m.type})`).join(', ')} of ${this.target}`);
         }
     }
-    async trigger(deadline) {
+    /** The key that marks this step's execution; the same for every retry of the step. */
+    key() {
         const { inputs } = this;
         const request = {
             parameters: inputs.parameters ?? {},
@@ -38231,7 +38233,35 @@ class KestraClient {
             revision: inputs.revision,
             scheduledTime: inputs.scheduledTime
         };
-        const key = inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, `${inputs.tenant ?? ''}/${inputs.namespace}/${inputs.flow}`, request);
+        return inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, `${inputs.tenant ?? ''}/${inputs.namespace}/${inputs.flow}`, request);
+    }
+    /** Kestra checks the inputs itself at `.../validate`, as it would on create; servers without it are checked by the flow's declarations only. */
+    async dryRun(deadline) {
+        const body = await this.form();
+        const what = `validate the inputs of ${this.target}`;
+        const response = await this.api.send(what, { method: 'POST', url: this.path(`/executions/${this.flowPath()}/validate`), body, idempotent: true, deadline });
+        const lines = [];
+        if (response.status === 404) {
+            lines.push(`(${this.api.serverName} has no input validation endpoint; the inputs were checked against the flow's declarations only)`);
+        }
+        else {
+            const result = parseJson(this.api.ok(response, what), what);
+            const problems = (result.inputs ?? []).flatMap((item) => (item.errors ?? []).map((error) => `'${item.input?.id ?? '?'}': ${error.message ?? 'invalid'}`));
+            if (problems.length > 0)
+                throw new InputError('parameters', `does not fit ${this.target}: ${problems.join('; ')}`);
+        }
+        const fields = Object.entries(this.inputs.parameters ?? {}).filter(([, value]) => value !== null);
+        return [
+            `POST ${this.path(`/executions/${this.flowPath()}?${this.query(this.key())}`)}`,
+            `Authorization: ${this.inputs.credentials.kind === 'none' ? '(none)' : `${this.inputs.credentials.kind} (redacted)`}`,
+            'multipart/form-data:',
+            ...fields.map(([name, value]) => `  ${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`),
+            ...this.inputs.files.map((file) => `  ${file.input}: file ${(0,external_node_path_namespaceObject.basename)(file.path)} (${(0,external_node_fs_namespaceObject.statSync)(file.path).size} bytes)`),
+            ...lines
+        ];
+    }
+    async trigger(deadline) {
+        const key = this.key();
         core_debug(`Idempotency label: ${KEY_LABEL}=${key}`);
         const earlier = await this.findByKey(key, 0, deadline);
         if (earlier)
@@ -38494,7 +38524,106 @@ class PrefectLogFollower {
     }
 }
 
+;// CONCATENATED MODULE: ./src/prefect/schema.ts
+
+/**
+ * The parameter problems Prefect's schema enforcement would refuse, checked
+ * before anything is created: JSON Schema's `type`, `enum`, `required`,
+ * `items`, `properties`, `anyOf`/`oneOf`/`allOf` and local `$ref`s (what
+ * Prefect generates from a flow's signature). Anything else is left to the
+ * server rather than guessed at.
+ */
+function parameterProblems(parameters, schema) {
+    const problems = [];
+    const properties = isPlainObject(schema.properties) ? schema.properties : {};
+    for (const [name, value] of Object.entries(parameters)) {
+        const property = properties[name];
+        if (isPlainObject(property))
+            problems.push(...check(value, property, schema, name));
+    }
+    return problems;
+}
+/** Required names a run would lack: not given, and no default on the deployment nor in the schema. */
+function missingRequired(parameters, defaults, schema) {
+    const required = Array.isArray(schema.required) ? schema.required.filter((n) => typeof n === 'string') : [];
+    const properties = isPlainObject(schema.properties) ? schema.properties : {};
+    return required.filter((name) => !(name in parameters) && !(name in defaults) && !(isPlainObject(properties[name]) && 'default' in properties[name]));
+}
+function check(value, schema, root, path) {
+    if (typeof schema.$ref === 'string') {
+        const target = resolve(schema.$ref, root);
+        return target ? check(value, target, root, path) : [];
+    }
+    if (Array.isArray(schema.anyOf) || Array.isArray(schema.oneOf)) {
+        const branches = (schema.anyOf ?? schema.oneOf).filter(isPlainObject);
+        const results = branches.map((branch) => check(value, branch, root, path));
+        if (results.length > 0 && results.every((r) => r.length > 0))
+            return [`'${path}' fits none of the allowed forms (${results.map((r) => r[0].replace(/^'[^']*' /, '')).join('; ')})`];
+    }
+    if (Array.isArray(schema.allOf)) {
+        for (const part of schema.allOf.filter(isPlainObject)) {
+            const found = check(value, part, root, path);
+            if (found.length > 0)
+                return found;
+        }
+    }
+    if (Array.isArray(schema.enum) && !schema.enum.some((allowed) => JSON.stringify(allowed) === JSON.stringify(value))) {
+        return [`'${path}' must be one of ${schema.enum.map((v) => JSON.stringify(v)).join(', ')}; got ${JSON.stringify(value)}`];
+    }
+    const types = typeof schema.type === 'string' ? [schema.type] : Array.isArray(schema.type) ? schema.type : [];
+    if (types.length > 0 && !types.some((type) => fits(value, String(type)))) {
+        return [`'${path}' must be ${types.join(' or ')}; got ${schema_describe(value)}`];
+    }
+    if (Array.isArray(value) && isPlainObject(schema.items)) {
+        return value.flatMap((item, i) => check(item, schema.items, root, `${path}[${i}]`));
+    }
+    if (isPlainObject(value) && isPlainObject(schema.properties)) {
+        const properties = schema.properties;
+        const nested = Object.entries(value).flatMap(([key, item]) => (isPlainObject(properties[key]) ? check(item, properties[key], root, `${path}.${key}`) : []));
+        const required = Array.isArray(schema.required) ? schema.required.filter((n) => typeof n === 'string' && !(n in value)) : [];
+        return [...nested, ...required.map((name) => `'${path}.${name}' is required`)];
+    }
+    return [];
+}
+function fits(value, type) {
+    switch (type) {
+        case 'string':
+            return typeof value === 'string';
+        case 'integer':
+            return typeof value === 'number' && Number.isInteger(value);
+        case 'number':
+            return typeof value === 'number';
+        case 'boolean':
+            return typeof value === 'boolean';
+        case 'array':
+            return Array.isArray(value);
+        case 'object':
+            return isPlainObject(value);
+        case 'null':
+            return value === null;
+        default:
+            return true;
+    }
+}
+function schema_describe(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'a list';
+    if (isPlainObject(value))
+        return 'a mapping';
+    return `${typeof value} ${JSON.stringify(value)}`;
+}
+/** `#/definitions/X` or `#/$defs/X` in the same schema; other references are left to the server. */
+function resolve(ref, root) {
+    const match = /^#\/(definitions|\$defs)\/(.+)$/.exec(ref);
+    const table = match ? root[match[1]] : undefined;
+    const target = match && isPlainObject(table) ? table[match[2]] : undefined;
+    return isPlainObject(target) ? target : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/prefect/client.ts
+
 
 
 
@@ -38568,16 +38697,38 @@ class PrefectClient {
                 (known.length > 0 ? `it takes: ${known.join(', ')}` : 'it takes no parameters'));
         }
     }
-    async trigger(deadline) {
+    /** The create request: its path and the body, idempotency key included. */
+    createRequest() {
         const deployment = this.deployment;
         if (!deployment)
-            throw new Error('prepare() must run before trigger()');
+            throw new Error('prepare() must run before the create request is built');
         const body = this.createBody();
         // The key is unique per flow, not per deployment, so the derived one names the deployment.
         body.idempotency_key = this.inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, deployment.id, body);
+        return { path: `/deployments/${encodeURIComponent(deployment.id)}/create_flow_run`, body };
+    }
+    async dryRun() {
+        const { path, body } = this.createRequest();
+        const deployment = this.deployment;
+        const schema = deployment.parameter_openapi_schema;
+        const enforced = this.inputs.enforceParameterSchema ?? deployment.enforce_parameter_schema ?? true;
+        if (schema) {
+            const problems = [
+                ...parameterProblems(this.inputs.parameters ?? {}, schema),
+                ...missingRequired(this.inputs.parameters ?? {}, deployment.parameters ?? {}, schema).map((name) => `'${name}' is required and has no default`)
+            ];
+            if (problems.length > 0 && enforced)
+                throw new InputError('parameters', `does not fit the parameter schema of ${this.target}: ${problems.join('; ')}`);
+            for (const problem of problems)
+                warning(`${problem}; ${this.target} does not enforce its parameter schema, so Prefect would accept it`);
+        }
+        return [`POST ${this.inputs.url}${path}`, `Authorization: ${this.inputs.credentials.kind === 'none' ? '(none)' : `${this.inputs.credentials.kind} (redacted)`}`, JSON.stringify(body, null, 2)];
+    }
+    async trigger(deadline) {
+        const { path, body } = this.createRequest();
         core_debug(`Idempotency key: ${body.idempotency_key}`);
         const what = `create a flow run of ${this.target}`;
-        const response = await this.call('POST', `/deployments/${encodeURIComponent(deployment.id)}/create_flow_run`, body, true, what, deadline);
+        const response = await this.call('POST', path, body, true, what, deadline);
         const flowRun = parseJson(this.ok(response, what), what);
         return {
             id: flowRun.id,
@@ -38774,7 +38925,7 @@ class Report {
         this.outcome = outcome;
         this.failure = failure;
         setOutput('outcome', outcome);
-        if (outcome !== 'triggered' && this.waitedSince !== undefined) {
+        if (outcome !== 'triggered' && outcome !== 'dry-run' && this.waitedSince !== undefined) {
             setOutput('duration-seconds', String(Math.round(this.seconds() ?? 0)));
         }
     }
@@ -38817,7 +38968,7 @@ class Report {
         if (this.timeline.length > 0) {
             summary.addHeading('States', 4).addTable([[{ data: 'Time', header: true }, { data: 'State', header: true }], ...this.timeline.map(({ time, state }) => [text(time), text(state)])]);
         }
-        if (outcome !== 'success' && outcome !== 'triggered' && this.lastLines.length > 0) {
+        if (outcome !== 'success' && outcome !== 'triggered' && outcome !== 'dry-run' && this.lastLines.length > 0) {
             summary.addHeading('Last log lines', 4).addRaw(`<pre>${text(this.lastLines.join('\n'))}</pre>`, true);
         }
         await summary.write();
@@ -38930,6 +39081,7 @@ const package_namespaceObject = {"rE":"0.1.0"};
 
 
 
+
 const USER_AGENT = `flow-dispatch/${package_namespaceObject.rE}`;
 /** What the main step leaves for the post step, which cancels a run the main step could not. */
 const STATE = { runId: 'run-id', ended: 'run-ended' };
@@ -38969,6 +39121,11 @@ async function run() {
         // The timeout bounds the whole step: no request before the wait may outlive it either.
         const deadline = Date.now() + inputs.waiting.timeoutSeconds * 1000;
         await orchestrator.prepare(deadline);
+        if (inputs.dryRun) {
+            printUntrusted(`Dry run: nothing is created. The request that would be sent:\n${(await orchestrator.dryRun(deadline)).join('\n')}`);
+            report.finish('dry-run');
+            return { jobCancelled: false };
+        }
         if (jobCancelled.signal.aborted)
             throw new Error('The job was cancelled before the run was created; nothing was created.');
         const run = await orchestrator.trigger(deadline);

@@ -41,6 +41,8 @@ interface CommonInputs {
   /** ISO 8601 in UTC. */
   scheduledTime?: string
   idempotencyKey?: string
+  /** Check and describe the request; create nothing. */
+  dryRun: boolean
   waiting: WaitSettings
 }
 
@@ -270,6 +272,7 @@ function commonInputs(url: string, credentials: Credentials, terminal: readonly 
     labels: parseKeyValueLines('labels', input('labels')),
     scheduledTime: scheduledTime(input('scheduled-time')),
     idempotencyKey: optional('idempotency-key'),
+    dryRun: booleanInput('dry-run', false),
     waiting: waitSettings(terminal, defaultFailOn)
   }
 }

@@ -10,6 +10,7 @@ import { getOrigin } from './origin.js'
 import { isTransient } from './remote.js'
 import { PrefectClient } from './prefect/client.js'
 import { outcomeOf, Report } from './report.js'
+import { printUntrusted } from './untrusted.js'
 import { waitForRun } from './wait.js'
 import pkg from '../package.json' with { type: 'json' }
 
@@ -56,6 +57,11 @@ export async function run(): Promise<{ jobCancelled: boolean }> {
     // The timeout bounds the whole step: no request before the wait may outlive it either.
     const deadline = Date.now() + inputs.waiting.timeoutSeconds * 1000
     await orchestrator.prepare(deadline)
+    if (inputs.dryRun) {
+      printUntrusted(`Dry run: nothing is created. The request that would be sent:\n${(await orchestrator.dryRun(deadline)).join('\n')}`)
+      report.finish('dry-run')
+      return { jobCancelled: false }
+    }
     if (jobCancelled.signal.aborted) throw new Error('The job was cancelled before the run was created; nothing was created.')
     const run = await orchestrator.trigger(deadline)
     core.saveState(STATE.runId, run.id)

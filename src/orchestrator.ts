@@ -79,6 +79,13 @@ export interface Orchestrator {
   readonly terminalStates: readonly string[]
   /** Resolves the target and checks the request against it; creates nothing. No request outlives `deadline`. */
   prepare(deadline?: number): Promise<void>
+  /**
+   * Checks the request against the remote definition as closely as the
+   * orchestrator allows, and describes the request that would be sent, with
+   * no secret in it; creates nothing. Throws `InputError` for a parameter that
+   * does not fit.
+   */
+  dryRun(deadline?: number): Promise<string[]>
   /** Creates the run. Safe to retry: a retried create never makes a second run. No request outlives `deadline`. */
   trigger(deadline?: number): Promise<Run>
   read(runId: string, deadline?: number): Promise<RunStatus>

@@ -3,7 +3,7 @@ import { formatDuration } from './duration.js'
 import type { LogLine, Orchestrator, Phase, Run, RunStatus, TerminalPhase } from './orchestrator.js'
 import { escapeHtml, printUntrusted } from './untrusted.js'
 
-export type Outcome = 'success' | 'failed' | 'cancelled' | 'timed-out' | 'triggered' | 'error'
+export type Outcome = 'success' | 'failed' | 'cancelled' | 'timed-out' | 'triggered' | 'dry-run' | 'error'
 
 export function outcomeOf(phase: TerminalPhase): Outcome {
   switch (phase) {
@@ -96,7 +96,7 @@ export class Report {
     this.outcome = outcome
     this.failure = failure
     core.setOutput('outcome', outcome)
-    if (outcome !== 'triggered' && this.waitedSince !== undefined) {
+    if (outcome !== 'triggered' && outcome !== 'dry-run' && this.waitedSince !== undefined) {
       core.setOutput('duration-seconds', String(Math.round(this.seconds() ?? 0)))
     }
   }
@@ -137,7 +137,7 @@ export class Report {
     if (this.timeline.length > 0) {
       summary.addHeading('States', 4).addTable([[{ data: 'Time', header: true }, { data: 'State', header: true }], ...this.timeline.map(({ time, state }): [string, string] => [text(time), text(state)])])
     }
-    if (outcome !== 'success' && outcome !== 'triggered' && this.lastLines.length > 0) {
+    if (outcome !== 'success' && outcome !== 'triggered' && outcome !== 'dry-run' && this.lastLines.length > 0) {
       summary.addHeading('Last log lines', 4).addRaw(`<pre>${text(this.lastLines.join('\n'))}</pre>`, true)
     }
     await summary.write()

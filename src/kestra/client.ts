@@ -122,7 +122,8 @@ export class KestraClient implements Orchestrator {
     }
   }
 
-  async trigger(deadline?: number): Promise<Run> {
+  /** The key that marks this step's execution; the same for every retry of the step. */
+  private key(): string {
     const { inputs } = this
     const request = {
       parameters: inputs.parameters ?? {},
@@ -131,7 +132,35 @@ export class KestraClient implements Orchestrator {
       revision: inputs.revision,
       scheduledTime: inputs.scheduledTime
     }
-    const key = inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, `${inputs.tenant ?? ''}/${inputs.namespace}/${inputs.flow}`, request)
+    return inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, `${inputs.tenant ?? ''}/${inputs.namespace}/${inputs.flow}`, request)
+  }
+
+  /** Kestra checks the inputs itself at `.../validate`, as it would on create; servers without it are checked by the flow's declarations only. */
+  async dryRun(deadline?: number): Promise<string[]> {
+    const body = await this.form()
+    const what = `validate the inputs of ${this.target}`
+    const response = await this.api.send(what, { method: 'POST', url: this.path(`/executions/${this.flowPath()}/validate`), body, idempotent: true, deadline })
+    const lines: string[] = []
+    if (response.status === 404) {
+      lines.push(`(${this.api.serverName} has no input validation endpoint; the inputs were checked against the flow's declarations only)`)
+    } else {
+      const result = parseJson<{ inputs?: Array<{ input?: { id?: string }; errors?: Array<{ message?: string }> }> }>(this.api.ok(response, what), what)
+      const problems = (result.inputs ?? []).flatMap((item) => (item.errors ?? []).map((error) => `'${item.input?.id ?? '?'}': ${error.message ?? 'invalid'}`))
+      if (problems.length > 0) throw new InputError('parameters', `does not fit ${this.target}: ${problems.join('; ')}`)
+    }
+    const fields = Object.entries(this.inputs.parameters ?? {}).filter(([, value]) => value !== null)
+    return [
+      `POST ${this.path(`/executions/${this.flowPath()}?${this.query(this.key())}`)}`,
+      `Authorization: ${this.inputs.credentials.kind === 'none' ? '(none)' : `${this.inputs.credentials.kind} (redacted)`}`,
+      'multipart/form-data:',
+      ...fields.map(([name, value]) => `  ${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`),
+      ...this.inputs.files.map((file) => `  ${file.input}: file ${basename(file.path)} (${statSync(file.path).size} bytes)`),
+      ...lines
+    ]
+  }
+
+  async trigger(deadline?: number): Promise<Run> {
+    const key = this.key()
     core.debug(`Idempotency label: ${KEY_LABEL}=${key}`)
     const earlier = await this.findByKey(key, 0, deadline)
     if (earlier) return this.toRun(earlier, false)

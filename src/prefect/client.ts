@@ -9,6 +9,7 @@ import { deriveIdempotencyKey, type Origin } from '../origin.js'
 import { parseJson } from '../remote.js'
 import { printUntrusted } from '../untrusted.js'
 import { PrefectLogFollower } from './logs.js'
+import { missingRequired, parameterProblems } from './schema.js'
 import { PREFECT_TERMINAL_STATES, prefectPhase } from './states.js'
 
 /** The API version the current Prefect client sends; older servers accept it too. */
@@ -19,10 +20,12 @@ interface Deployment {
   id: string
   name: string
   flow_id: string
+  enforce_parameter_schema?: boolean
+  parameters?: JsonObject | null
   paused?: boolean
   status?: string | null
   work_pool_name?: string | null
-  parameter_openapi_schema?: { properties?: Record<string, unknown> } | null
+  parameter_openapi_schema?: (JsonObject & { properties?: Record<string, unknown> }) | null
 }
 
 interface FlowRun {
@@ -110,15 +113,37 @@ export class PrefectClient implements Orchestrator {
     }
   }
 
-  async trigger(deadline?: number): Promise<Run> {
+  /** The create request: its path and the body, idempotency key included. */
+  private createRequest(): { path: string; body: JsonObject } {
     const deployment = this.deployment
-    if (!deployment) throw new Error('prepare() must run before trigger()')
+    if (!deployment) throw new Error('prepare() must run before the create request is built')
     const body = this.createBody()
     // The key is unique per flow, not per deployment, so the derived one names the deployment.
     body.idempotency_key = this.inputs.idempotencyKey ?? deriveIdempotencyKey(this.origin, deployment.id, body)
+    return { path: `/deployments/${encodeURIComponent(deployment.id)}/create_flow_run`, body }
+  }
+
+  async dryRun(): Promise<string[]> {
+    const { path, body } = this.createRequest()
+    const deployment = this.deployment as Deployment
+    const schema = deployment.parameter_openapi_schema
+    const enforced = this.inputs.enforceParameterSchema ?? deployment.enforce_parameter_schema ?? true
+    if (schema) {
+      const problems = [
+        ...parameterProblems(this.inputs.parameters ?? {}, schema),
+        ...missingRequired(this.inputs.parameters ?? {}, deployment.parameters ?? {}, schema).map((name) => `'${name}' is required and has no default`)
+      ]
+      if (problems.length > 0 && enforced) throw new InputError('parameters', `does not fit the parameter schema of ${this.target}: ${problems.join('; ')}`)
+      for (const problem of problems) core.warning(`${problem}; ${this.target} does not enforce its parameter schema, so Prefect would accept it`)
+    }
+    return [`POST ${this.inputs.url}${path}`, `Authorization: ${this.inputs.credentials.kind === 'none' ? '(none)' : `${this.inputs.credentials.kind} (redacted)`}`, JSON.stringify(body, null, 2)]
+  }
+
+  async trigger(deadline?: number): Promise<Run> {
+    const { path, body } = this.createRequest()
     core.debug(`Idempotency key: ${body.idempotency_key}`)
     const what = `create a flow run of ${this.target}`
-    const response = await this.call('POST', `/deployments/${encodeURIComponent(deployment.id)}/create_flow_run`, body, true, what, deadline)
+    const response = await this.call('POST', path, body, true, what, deadline)
     const flowRun = parseJson<FlowRun>(this.ok(response, what), what)
     return {
       id: flowRun.id,

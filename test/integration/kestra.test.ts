@@ -183,6 +183,29 @@ describe('Kestra, against the contract fake', () => {
     expect(await executionsTagged('inputs_demo', tag)).toHaveLength(0)
   })
 
+  it('dry-run validates the inputs with Kestra, shows the request, and creates nothing', async () => {
+    const tag = uniqueTag()
+    const dir = mkdtempSync(join(tmpdir(), 'flow-dispatch-files-'))
+    writeFileSync(join(dir, 'r.csv'), 'abc')
+    const inputs = { ...base('inputs_demo', tag), files: `report=${join(dir, 'r.csv')}`, 'dry-run': 'true' }
+    const good = await runAction({ ...inputs, parameters: 'user: x\nretries: 2\ndry: true\nconfig: {a: 1}' })
+    expect(good.code, explain(good)).toBe(0)
+    expect(good.outputs).toEqual({ outcome: 'dry-run' })
+    expect(good.stdout).toContain('multipart/form-data:\n  user: x\n  retries: 2\n  dry: true\n  config: {"a":1}\n  report: file r.csv (3 bytes)')
+    expect(good.stdout).toMatch(/POST http:\/\/127\.0\.0\.1:\d+\/api\/v1\/main\/executions\/dev\/inputs_demo\?labels=/)
+    const bad = await runAction({ ...inputs, parameters: 'user: x\nretries: many\ndry: true\nconfig: "{"' })
+    expect(bad.code, explain(bad)).toBe(1)
+    expect(bad.stdout).toContain("::error::Input 'parameters' does not fit flow 'inputs_demo' in namespace 'dev': 'retries': Invalid value for input `retries`. Cause: For input string: \"many\"; 'config': Invalid value for input `config`.")
+    expect(await eventuallyTagged('inputs_demo', tag, 1)).toHaveLength(0)
+  })
+
+  it('never prints the password nor the basic-auth header, even with debug logging on', async () => {
+    const result = await runAction(base('hello', uniqueTag()), { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true' })
+    expect(result.code, explain(result)).toBe(0)
+    const everything = [result.stdout.replaceAll(/^::add-mask::.*$/gm, ''), result.stderr, result.summary, JSON.stringify(result.outputs), JSON.stringify(result.state)].join('\n')
+    for (const secret of [kestra.password, basic.slice('Basic '.length)]) expect(everything).not.toContain(secret)
+  })
+
   it('names an unknown flow and the server', async () => {
     const result = await runAction(base('no_such_flow', uniqueTag()))
     expect(result.code, explain(result)).toBe(1)

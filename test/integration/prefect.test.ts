@@ -255,6 +255,30 @@ describe('Prefect, against a real server and a served flow', () => {
     expect(await runsTagged(open, tag)).toBe(0)
   })
 
+  it('dry-run checks the parameters against the schema, shows the request, and creates nothing', async () => {
+    const tag = uniqueTag()
+    const good = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: 'count: 2\nmessage: hi', 'dry-run': 'true' })
+    expect(good.code, explain(good)).toBe(0)
+    expect(good.outputs).toEqual({ outcome: 'dry-run' })
+    expect(good.stdout).toMatch(/Dry run: nothing is created\. The request that would be sent:\nPOST http:\/\/127\.0\.0\.1:\d+\/api\/deployments\/[0-9a-f-]+\/create_flow_run\nAuthorization: \(none\)\n\{/)
+    expect(good.stdout).toContain('"count": 2')
+    expect(good.stdout).toContain('"idempotency_key": "github/acme/pipelines/4242/1/release/trigger/')
+    const bad = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: 'count: "2"\nsleep_seconds: soon', 'dry-run': 'true' })
+    expect(bad.code, explain(bad)).toBe(1)
+    expect(bad.stdout).toContain("::error::Input 'parameters' does not fit the parameter schema of deployment 'it-flow/it-deployment': 'count' must be integer; got string \"2\"; 'sleep_seconds' must be number; got string \"soon\"")
+    expect(await runsTagged(open, tag)).toBe(0)
+  })
+
+  it('never prints a secret, nor the basic-auth header, even with debug logging on', async () => {
+    const key = `pnu_${randomUUID().replaceAll('-', '')}`
+    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', 'api-key': key, parameters: 'lines: 3' }, { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true' })
+    expect(result.code, explain(result)).toBe(0)
+    expect(result.stdout).toContain(`::add-mask::${key}`)
+    const everything = [result.stdout.replaceAll(/^::add-mask::.*$/gm, ''), result.stderr, result.summary, JSON.stringify(result.outputs), JSON.stringify(result.state)].join('\n')
+    expect(everything).not.toContain(key)
+    expect(everything).not.toContain(Buffer.from(key).toString('base64'))
+  })
+
   it('fails on bad input before any request, naming the input', async () => {
     const tag = uniqueTag()
     const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: '- a\n- b' })

@@ -184,36 +184,15 @@ export async function startKestraFake(options: KestraFakeOptions): Promise<Kestr
       labels.push({ key, value: item.slice(colon + 1) })
     }
 
-    const form = new Map<string, string>()
-    const fileParts = new Map<string, File>()
-    if (body.length > 0) {
-      const parsed = await new Request('http://fake/', { method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '' }, body }).formData()
-      for (const [name, value] of parsed.entries()) {
-        if (typeof value === 'string') form.set(name, value)
-        else fileParts.set(name, value)
-      }
-    }
-
+    const { form, fileParts } = await readForm(req, body)
     const id = newId()
     const inputs: Record<string, unknown> = {}
     const files = new Map<string, Buffer>()
     for (const input of flow.inputs ?? []) {
-      const file = fileParts.get(input.id)
-      if (file && input.type !== 'FILE') throw new HttpError(422, `Invalid entity: Invalid value for input \`${input.id}\`. Cause: a file was sent for a ${input.type} input`)
-      const text = form.get(input.id)
-      if (text === undefined && !file) {
-        if (input.defaults !== undefined) inputs[input.id] = input.defaults
-        else if (input.required !== false) throw new HttpError(422, `Invalid entity: Missing required input:${input.id}`)
-        continue
-      }
-      if (input.type === 'FILE') {
-        if (!file) throw new HttpError(422, `Invalid entity: Invalid value for input \`${input.id}\`. Cause: Unable to find file '${text}'`)
-        const uri = `kestra:///${namespace.replaceAll('.', '/')}/${flowId}/executions/${id}/inputs/${input.id}/${file.name}`
-        files.set(uri, Buffer.from(await file.arrayBuffer()))
-        inputs[input.id] = uri
-        continue
-      }
-      inputs[input.id] = parseInput(input, text ?? '')
+      const read = await readInput(input, form.get(input.id), fileParts.get(input.id), `${namespace}/${flowId}/executions/${id}`)
+      if (read.error) throw read.error
+      if (read.file) files.set(String(read.value), read.file)
+      if (read.given || read.value !== undefined) inputs[input.id] = read.value
     }
 
     const now = new Date().toISOString()
@@ -236,6 +215,19 @@ export async function startKestraFake(options: KestraFakeOptions): Promise<Kestr
     executions.set(id, { execution, visibleAt: Date.now() + visibilityDelayMs, files, logs: [] })
     if (!scheduleDate || Date.parse(scheduleDate) <= Date.now()) run(execution, flow)
     return { ...execution, url: `/ui/main/executions/${namespace}/${flowId}/${id}` }
+  }
+
+  /** `POST .../validate`: the same form, checked input by input, nothing created. */
+  async function validateInputs(req: IncomingMessage, namespace: string, flowId: string, body: Buffer): Promise<unknown> {
+    const flow = flows.get(`${namespace}/${flowId}`)?.at(-1)
+    if (!flow) throw new HttpError(404, 'Not Found: Requested Flow is not found.')
+    const { form, fileParts } = await readForm(req, body)
+    const inputs = []
+    for (const input of flow.inputs ?? []) {
+      const read = await readInput(input, form.get(input.id), fileParts.get(input.id), `${namespace}/${flowId}/executions/validate`)
+      inputs.push({ input, value: read.value ?? null, enabled: true, isDefault: !read.given, errors: read.error ? [{ message: read.error.message.replace(/^Invalid entity: /, '') }] : [] })
+    }
+    return { id: flowId, namespace, inputs, checks: [] }
   }
 
   function search(url: URL): unknown {
@@ -286,6 +278,9 @@ export async function startKestraFake(options: KestraFakeOptions): Promise<Kestr
       const entry = executions.get(decodeURIComponent(match[1]))
       if (!entry || !visible(entry.execution.id)) throw new HttpError(404, 'Not Found')
       return json(res, 200, entry.logs)
+    }
+    if (method === 'POST' && (match = /^\/executions\/([^/]+)\/([^/]+)\/validate$/.exec(rest))) {
+      return json(res, 200, await validateInputs(req, decodeURIComponent(match[1]), decodeURIComponent(match[2]), body))
     }
     if (method === 'POST' && (match = /^\/executions\/([^/]+)\/([^/]+)$/.exec(rest))) {
       return json(res, 200, await createExecution(req, url, decodeURIComponent(match[1]), decodeURIComponent(match[2]), body))
@@ -351,6 +346,47 @@ export async function startKestraFake(options: KestraFakeOptions): Promise<Kestr
       server.close()
       await once(server, 'close')
     }
+  }
+}
+
+async function readForm(req: IncomingMessage, body: Buffer): Promise<{ form: Map<string, string>; fileParts: Map<string, File> }> {
+  const form = new Map<string, string>()
+  const fileParts = new Map<string, File>()
+  if (body.length > 0) {
+    const parsed = await new Request('http://fake/', { method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '' }, body }).formData()
+    for (const [name, value] of parsed.entries()) {
+      if (typeof value === 'string') form.set(name, value)
+      else fileParts.set(name, value)
+    }
+  }
+  return { form, fileParts }
+}
+
+interface ReadInput {
+  value?: unknown
+  given: boolean
+  file?: Buffer
+  error?: HttpError
+}
+
+/** One declared input from the form, as the server reads it: its typed value, or its 422. */
+async function readInput(input: FlowInput, text: string | undefined, file: File | undefined, storagePrefix: string): Promise<ReadInput> {
+  const given = text !== undefined || file !== undefined
+  try {
+    if (file && input.type !== 'FILE') throw new HttpError(422, `Invalid entity: Invalid value for input \`${input.id}\`. Cause: a file was sent for a ${input.type} input`)
+    if (!given) {
+      if (input.defaults !== undefined) return { value: input.defaults, given }
+      if (input.required !== false) throw new HttpError(422, `Invalid entity: Missing required input:${input.id}`)
+      return { given }
+    }
+    if (input.type === 'FILE') {
+      if (!file) throw new HttpError(422, `Invalid entity: Invalid value for input \`${input.id}\`. Cause: Unable to find file '${text}'`)
+      return { value: `kestra:///${storagePrefix.replaceAll('.', '/')}/inputs/${input.id}/${file.name}`, given, file: Buffer.from(await file.arrayBuffer()) }
+    }
+    return { value: parseInput(input, text ?? ''), given }
+  } catch (error) {
+    if (error instanceof HttpError) return { given, error }
+    throw error
   }
 }
 

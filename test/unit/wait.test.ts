@@ -20,6 +20,7 @@ function scripted(answers: Array<RunStatus | Error>): Orchestrator & { reads: nu
     },
     runUrl: (id: string) => `http://ui/${id}`,
     logs: () => ({ next: async () => undefined }),
+    dryRun: async () => [],
     cancel: async (): Promise<RunStatus> => {
       throw new Error('not used')
     },
