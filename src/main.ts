@@ -78,7 +78,7 @@ export async function run(): Promise<{ jobCancelled: boolean }> {
       waited = await waitForRun(orchestrator, run, left, {
         onChange: (next) => report.changed(next),
         onHeartbeat: (next, seconds) => report.heartbeat(next, seconds),
-        afterRead: follower && ((until) => follower.next(until)),
+        afterRead: follower && (async (until) => void (await follower.next(until))),
         signal: jobCancelled.signal
       })
       if (follower && waited.status.phase && isTerminal(waited.status.phase)) await follower.drain(deadline)
@@ -172,21 +172,23 @@ class LogPrinter {
     this.follower = orchestrator.logs(run.id)
   }
 
-  async next(deadline: number): Promise<void> {
-    if (this.broken) return
+  /** Whether more lines may be waiting already. */
+  async next(deadline: number, final = false): Promise<boolean> {
+    if (this.broken) return false
     try {
-      await this.follower.next((lines) => this.report.logs(lines), deadline)
+      return await this.follower.next((lines) => this.report.logs(lines), deadline, final)
     } catch (error) {
-      if (isTransient(error)) return
+      if (isTransient(error)) return false
       this.broken = true
       core.warning(`Stopped following the log of ${this.orchestrator.product} run ${this.run.id}: ${errorMessage(error)}`)
+      return false
     }
   }
 
-  /** Lines are shipped in batches: read once more a moment after the end, for the last of them. */
+  /** Everything left, then once more a moment after the end: lines are shipped in batches, the last may come late. */
   async drain(deadline: number): Promise<void> {
-    await this.next(deadline)
+    while ((await this.next(deadline)) && Date.now() < deadline);
     await sleep(Math.min(DRAIN_PAUSE_MS, Math.max(0, deadline - Date.now())))
-    await this.next(deadline)
+    await this.next(deadline, true)
   }
 }

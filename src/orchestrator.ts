@@ -65,9 +65,14 @@ export interface LogLine {
   message: string
 }
 
-/** Follows one run's log: each call hands the lines not seen before to `print`, page by page, in order. */
+/**
+ * Follows one run's log: each call hands the lines not seen before to `print`,
+ * page by page, in order, and says whether more may be waiting already (it
+ * reads a bounded number of pages a call). `final` asks for one more look
+ * for lines that arrived late.
+ */
 export interface LogFollower {
-  next(print: (lines: LogLine[]) => void, deadline?: number): Promise<void>
+  next(print: (lines: LogLine[]) => void, deadline?: number, final?: boolean): Promise<boolean>
 }
 
 export interface Orchestrator {

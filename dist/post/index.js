@@ -38376,12 +38376,13 @@ class KestraClient {
             next: async (print, deadline) => {
                 const response = await this.api.send(what, { method: 'GET', url: this.path(`/logs/${encodeURIComponent(runId)}`), idempotent: true, deadline });
                 if (response.status === 404)
-                    return;
+                    return false;
                 const entries = parseJson(this.api.ok(response, what), what);
                 const fresh = entries.slice(printed);
                 printed = entries.length;
                 if (fresh.length > 0)
                     print(fresh.map((entry) => ({ time: entry.timestamp, level: entry.level, message: entry.message })));
+                return false;
             }
         };
     }
@@ -38422,7 +38423,7 @@ function toStatus(execution) {
 /** Prefect ships logs in batches, so one can arrive with a time a little before the newest seen. */
 const LATE_WINDOW_MS = 10_000;
 const PAGE = 200;
-/** Pages read in one call at most, so a flood of lines cannot hold up the wait loop for long. */
+/** Pages read in one call while the run goes, so a flood of lines cannot hold up the wait loop for long. */
 const MAX_PAGES = 50;
 function levelName(level) {
     switch (level) {
@@ -38441,10 +38442,11 @@ function levelName(level) {
     }
 }
 /**
- * Reads a flow run's logs with `POST /logs/filter`, oldest first, from a little
- * before the newest line seen, and drops the ids seen already. Only the ids
- * inside that window are remembered, so memory stays bounded however long the
- * log grows; nothing is printed twice or skipped across pages.
+ * Reads a flow run's logs with `POST /logs/filter`, oldest first, from the
+ * newest line seen (the bound is inclusive, so the ids at it are dropped), and
+ * on the final call from a little before it, for lines shipped late. Only the
+ * ids inside that window are remembered, so memory stays bounded however long
+ * the log grows; nothing is printed twice or skipped across pages.
  */
 class PrefectLogFollower {
     api;
@@ -38461,10 +38463,12 @@ class PrefectLogFollower {
         this.url = url;
         this.runId = runId;
     }
-    async next(print, deadline) {
-        const after = this.newest > 0 ? new Date(this.newest - LATE_WINDOW_MS).toISOString() : undefined;
+    async next(print, deadline, final = false) {
+        const after = this.newest > 0 ? new Date(this.newest - (final ? LATE_WINDOW_MS : 0)).toISOString() : undefined;
         const what = `read the logs of flow run ${this.runId}`;
-        for (let page = 0, offset = 0; page < MAX_PAGES; page++) {
+        let more = true;
+        // The final call reads to the end: its window starts behind the newest line, so it could not resume.
+        for (let page = 0, offset = 0; final || page < MAX_PAGES; page++) {
             const body = {
                 logs: { flow_run_id: { any_: [this.runId] }, ...(after && { timestamp: { after_: after } }) },
                 sort: 'TIMESTAMP_ASC',
@@ -38496,13 +38500,16 @@ class PrefectLogFollower {
                 print(fresh);
             // Without a limit, the first page's length is the server's own page size, or less.
             this.fullPage ??= logs.length;
-            if (logs.length === 0 || logs.length < this.fullPage)
+            if (logs.length === 0 || logs.length < this.fullPage) {
+                more = false;
                 break;
+            }
             offset += logs.length;
         }
         for (const [id, time] of this.seen)
-            if (time < this.newest - 2 * LATE_WINDOW_MS)
+            if (time < this.newest - LATE_WINDOW_MS)
                 this.seen.delete(id);
+        return more;
     }
 }
 
@@ -39126,7 +39133,7 @@ async function run() {
             waited = await waitForRun(orchestrator, run, left, {
                 onChange: (next) => report.changed(next),
                 onHeartbeat: (next, seconds) => report.heartbeat(next, seconds),
-                afterRead: follower && ((until) => follower.next(until)),
+                afterRead: follower && (async (until) => void (await follower.next(until))),
                 signal: jobCancelled.signal
             });
             if (follower && waited.status.phase && isTerminal(waited.status.phase))
@@ -39222,24 +39229,27 @@ class LogPrinter {
         this.report = report;
         this.follower = orchestrator.logs(run.id);
     }
-    async next(deadline) {
+    /** Whether more lines may be waiting already. */
+    async next(deadline, final = false) {
         if (this.broken)
-            return;
+            return false;
         try {
-            await this.follower.next((lines) => this.report.logs(lines), deadline);
+            return await this.follower.next((lines) => this.report.logs(lines), deadline, final);
         }
         catch (error) {
             if (isTransient(error))
-                return;
+                return false;
             this.broken = true;
             core.warning(`Stopped following the log of ${this.orchestrator.product} run ${this.run.id}: ${errorMessage(error)}`);
+            return false;
         }
     }
-    /** Lines are shipped in batches: read once more a moment after the end, for the last of them. */
+    /** Everything left, then once more a moment after the end: lines are shipped in batches, the last may come late. */
     async drain(deadline) {
-        await this.next(deadline);
+        while ((await this.next(deadline)) && Date.now() < deadline)
+            ;
         await sleep(Math.min(DRAIN_PAUSE_MS, Math.max(0, deadline - Date.now())));
-        await this.next(deadline);
+        await this.next(deadline, true);
     }
 }
 

@@ -286,11 +286,12 @@ export class KestraClient implements Orchestrator {
     return {
       next: async (print, deadline) => {
         const response = await this.api.send(what, { method: 'GET', url: this.path(`/logs/${encodeURIComponent(runId)}`), idempotent: true, deadline })
-        if (response.status === 404) return
+        if (response.status === 404) return false
         const entries = parseJson<Array<{ timestamp: string; level: string; message: string }>>(this.api.ok(response, what), what)
         const fresh = entries.slice(printed)
         printed = entries.length
         if (fresh.length > 0) print(fresh.map((entry) => ({ time: entry.timestamp, level: entry.level, message: entry.message })))
+        return false
       }
     }
   }

@@ -6,7 +6,7 @@ import { parseJson } from '../remote.js'
 /** Prefect ships logs in batches, so one can arrive with a time a little before the newest seen. */
 const LATE_WINDOW_MS = 10_000
 const PAGE = 200
-/** Pages read in one call at most, so a flood of lines cannot hold up the wait loop for long. */
+/** Pages read in one call while the run goes, so a flood of lines cannot hold up the wait loop for long. */
 const MAX_PAGES = 50
 
 interface PrefectLog {
@@ -34,10 +34,11 @@ export function levelName(level: number): string {
 }
 
 /**
- * Reads a flow run's logs with `POST /logs/filter`, oldest first, from a little
- * before the newest line seen, and drops the ids seen already. Only the ids
- * inside that window are remembered, so memory stays bounded however long the
- * log grows; nothing is printed twice or skipped across pages.
+ * Reads a flow run's logs with `POST /logs/filter`, oldest first, from the
+ * newest line seen (the bound is inclusive, so the ids at it are dropped), and
+ * on the final call from a little before it, for lines shipped late. Only the
+ * ids inside that window are remembered, so memory stays bounded however long
+ * the log grows; nothing is printed twice or skipped across pages.
  */
 export class PrefectLogFollower implements LogFollower {
   private readonly seen = new Map<string, number>()
@@ -53,10 +54,12 @@ export class PrefectLogFollower implements LogFollower {
     private readonly runId: string
   ) {}
 
-  async next(print: (lines: LogLine[]) => void, deadline?: number): Promise<void> {
-    const after = this.newest > 0 ? new Date(this.newest - LATE_WINDOW_MS).toISOString() : undefined
+  async next(print: (lines: LogLine[]) => void, deadline?: number, final = false): Promise<boolean> {
+    const after = this.newest > 0 ? new Date(this.newest - (final ? LATE_WINDOW_MS : 0)).toISOString() : undefined
     const what = `read the logs of flow run ${this.runId}`
-    for (let page = 0, offset = 0; page < MAX_PAGES; page++) {
+    let more = true
+    // The final call reads to the end: its window starts behind the newest line, so it could not resume.
+    for (let page = 0, offset = 0; final || page < MAX_PAGES; page++) {
       const body = {
         logs: { flow_run_id: { any_: [this.runId] }, ...(after && { timestamp: { after_: after } }) },
         sort: 'TIMESTAMP_ASC',
@@ -84,9 +87,13 @@ export class PrefectLogFollower implements LogFollower {
       if (fresh.length > 0) print(fresh)
       // Without a limit, the first page's length is the server's own page size, or less.
       this.fullPage ??= logs.length
-      if (logs.length === 0 || logs.length < this.fullPage) break
+      if (logs.length === 0 || logs.length < this.fullPage) {
+        more = false
+        break
+      }
       offset += logs.length
     }
-    for (const [id, time] of this.seen) if (time < this.newest - 2 * LATE_WINDOW_MS) this.seen.delete(id)
+    for (const [id, time] of this.seen) if (time < this.newest - LATE_WINDOW_MS) this.seen.delete(id)
+    return more
   }
 }

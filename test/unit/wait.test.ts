@@ -19,7 +19,7 @@ function scripted(answers: Array<RunStatus | Error>): Orchestrator & { reads: nu
       throw new Error('not used')
     },
     runUrl: (id: string) => `http://ui/${id}`,
-    logs: () => ({ next: async () => undefined }),
+    logs: () => ({ next: async () => false }),
     dryRun: async () => [],
     cancel: async (): Promise<RunStatus> => {
       throw new Error('not used')
