@@ -154,6 +154,9 @@ describe('Prefect, against a real server and a served flow', () => {
     expect(result.outputs).toMatchObject({ outcome: 'timed-out', state: 'CANCELLED' })
     expect(result.stdout).toContain('did not end within the timeout of 4s; it was RUNNING (Running) and was cancelled: it ended CANCELLED')
     expect(result.summary).toContain('Prefect run: timed-out')
+    expect(result.summary).toContain(`href="${result.outputs['run-url']}"`)
+    expect(result.summary).toMatch(/<p>Prefect run [0-9a-f-]+ did not end within the timeout of 4s; it was RUNNING \(Running\) and was cancelled/)
+    expect(result.stdout).toContain(`::error title=Prefect run '${result.outputs['run-name']}' timed out after 4s::`)
     expect((await api<FlowRun>(open, 'GET', `/flow_runs/${result.outputs['run-id']}`)).state_type).toBe('CANCELLED')
   })
 

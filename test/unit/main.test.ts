@@ -41,6 +41,21 @@ async function prefect(states: object[], created: object = flowRun('SCHEDULED', 
   return stub
 }
 
+/** A Prefect API whose run goes on RUNNING until it is set CANCELLING (accepted), then reads CANCELLED. */
+async function cancellablePrefect(): Promise<Stub> {
+  let cancelled = false
+  return startStub((r: Recorded): Reply => {
+    if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
+    if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('RUNNING', 'Running') }
+    if (r.path.endsWith('/set_state')) {
+      cancelled = true
+      return { status: 201, json: { status: 'ACCEPT', state: { type: 'CANCELLING' }, details: { type: 'accept_details' } } }
+    }
+    if (r.path.endsWith('/logs/filter')) return { status: 200, json: [] }
+    return { status: 200, json: cancelled ? flowRun('CANCELLED', 'Cancelled') : flowRun('RUNNING', 'Running') }
+  })
+}
+
 const inputs = (server: Stub, extra: Record<string, string> = {}) => ({ orchestrator: 'prefect', url: `${server.url}/api`, deployment: 'etl/nightly', ...extra })
 
 describe('run', () => {
@@ -125,17 +140,7 @@ describe('run', () => {
   })
 
   it('cancels the run at the timeout by default, and confirms it', async () => {
-    let cancelled = false
-    stub = await startStub((r: Recorded): Reply => {
-      if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
-      if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('RUNNING', 'Running') }
-      if (r.path.endsWith('/set_state')) {
-        cancelled = true
-        return { status: 201, json: { status: 'ACCEPT', state: { type: 'CANCELLING' }, details: { type: 'accept_details' } } }
-      }
-      if (r.path.endsWith('/logs/filter')) return { status: 200, json: [] }
-      return { status: 200, json: cancelled ? flowRun('CANCELLED', 'Cancelled') : flowRun('RUNNING', 'Running') }
-    })
+    stub = await cancellablePrefect()
     env.setInputs(inputs(stub, { timeout: '1s' }))
     await run()
     expect(process.exitCode).toBe(1)
@@ -147,17 +152,7 @@ describe('run', () => {
   })
 
   it('cancels the run when the job is cancelled, and says so', async () => {
-    let cancelled = false
-    stub = await startStub((r: Recorded): Reply => {
-      if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
-      if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('RUNNING', 'Running') }
-      if (r.path.endsWith('/set_state')) {
-        cancelled = true
-        return { status: 200, json: { status: 'ACCEPT', state: { type: 'CANCELLING' } } }
-      }
-      if (r.path.endsWith('/logs/filter')) return { status: 200, json: [] }
-      return { status: 200, json: cancelled ? flowRun('CANCELLED', 'Cancelled') : flowRun('RUNNING', 'Running') }
-    })
+    stub = await cancellablePrefect()
     env.setInputs(inputs(stub))
     setTimeout(() => process.emit('SIGINT', 'SIGINT'), 1500)
     const started = Date.now()
