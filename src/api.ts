@@ -67,6 +67,11 @@ export class Api {
   }
 }
 
+/** The Authorization line of a request shown to the user: its kind, never its value. */
+export function describeAuthorization(credentials: Credentials): string {
+  return `Authorization: ${credentials.kind === 'none' ? '(none)' : `${credentials.kind} (redacted)`}`
+}
+
 function authorization(credentials: Credentials): Record<string, string> {
   switch (credentials.kind) {
     case 'none':

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errorMessage } from './errors.js'
-import { isTerminal, type Orchestrator, type Run, type RunStatus } from './orchestrator.js'
+import { isTerminal, type Orchestrator, type Run, type RunStatus, sameState } from './orchestrator.js'
 import { printUntrusted } from './untrusted.js'
 
 export interface CancelResult {
@@ -24,7 +24,7 @@ export async function cancelAndConfirm(
   const deadline = Date.now() + budgetMs
   let status = last
   const see = (next: RunStatus): void => {
-    if (next.state !== status.state || next.stateName !== status.stateName) onChange(next)
+    if (!sameState(next, status)) onChange(next)
     status = next
   }
   try {

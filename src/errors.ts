@@ -1,6 +1,6 @@
 /**
  * Every failure the action reports goes through one of these, so `main` can turn
- * it into one `core.setFailed` with a message a user can act on, and the
+ * it into one failed step (an error annotation and exit code 1) with a message a user can act on, and the
  * `outcome` output can say whether the run itself failed or we could not reach it.
  */
 

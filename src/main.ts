@@ -39,7 +39,7 @@ export function cancelReason(why: string): string {
 
 /**
  * The action: trigger, optionally wait, report. Every failure ends in one
- * `setFailed`. Says whether the job was cancelled meanwhile.
+ * `failStep`. Says whether the job was cancelled meanwhile.
  */
 export async function run(): Promise<{ jobCancelled: boolean }> {
   const report = new Report()

@@ -49,6 +49,11 @@ export interface RunStatus {
   outputs?: unknown
 }
 
+/** A change of state is a new type or a new name: Late and Scheduled are both SCHEDULED. */
+export function sameState(a: RunStatus, b: RunStatus): boolean {
+  return a.state === b.state && a.stateName === b.stateName
+}
+
 export interface Run {
   id: string
   name: string

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { RemoteError, errorMessage } from './errors.js'
 import type { WaitSettings } from './inputs.js'
-import { isTerminal, type Orchestrator, type Run, type RunStatus } from './orchestrator.js'
+import { isTerminal, type Orchestrator, type Run, type RunStatus, sameState } from './orchestrator.js'
 import { isTransient } from './remote.js'
 import { printUntrusted } from './untrusted.js'
 
@@ -64,7 +64,7 @@ export async function waitForRun(
       printUntrusted(`Could not read the run's state, will try again: ${errorMessage(error)}`)
       continue
     }
-    if (next.state !== status.state || next.stateName !== status.stateName) {
+    if (!sameState(next, status)) {
       hooks.onChange(next)
       lastNews = Date.now()
     } else if (Date.now() - lastNews >= (hooks.heartbeatMs ?? HEARTBEAT_MS)) {

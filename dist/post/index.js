@@ -32179,7 +32179,7 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 ;// CONCATENATED MODULE: ./src/errors.ts
 /**
  * Every failure the action reports goes through one of these, so `main` can turn
- * it into one `core.setFailed` with a message a user can act on, and the
+ * it into one failed step (an error annotation and exit code 1) with a message a user can act on, and the
  * `outcome` output can say whether the run itself failed or we could not reach it.
  */
 /** A bad input, found before any request is sent. */
@@ -32225,6 +32225,10 @@ function orchestrator_isTerminal(phase) {
             return false;
     }
 }
+/** A change of state is a new type or a new name: Late and Scheduled are both SCHEDULED. */
+function orchestrator_sameState(a, b) {
+    return a.state === b.state && a.stateName === b.stateName;
+}
 /** One list, one type guard: the state enums are checked against the lists they are declared as. */
 function isOneOf(list, value) {
     return list.includes(value);
@@ -32269,7 +32273,7 @@ async function cancel_cancelAndConfirm(orchestrator, run, last, reason, budgetMs
     const deadline = Date.now() + budgetMs;
     let status = last;
     const see = (next) => {
-        if (next.state !== status.state || next.stateName !== status.stateName)
+        if (!orchestrator_sameState(next, status))
             onChange(next);
         status = next;
     };
@@ -33067,6 +33071,10 @@ class Api {
                 throw new errors_RemoteError(`Could not ${what}: ${server} answered ${status}: ${detail}`, status);
         }
     }
+}
+/** The Authorization line of a request shown to the user: its kind, never its value. */
+function describeAuthorization(credentials) {
+    return `Authorization: ${credentials.kind === 'none' ? '(none)' : `${credentials.kind} (redacted)`}`;
 }
 function authorization(credentials) {
     switch (credentials.kind) {
@@ -38235,7 +38243,7 @@ class KestraClient {
         const fields = Object.entries(this.inputs.parameters ?? {}).filter(([, value]) => value !== null);
         return [
             `POST ${this.path(`/executions/${this.flowPath()}?${this.query(this.key())}`)}`,
-            `Authorization: ${this.inputs.credentials.kind === 'none' ? '(none)' : `${this.inputs.credentials.kind} (redacted)`}`,
+            describeAuthorization(this.inputs.credentials),
             'multipart/form-data:',
             ...fields.map(([name, value]) => `  ${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`),
             ...this.inputs.files.map((file) => `  ${file.input}: file ${(0,external_node_path_namespaceObject.basename)(file.path)} (${(0,external_node_fs_namespaceObject.statSync)(file.path).size} bytes)`),
@@ -38711,7 +38719,7 @@ class PrefectClient {
             for (const problem of problems)
                 warning(`${problem}; ${this.target} does not enforce its parameter schema, so Prefect would accept it`);
         }
-        return [`POST ${this.inputs.url}${path}`, `Authorization: ${this.inputs.credentials.kind === 'none' ? '(none)' : `${this.inputs.credentials.kind} (redacted)`}`, JSON.stringify(body, null, 2)];
+        return [`POST ${this.inputs.url}${path}`, describeAuthorization(this.inputs.credentials), JSON.stringify(body, null, 2)];
     }
     async trigger(deadline) {
         const { path, body } = this.createRequest();
@@ -39028,7 +39036,7 @@ async function wait_waitForRun(orchestrator, run, settings, hooks) {
             printUntrusted(`Could not read the run's state, will try again: ${errorMessage(error)}`);
             continue;
         }
-        if (next.state !== status.state || next.stateName !== status.stateName) {
+        if (!sameState(next, status)) {
             hooks.onChange(next);
             lastNews = Date.now();
         }
@@ -39091,7 +39099,7 @@ function cancelReason(why) {
 }
 /**
  * The action: trigger, optionally wait, report. Every failure ends in one
- * `setFailed`. Says whether the job was cancelled meanwhile.
+ * `failStep`. Says whether the job was cancelled meanwhile.
  */
 async function run() {
     const report = new Report();

@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import { openAsBlob, statSync } from 'node:fs'
 import { basename } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Api } from '../api.js'
+import { Api, describeAuthorization } from '../api.js'
 import { InputError, RemoteError } from '../errors.js'
 import type { Credentials, KestraInputs } from '../inputs.js'
 import type { LogFollower, Orchestrator, Run, RunStatus } from '../orchestrator.js'
@@ -151,7 +151,7 @@ export class KestraClient implements Orchestrator {
     const fields = Object.entries(this.inputs.parameters ?? {}).filter(([, value]) => value !== null)
     return [
       `POST ${this.path(`/executions/${this.flowPath()}?${this.query(this.key())}`)}`,
-      `Authorization: ${this.inputs.credentials.kind === 'none' ? '(none)' : `${this.inputs.credentials.kind} (redacted)`}`,
+      describeAuthorization(this.inputs.credentials),
       'multipart/form-data:',
       ...fields.map(([name, value]) => `  ${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`),
       ...this.inputs.files.map((file) => `  ${file.input}: file ${basename(file.path)} (${statSync(file.path).size} bytes)`),

@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import { InputError, RemoteError } from '../errors.js'
-import { Api } from '../api.js'
+import { Api, describeAuthorization } from '../api.js'
 import type { HttpResponse } from '../http.js'
 import type { Credentials, PrefectInputs } from '../inputs.js'
 import type { JsonObject } from '../mapping.js'
@@ -136,7 +136,7 @@ export class PrefectClient implements Orchestrator {
       if (problems.length > 0 && enforced) throw new InputError('parameters', `does not fit the parameter schema of ${this.target}: ${problems.join('; ')}`)
       for (const problem of problems) core.warning(`${problem}; ${this.target} does not enforce its parameter schema, so Prefect would accept it`)
     }
-    return [`POST ${this.inputs.url}${path}`, `Authorization: ${this.inputs.credentials.kind === 'none' ? '(none)' : `${this.inputs.credentials.kind} (redacted)`}`, JSON.stringify(body, null, 2)]
+    return [`POST ${this.inputs.url}${path}`, describeAuthorization(this.inputs.credentials), JSON.stringify(body, null, 2)]
   }
 
   async trigger(deadline?: number): Promise<Run> {
