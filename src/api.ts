@@ -1,5 +1,5 @@
 import { RemoteError } from './errors.js'
-import { Http, type HttpRequest, type HttpResponse, NetworkError } from './http.js'
+import { Http, type HttpRequest, type HttpResponse, type HttpStream, NetworkError } from './http.js'
 import type { Credentials } from './inputs.js'
 import { explain } from './remote.js'
 
@@ -39,11 +39,21 @@ export class Api {
     try {
       return await this.http.send(request)
     } catch (error) {
-      if (error instanceof NetworkError) {
-        throw new NetworkError(`Could not ${what}: ${this.serverName} did not answer (${error.message})`, error.code)
-      }
-      throw error
+      throw this.unanswered(what, error)
     }
+  }
+
+  /** Opens a stream (server-sent events); a server that does not answer becomes an error that says what we were doing. */
+  async open(what: string, url: string, accept: string, deadline?: number): Promise<HttpStream> {
+    try {
+      return await this.http.open(url, accept, deadline)
+    } catch (error) {
+      throw this.unanswered(what, error)
+    }
+  }
+
+  private unanswered(what: string, error: unknown): unknown {
+    return error instanceof NetworkError ? new NetworkError(`Could not ${what}: ${this.serverName} did not answer (${error.message})`, error.code) : error
   }
 
   /** The response when it is a success; otherwise the error a user can act on. */

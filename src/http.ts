@@ -30,6 +30,14 @@ export interface HttpResponse {
   body: string
 }
 
+/** An answer whose body is read as it comes, e.g. server-sent events; `close` ends it from our side. */
+export interface HttpStream {
+  status: number
+  headers: IncomingHttpHeaders
+  body: AsyncIterable<Buffer>
+  close(): void
+}
+
 /** No HTTP answer at all: refused, reset, timed out, name not found. */
 export class NetworkError extends Error {
   readonly code?: string
@@ -98,6 +106,39 @@ export class Http {
     return Math.min(this.options.maxDelayMs, exponential * jitter)
   }
 
+  /**
+   * One GET whose answer stays open: the headers must come within the attempt
+   * limit, the body may go on for as long as the caller reads it. Never
+   * retried here: only the caller knows what a new stream would repeat.
+   */
+  async open(url: string, accept: string, deadline = Number.POSITIVE_INFINITY): Promise<HttpStream> {
+    const request: HttpRequest = { method: 'GET', url, idempotent: true, deadline }
+    const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now())
+    if (timeoutMs <= 0) throw new NetworkError(`${describe(request)}: no time left before the deadline`, 'ETIMEDOUT')
+    // No socket timeout: a quiet stream is not a dead one, and the caller closes it.
+    const client = new HttpClient(this.options.userAgent, [], { allowRetries: false, keepAlive: false, maxRedirects: 5 })
+    try {
+      const response = await withTimeout(client.request('GET', url, null, { ...this.options.headers, accept }), timeoutMs, () => {
+        client.dispose()
+        return new NetworkError(`${describe(request)}: no answer within ${(timeoutMs / 1000).toFixed(1)}s`, 'ETIMEDOUT')
+      })
+      this.reachedServer = true
+      const { message } = response
+      return {
+        status: message.statusCode ?? 0,
+        headers: message.headers,
+        body: message,
+        close: () => {
+          message.destroy()
+          client.dispose()
+        }
+      }
+    } catch (error) {
+      client.dispose()
+      throw asNetworkError(error, request)
+    }
+  }
+
   private async attempt(request: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
     // A client per attempt, so an attempt that overruns can be torn down alone.
     const client = new HttpClient(this.options.userAgent, [], {
@@ -116,24 +157,32 @@ export class Http {
       headers['content-type'] = 'application/json'
       body = JSON.stringify(request.json)
     }
-    let timer: NodeJS.Timeout | undefined
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        client.dispose()
-        reject(new NetworkError(`${describe(request)}: no complete answer within ${(timeoutMs / 1000).toFixed(1)}s`, 'ETIMEDOUT'))
-      }, timeoutMs)
-    })
     const exchange = (async (): Promise<HttpResponse> => {
       const response = await client.request(request.method, request.url, body, headers)
       const text = await response.readBody()
       return { status: response.message.statusCode ?? 0, headers: response.message.headers, body: text }
     })()
     try {
-      return await Promise.race([exchange, expired])
+      return await withTimeout(exchange, timeoutMs, () => {
+        client.dispose()
+        return new NetworkError(`${describe(request)}: no complete answer within ${(timeoutMs / 1000).toFixed(1)}s`, 'ETIMEDOUT')
+      })
     } finally {
-      clearTimeout(timer)
       client.dispose()
     }
+  }
+}
+
+/** The promise's value, or the error `expire` makes when it takes longer than `ms`. */
+async function withTimeout<T>(promise: Promise<T>, ms: number, expire: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(expire()), ms)
+  })
+  try {
+    return await Promise.race([promise, expired])
+  } finally {
+    clearTimeout(timer)
   }
 }
 

@@ -87,6 +87,7 @@ export async function run(): Promise<{ jobCancelled: boolean }> {
       await onJobCancelled(orchestrator, run, inputs, report)
       return { jobCancelled: true }
     } finally {
+      follower?.close()
       if (follower) core.endGroup()
     }
     const { status, timedOut } = waited
@@ -190,5 +191,9 @@ class LogPrinter {
     while ((await this.next(deadline)) && Date.now() < deadline);
     await sleep(Math.min(DRAIN_PAUSE_MS, Math.max(0, deadline - Date.now())))
     await this.next(deadline, true)
+  }
+
+  close(): void {
+    this.follower.close()
   }
 }

@@ -78,6 +78,8 @@ export interface LogLine {
  */
 export interface LogFollower {
   next(print: (lines: LogLine[]) => void, deadline?: number, final?: boolean): Promise<boolean>
+  /** Lets go of anything held open (a stream); safe to call more than once. */
+  close(): void
 }
 
 export interface Orchestrator {

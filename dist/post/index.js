@@ -29211,7 +29211,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7506:
+/***/ 3267:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32903,6 +32903,40 @@ class Http {
         const jitter = 0.8 + Math.random() * 0.4;
         return Math.min(this.options.maxDelayMs, exponential * jitter);
     }
+    /**
+     * One GET whose answer stays open: the headers must come within the attempt
+     * limit, the body may go on for as long as the caller reads it. Never
+     * retried here: only the caller knows what a new stream would repeat.
+     */
+    async open(url, accept, deadline = Number.POSITIVE_INFINITY) {
+        const request = { method: 'GET', url, idempotent: true, deadline };
+        const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now());
+        if (timeoutMs <= 0)
+            throw new NetworkError(`${describe(request)}: no time left before the deadline`, 'ETIMEDOUT');
+        // No socket timeout: a quiet stream is not a dead one, and the caller closes it.
+        const client = new lib_HttpClient(this.options.userAgent, [], { allowRetries: false, keepAlive: false, maxRedirects: 5 });
+        try {
+            const response = await withTimeout(client.request('GET', url, null, { ...this.options.headers, accept }), timeoutMs, () => {
+                client.dispose();
+                return new NetworkError(`${describe(request)}: no answer within ${(timeoutMs / 1000).toFixed(1)}s`, 'ETIMEDOUT');
+            });
+            this.reachedServer = true;
+            const { message } = response;
+            return {
+                status: message.statusCode ?? 0,
+                headers: message.headers,
+                body: message,
+                close: () => {
+                    message.destroy();
+                    client.dispose();
+                }
+            };
+        }
+        catch (error) {
+            client.dispose();
+            throw asNetworkError(error, request);
+        }
+    }
     async attempt(request, timeoutMs) {
         // A client per attempt, so an attempt that overruns can be torn down alone.
         const client = new lib_HttpClient(this.options.userAgent, [], {
@@ -32922,25 +32956,33 @@ class Http {
             headers['content-type'] = 'application/json';
             body = JSON.stringify(request.json);
         }
-        let timer;
-        const expired = new Promise((_, reject) => {
-            timer = setTimeout(() => {
-                client.dispose();
-                reject(new NetworkError(`${describe(request)}: no complete answer within ${(timeoutMs / 1000).toFixed(1)}s`, 'ETIMEDOUT'));
-            }, timeoutMs);
-        });
         const exchange = (async () => {
             const response = await client.request(request.method, request.url, body, headers);
             const text = await response.readBody();
             return { status: response.message.statusCode ?? 0, headers: response.message.headers, body: text };
         })();
         try {
-            return await Promise.race([exchange, expired]);
+            return await withTimeout(exchange, timeoutMs, () => {
+                client.dispose();
+                return new NetworkError(`${describe(request)}: no complete answer within ${(timeoutMs / 1000).toFixed(1)}s`, 'ETIMEDOUT');
+            });
         }
         finally {
-            clearTimeout(timer);
             client.dispose();
         }
+    }
+}
+/** The promise's value, or the error `expire` makes when it takes longer than `ms`. */
+async function withTimeout(promise, ms, expire) {
+    let timer;
+    const expired = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(expire()), ms);
+    });
+    try {
+        return await Promise.race([promise, expired]);
+    }
+    finally {
+        clearTimeout(timer);
     }
 }
 function describe(request) {
@@ -33045,11 +33087,20 @@ class Api {
             return await this.http.send(request);
         }
         catch (error) {
-            if (error instanceof NetworkError) {
-                throw new NetworkError(`Could not ${what}: ${this.serverName} did not answer (${error.message})`, error.code);
-            }
-            throw error;
+            throw this.unanswered(what, error);
         }
+    }
+    /** Opens a stream (server-sent events); a server that does not answer becomes an error that says what we were doing. */
+    async open(what, url, accept, deadline) {
+        try {
+            return await this.http.open(url, accept, deadline);
+        }
+        catch (error) {
+            throw this.unanswered(what, error);
+        }
+    }
+    unanswered(what, error) {
+        return error instanceof NetworkError ? new NetworkError(`Could not ${what}: ${this.serverName} did not answer (${error.message})`, error.code) : error;
     }
     /** The response when it is a success; otherwise the error a user can act on. */
     ok(response, what) {
@@ -38125,7 +38176,158 @@ function deriveIdempotencyKey(origin, target, request) {
     return `github/${repository}/${runId}/${runAttempt ?? 1}/${job ?? ''}/${step ?? ''}/${hash}`;
 }
 
+;// CONCATENATED MODULE: ./src/kestra/logs.ts
+
+
+
+
+/** Lines held between two polls before the stream is left unread: the server then waits, not our memory. */
+const MAX_BUFFERED = 2_000;
+/** At the end, a stream that has been silent this long has delivered everything. */
+const QUIET_MS = 1_000;
+const FINAL_WAIT_MS = 5_000;
+/** A stream that keeps dropping is given up for plain reads. */
+const MAX_RECONNECTS = 5;
+/**
+ * Follows an execution's log by server-sent events (`GET /logs/{id}/follow`),
+ * and where the server does not offer that, by reading `GET /logs/{id}`
+ * whole each poll. Kestra's stream first replays the stored lines, then sends
+ * new ones as they come, and never ends by itself: a stream opened again
+ * after a drop skips as many lines as were taken already; the last call waits
+ * for the stream to go quiet, then closes it.
+ */
+class KestraLogFollower {
+    api;
+    path;
+    runId;
+    mode = 'unopened';
+    stream;
+    /** Set while a stream is being read; cleared when it ends, by the server, a drop or us. */
+    reading;
+    buffered = [];
+    /** Lines taken from the log so far, over every stream and read. */
+    taken = 0;
+    reconnects = 0;
+    lastEventAt = 0;
+    resume;
+    what;
+    constructor(api, path, runId) {
+        this.api = api;
+        this.path = path;
+        this.runId = runId;
+        this.what = `read the logs of execution ${runId}`;
+    }
+    async next(print, deadline, final = false) {
+        if (this.mode === 'unopened' || (this.mode === 'follow' && !this.reading))
+            await this.follow(deadline);
+        if (this.mode === 'read')
+            await this.readWhole(deadline);
+        else if (final)
+            await this.quiet(deadline);
+        const full = this.buffered.length >= MAX_BUFFERED;
+        if (this.buffered.length > 0)
+            print(this.buffered.splice(0));
+        this.resume?.();
+        this.resume = undefined;
+        if (final)
+            this.close();
+        return full;
+    }
+    close() {
+        this.stream?.close();
+        this.stream = undefined;
+    }
+    async follow(deadline) {
+        if (this.reconnects > MAX_RECONNECTS) {
+            info(`The log stream of execution ${this.runId} dropped ${MAX_RECONNECTS} times; reading the log whole from now on`);
+            this.mode = 'read';
+            return;
+        }
+        const stream = await this.api.open(`follow the logs of execution ${this.runId}`, this.path(`/logs/${encodeURIComponent(this.runId)}/follow`), 'text/event-stream', deadline);
+        const type = String(stream.headers['content-type'] ?? '');
+        if (stream.status < 200 || stream.status >= 300 || !type.startsWith('text/event-stream')) {
+            stream.close();
+            // 401 and 403 say the same for both ways of reading; anything else means this server has no stream for logs.
+            if (stream.status === 401 || stream.status === 403)
+                this.api.ok({ status: stream.status, headers: stream.headers, body: '' }, this.what);
+            core_debug(`No log stream for execution ${this.runId} (HTTP ${stream.status} ${type}); reading the log whole each poll`);
+            this.mode = 'read';
+            return;
+        }
+        if (this.mode === 'follow')
+            this.reconnects++;
+        this.mode = 'follow';
+        this.stream = stream;
+        this.reading = this.pump(stream, this.taken).finally(() => {
+            this.reading = undefined;
+        });
+    }
+    /** Parses the events as they come; the lines a new stream replays are skipped. */
+    async pump(stream, skip) {
+        const decoder = new TextDecoder();
+        let pending = '';
+        try {
+            for await (const chunk of stream.body) {
+                pending += decoder.decode(chunk, { stream: true });
+                const events = pending.split(/\r?\n\r?\n/);
+                pending = events.pop() ?? '';
+                for (const event of events) {
+                    const entry = parseEvent(event);
+                    if (!entry)
+                        continue;
+                    this.lastEventAt = Date.now();
+                    if (skip > 0) {
+                        skip--;
+                        continue;
+                    }
+                    this.taken++;
+                    this.buffered.push(toLine(entry));
+                }
+                // Unread, the socket fills and the server waits: memory stays bounded however fast lines come.
+                if (this.buffered.length >= MAX_BUFFERED)
+                    await new Promise((resolve) => (this.resume = resolve));
+            }
+        }
+        catch (error) {
+            // A stream we closed ends this way too; one that dropped is opened again on the next poll.
+            if (this.stream === stream)
+                core_debug(`The log stream of execution ${this.runId} ended: ${errors_errorMessage(error)}`);
+        }
+    }
+    async quiet(deadline = Number.POSITIVE_INFINITY) {
+        const until = Math.min(deadline, Date.now() + FINAL_WAIT_MS);
+        while (this.reading && this.buffered.length < MAX_BUFFERED && Date.now() < until && Date.now() - this.lastEventAt < QUIET_MS)
+            await (0,promises_namespaceObject.setTimeout)(100);
+    }
+    /** `GET /logs/{id}` answers the whole log, oldest first: take what comes after the lines taken. A 404 means not visible yet. */
+    async readWhole(deadline) {
+        const response = await this.api.send(this.what, { method: 'GET', url: this.path(`/logs/${encodeURIComponent(this.runId)}`), idempotent: true, deadline });
+        if (response.status === 404)
+            return;
+        const entries = parseJson(this.api.ok(response, this.what), this.what);
+        for (const entry of entries.slice(this.taken))
+            this.buffered.push(toLine(entry));
+        this.taken = Math.max(this.taken, entries.length);
+    }
+}
+/** One event's log entry; none for the stream's opening event, which carries an empty entry. */
+function parseEvent(event) {
+    const data = event
+        .split(/\r?\n/)
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
+        .join('\n');
+    if (data === '')
+        return undefined;
+    const entry = JSON.parse(data);
+    return entry.message === undefined && entry.timestamp === undefined ? undefined : entry;
+}
+function toLine(entry) {
+    return { time: entry.timestamp ?? '', level: entry.level ?? '', message: entry.message ?? '' };
+}
+
 ;// CONCATENATED MODULE: ./src/kestra/client.ts
+
 
 
 
@@ -38373,26 +38575,8 @@ class KestraClient {
         }
         return this.read(runId, deadline);
     }
-    /**
-     * `GET /logs/{executionId}` answers the whole log, oldest first: print what
-     * comes after the lines printed already. A 404 means not visible yet.
-     */
     logs(runId) {
-        let printed = 0;
-        const what = `read the logs of execution ${runId}`;
-        return {
-            next: async (print, deadline) => {
-                const response = await this.api.send(what, { method: 'GET', url: this.path(`/logs/${encodeURIComponent(runId)}`), idempotent: true, deadline });
-                if (response.status === 404)
-                    return false;
-                const entries = parseJson(this.api.ok(response, what), what);
-                const fresh = entries.slice(printed);
-                printed = entries.length;
-                if (fresh.length > 0)
-                    print(fresh.map((entry) => ({ time: entry.timestamp, level: entry.level, message: entry.message })));
-                return false;
-            }
-        };
+        return new KestraLogFollower(this.api, (suffix) => this.path(suffix), runId);
     }
     runUrl(executionId) {
         const tenant = this.inputs.tenant === undefined ? '' : `/${encodeURIComponent(this.inputs.tenant)}`;
@@ -38518,6 +38702,9 @@ class PrefectLogFollower {
             if (time < this.newest - LATE_WINDOW_MS)
                 this.seen.delete(id);
         return more;
+    }
+    close() {
+        // Each read is a request of its own: nothing stays open.
     }
 }
 
@@ -39154,6 +39341,7 @@ async function run() {
             return { jobCancelled: true };
         }
         finally {
+            follower?.close();
             if (follower)
                 core.endGroup();
         }
@@ -39259,6 +39447,9 @@ class LogPrinter {
         await sleep(Math.min(DRAIN_PAUSE_MS, Math.max(0, deadline - Date.now())));
         await this.next(deadline, true);
     }
+    close() {
+        this.follower.close();
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/cleanup.ts
@@ -39316,7 +39507,7 @@ async function post() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7506);
+/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3267);
 
 await (0,_cleanup_js__WEBPACK_IMPORTED_MODULE_0__/* .post */ .b)();
 

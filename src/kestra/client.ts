@@ -9,6 +9,7 @@ import type { LogFollower, Orchestrator, Run, RunStatus } from '../orchestrator.
 import { deriveIdempotencyKey, type Origin } from '../origin.js'
 import { isTransient, parseJson } from '../remote.js'
 import { printUntrusted } from '../untrusted.js'
+import { KestraLogFollower } from './logs.js'
 import { KESTRA_TERMINAL_STATES, kestraPhase } from './states.js'
 
 /**
@@ -276,24 +277,8 @@ export class KestraClient implements Orchestrator {
     return this.read(runId, deadline)
   }
 
-  /**
-   * `GET /logs/{executionId}` answers the whole log, oldest first: print what
-   * comes after the lines printed already. A 404 means not visible yet.
-   */
   logs(runId: string): LogFollower {
-    let printed = 0
-    const what = `read the logs of execution ${runId}`
-    return {
-      next: async (print, deadline) => {
-        const response = await this.api.send(what, { method: 'GET', url: this.path(`/logs/${encodeURIComponent(runId)}`), idempotent: true, deadline })
-        if (response.status === 404) return false
-        const entries = parseJson<Array<{ timestamp: string; level: string; message: string }>>(this.api.ok(response, what), what)
-        const fresh = entries.slice(printed)
-        printed = entries.length
-        if (fresh.length > 0) print(fresh.map((entry) => ({ time: entry.timestamp, level: entry.level, message: entry.message })))
-        return false
-      }
-    }
+    return new KestraLogFollower(this.api, (suffix) => this.path(suffix), runId)
   }
 
   runUrl(executionId: string): string {

@@ -96,4 +96,8 @@ export class PrefectLogFollower implements LogFollower {
     for (const [id, time] of this.seen) if (time < this.newest - LATE_WINDOW_MS) this.seen.delete(id)
     return more
   }
+
+  close(): void {
+    // Each read is a request of its own: nothing stays open.
+  }
 }

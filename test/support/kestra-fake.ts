@@ -17,7 +17,10 @@ import { parse } from 'yaml'
  * `{"message", "_links"}` error bodies; the 1.x kill (`DELETE .../kill`, 202,
  * KILLING then KILLED). Flows run a small set of core tasks: Log, Sleep
  * (`duration: PT<n>S`), Fail and Pause; `{{ inputs.x }}` in flow outputs and
- * Log messages is rendered, and Log messages are served by `GET /logs/{id}`.
+ * Log messages is rendered, and Log messages are served by `GET /logs/{id}`
+ * and by server-sent events on `GET /logs/{id}/follow`, as Kestra's
+ * LogController sends them: an opening event with an empty entry, the stored
+ * lines, then new ones as they come, with no end.
  */
 
 export interface KestraFakeOptions {
@@ -27,6 +30,8 @@ export interface KestraFakeOptions {
   apiToken?: string
   /** How long a new execution stays invisible to reads and searches. */
   visibilityDelayMs?: number
+  /** False: no `GET /logs/{id}/follow` (404), as on a server that hides it. */
+  followLogs?: boolean
 }
 
 interface FlowInput {
@@ -87,6 +92,7 @@ export async function startKestraFake(options: KestraFakeOptions): Promise<Kestr
   const flows = new Map<string, Flow[]>()
   const executions = new Map<string, { execution: Execution; visibleAt: number; files: Map<string, Buffer>; logs: object[] }>()
   const timers = new Set<NodeJS.Timeout>()
+  const followers = new Map<string, Set<ServerResponse>>()
   const visibilityDelayMs = options.visibilityDelayMs ?? 300
 
   function authorized(req: IncomingMessage): boolean {
@@ -108,6 +114,24 @@ export async function startKestraFake(options: KestraFakeOptions): Promise<Kestr
     if (terminal) execution.state.endDate = date
     const end = Date.parse(execution.state.endDate ?? date)
     execution.state.duration = `PT${((end - Date.parse(execution.state.startDate)) / 1000).toFixed(3)}S`
+  }
+
+  function addLog(executionId: string, entry: object): void {
+    executions.get(executionId)?.logs.push(entry)
+    for (const res of followers.get(executionId) ?? []) sendEvent(res, 'progress', entry)
+  }
+
+  function sendEvent(res: ServerResponse, id: string, data: object): void {
+    res.write(`data: ${JSON.stringify(data)}\nid: ${id}\n\n`)
+  }
+
+  function follow(req: IncomingMessage, res: ServerResponse, executionId: string): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    sendEvent(res, 'start', {})
+    for (const entry of executions.get(executionId)?.logs ?? []) sendEvent(res, 'progress', entry)
+    const set = followers.get(executionId) ?? new Set()
+    followers.set(executionId, set.add(res))
+    req.on('close', () => set.delete(res))
   }
 
   function later(ms: number, action: () => void): void {
@@ -134,7 +158,7 @@ export async function startKestraFake(options: KestraFakeOptions): Promise<Kestr
         case 'io.kestra.plugin.core.log.Log': {
           const messages = Array.isArray(task.message) ? task.message : [task.message]
           for (const message of messages) {
-            executions.get(execution.id)?.logs.push({
+            addLog(execution.id, {
               namespace: execution.namespace,
               flowId: execution.flowId,
               taskId: task.id,
@@ -274,6 +298,10 @@ export async function startKestraFake(options: KestraFakeOptions): Promise<Kestr
       return json(res, 200, flow)
     }
     if (method === 'GET' && rest === '/executions/search') return json(res, 200, search(url))
+    if (method === 'GET' && (match = /^\/logs\/([^/]+)\/follow$/.exec(rest))) {
+      if (options.followLogs === false) throw new HttpError(404, 'Not Found')
+      return follow(req, res, decodeURIComponent(match[1]))
+    }
     if (method === 'GET' && (match = /^\/logs\/([^/]+)$/.exec(rest))) {
       const entry = executions.get(decodeURIComponent(match[1]))
       if (!entry || !visible(entry.execution.id)) throw new HttpError(404, 'Not Found')

@@ -19,7 +19,7 @@ function scripted(answers: Array<RunStatus | Error>): Orchestrator & { reads: nu
       throw new Error('not used')
     },
     runUrl: (id: string) => `http://ui/${id}`,
-    logs: () => ({ next: async () => false }),
+    logs: () => ({ next: async () => false, close: () => undefined }),
     dryRun: async () => [],
     cancel: async (): Promise<RunStatus> => {
       throw new Error('not used')

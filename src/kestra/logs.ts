@@ -1,0 +1,151 @@
+import * as core from '@actions/core'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Api } from '../api.js'
+import { errorMessage } from '../errors.js'
+import type { HttpStream } from '../http.js'
+import type { LogFollower, LogLine } from '../orchestrator.js'
+import { parseJson } from '../remote.js'
+
+/** Lines held between two polls before the stream is left unread: the server then waits, not our memory. */
+const MAX_BUFFERED = 2_000
+/** At the end, a stream that has been silent this long has delivered everything. */
+const QUIET_MS = 1_000
+const FINAL_WAIT_MS = 5_000
+/** A stream that keeps dropping is given up for plain reads. */
+const MAX_RECONNECTS = 5
+
+interface LogEntry {
+  timestamp?: string
+  level?: string
+  message?: string
+}
+
+/**
+ * Follows an execution's log by server-sent events (`GET /logs/{id}/follow`),
+ * and where the server does not offer that, by reading `GET /logs/{id}`
+ * whole each poll. Kestra's stream first replays the stored lines, then sends
+ * new ones as they come, and never ends by itself: a stream opened again
+ * after a drop skips as many lines as were taken already; the last call waits
+ * for the stream to go quiet, then closes it.
+ */
+export class KestraLogFollower implements LogFollower {
+  private mode: 'unopened' | 'follow' | 'read' = 'unopened'
+  private stream: HttpStream | undefined
+  /** Set while a stream is being read; cleared when it ends, by the server, a drop or us. */
+  private reading: Promise<void> | undefined
+  private readonly buffered: LogLine[] = []
+  /** Lines taken from the log so far, over every stream and read. */
+  private taken = 0
+  private reconnects = 0
+  private lastEventAt = 0
+  private resume: (() => void) | undefined
+  private readonly what: string
+
+  constructor(
+    private readonly api: Api,
+    private readonly path: (suffix: string) => string,
+    private readonly runId: string
+  ) {
+    this.what = `read the logs of execution ${runId}`
+  }
+
+  async next(print: (lines: LogLine[]) => void, deadline?: number, final = false): Promise<boolean> {
+    if (this.mode === 'unopened' || (this.mode === 'follow' && !this.reading)) await this.follow(deadline)
+    if (this.mode === 'read') await this.readWhole(deadline)
+    else if (final) await this.quiet(deadline)
+    const full = this.buffered.length >= MAX_BUFFERED
+    if (this.buffered.length > 0) print(this.buffered.splice(0))
+    this.resume?.()
+    this.resume = undefined
+    if (final) this.close()
+    return full
+  }
+
+  close(): void {
+    this.stream?.close()
+    this.stream = undefined
+  }
+
+  private async follow(deadline?: number): Promise<void> {
+    if (this.reconnects > MAX_RECONNECTS) {
+      core.info(`The log stream of execution ${this.runId} dropped ${MAX_RECONNECTS} times; reading the log whole from now on`)
+      this.mode = 'read'
+      return
+    }
+    const stream = await this.api.open(`follow the logs of execution ${this.runId}`, this.path(`/logs/${encodeURIComponent(this.runId)}/follow`), 'text/event-stream', deadline)
+    const type = String(stream.headers['content-type'] ?? '')
+    if (stream.status < 200 || stream.status >= 300 || !type.startsWith('text/event-stream')) {
+      stream.close()
+      // 401 and 403 say the same for both ways of reading; anything else means this server has no stream for logs.
+      if (stream.status === 401 || stream.status === 403) this.api.ok({ status: stream.status, headers: stream.headers, body: '' }, this.what)
+      core.debug(`No log stream for execution ${this.runId} (HTTP ${stream.status} ${type}); reading the log whole each poll`)
+      this.mode = 'read'
+      return
+    }
+    if (this.mode === 'follow') this.reconnects++
+    this.mode = 'follow'
+    this.stream = stream
+    this.reading = this.pump(stream, this.taken).finally(() => {
+      this.reading = undefined
+    })
+  }
+
+  /** Parses the events as they come; the lines a new stream replays are skipped. */
+  private async pump(stream: HttpStream, skip: number): Promise<void> {
+    const decoder = new TextDecoder()
+    let pending = ''
+    try {
+      for await (const chunk of stream.body) {
+        pending += decoder.decode(chunk, { stream: true })
+        const events = pending.split(/\r?\n\r?\n/)
+        pending = events.pop() ?? ''
+        for (const event of events) {
+          const entry = parseEvent(event)
+          if (!entry) continue
+          this.lastEventAt = Date.now()
+          if (skip > 0) {
+            skip--
+            continue
+          }
+          this.taken++
+          this.buffered.push(toLine(entry))
+        }
+        // Unread, the socket fills and the server waits: memory stays bounded however fast lines come.
+        if (this.buffered.length >= MAX_BUFFERED) await new Promise<void>((resolve) => (this.resume = resolve))
+      }
+    } catch (error) {
+      // A stream we closed ends this way too; one that dropped is opened again on the next poll.
+      if (this.stream === stream) core.debug(`The log stream of execution ${this.runId} ended: ${errorMessage(error)}`)
+    }
+  }
+
+  private async quiet(deadline = Number.POSITIVE_INFINITY): Promise<void> {
+    const until = Math.min(deadline, Date.now() + FINAL_WAIT_MS)
+    while (this.reading && this.buffered.length < MAX_BUFFERED && Date.now() < until && Date.now() - this.lastEventAt < QUIET_MS) await sleep(100)
+  }
+
+  /** `GET /logs/{id}` answers the whole log, oldest first: take what comes after the lines taken. A 404 means not visible yet. */
+  private async readWhole(deadline?: number): Promise<void> {
+    const response = await this.api.send(this.what, { method: 'GET', url: this.path(`/logs/${encodeURIComponent(this.runId)}`), idempotent: true, deadline })
+    if (response.status === 404) return
+    const entries = parseJson<LogEntry[]>(this.api.ok(response, this.what), this.what)
+    for (const entry of entries.slice(this.taken)) this.buffered.push(toLine(entry))
+    this.taken = Math.max(this.taken, entries.length)
+  }
+}
+
+/** One event's log entry; none for the stream's opening event, which carries an empty entry. */
+function parseEvent(event: string): LogEntry | undefined {
+  const data = event
+    .split(/\r?\n/)
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
+    .join('\n')
+  if (data === '') return undefined
+  const entry = JSON.parse(data) as LogEntry
+  return entry.message === undefined && entry.timestamp === undefined ? undefined : entry
+}
+
+function toLine(entry: LogEntry): LogLine {
+  return { time: entry.timestamp ?? '', level: entry.level ?? '', message: entry.message ?? '' }
+}

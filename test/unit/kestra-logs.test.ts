@@ -1,0 +1,115 @@
+import { once } from 'node:events'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Api } from '../../src/api.js'
+import { KestraLogFollower } from '../../src/kestra/logs.js'
+import type { LogLine } from '../../src/orchestrator.js'
+
+const RUN = '4Zx9kqLmN2pQrStUvWxYz1'
+const entry = (n: number) => ({ namespace: 'dev', flowId: 'f', executionId: RUN, timestamp: new Date(Date.UTC(2026, 10, 22, 0, 0, 0, n)).toISOString(), level: 'INFO', thread: 'w', message: `line ${n}` })
+const event = (id: string, data: object): string => `data: ${JSON.stringify(data)}\nid: ${id}\n\n`
+
+let close: (() => Promise<void>) | undefined
+afterEach(async () => {
+  await close?.()
+  close = undefined
+})
+
+/** A server for one execution's log; `handle` answers the follow and read requests. */
+async function serve(handle: (req: IncomingMessage, res: ServerResponse, index: number) => void): Promise<{ follower: KestraLogFollower; paths: string[]; open: () => number }> {
+  const paths: string[] = []
+  const streams = new Set<ServerResponse>()
+  const server = createServer((req, res) => {
+    paths.push(req.url ?? '')
+    if (req.url?.endsWith('/follow')) {
+      streams.add(res)
+      req.on('close', () => streams.delete(res))
+    }
+    handle(req, res, paths.length - 1)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  close = async () => {
+    server.closeAllConnections()
+    server.close()
+    await once(server, 'close')
+  }
+  const api = new Api({ product: 'Kestra', server: url, credentials: { kind: 'none' }, userAgent: 'test', credentialHint: () => '', forbiddenHint: '' })
+  return { follower: new KestraLogFollower(api, (suffix) => `${url}/api/v1/main${suffix}`, RUN), paths, open: () => streams.size }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+function collector(): { print: (lines: LogLine[]) => void; messages: string[]; batches: number[] } {
+  const messages: string[] = []
+  const batches: number[] = []
+  return { messages, batches, print: (lines) => (batches.push(lines.length), messages.push(...lines.map((line) => line.message))) }
+}
+
+describe('Kestra log follower', () => {
+  it('follows the server-sent events, and after a drop skips the lines the new stream replays', async () => {
+    const sent = [0, 1, 2]
+    const { follower, paths, open } = await serve((_, res, index) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(event('start', {}))
+      for (const n of sent) res.write(event('progress', entry(n)))
+      if (index === 0) {
+        // Two more lines live, then the connection drops.
+        setTimeout(() => {
+          sent.push(3, 4)
+          res.write(event('progress', entry(3)) + event('progress', entry(4)))
+          setTimeout(() => res.socket?.destroy(), 50)
+        }, 100)
+      } else {
+        sent.push(5)
+        res.write(event('progress', entry(5)))
+      }
+    })
+    const out = collector()
+    await follower.next(out.print)
+    await pause(400)
+    await follower.next(out.print)
+    await follower.next(out.print, undefined, true)
+    expect(out.messages).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4', 'line 5'])
+    expect(paths).toEqual([`/api/v1/main/logs/${RUN}/follow`, `/api/v1/main/logs/${RUN}/follow`])
+    await pause(50)
+    expect(open()).toBe(0)
+  })
+
+  it('reads the log whole each poll where the server has no stream, printing only what is new', async () => {
+    let lines = 2
+    const { follower, paths } = await serve((req, res) => {
+      const follow = req.url?.endsWith('/follow')
+      res.writeHead(follow ? 404 : 200, { 'content-type': 'application/json' })
+      res.end(follow ? '{"message":"Not Found"}' : JSON.stringify(Array.from({ length: lines }, (_, n) => entry(n))))
+    })
+    const out = collector()
+    await follower.next(out.print)
+    lines = 5
+    await follower.next(out.print)
+    await follower.next(out.print, undefined, true)
+    expect(out.messages).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4'])
+    expect(paths).toEqual([`/api/v1/main/logs/${RUN}/follow`, `/api/v1/main/logs/${RUN}`, `/api/v1/main/logs/${RUN}`, `/api/v1/main/logs/${RUN}`])
+  })
+
+  it('leaves a fast stream unread while 2,000 lines wait to be printed, and loses none', async () => {
+    const total = 9_000
+    const { follower } = await serve((_, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      let text = event('start', {})
+      for (let n = 0; n < total; n++) text += event('progress', entry(n))
+      res.write(text)
+    })
+    const out = collector()
+    await follower.next(out.print)
+    await pause(300)
+    // While more may be waiting, the caller reads on, as the action's drain does.
+    while (await follower.next(out.print)) await pause(20)
+    await follower.next(out.print, undefined, true)
+    expect(Math.max(...out.batches)).toBeLessThanOrEqual(2_000 + 500)
+    expect(out.messages).toHaveLength(total)
+    expect(out.messages.every((message, n) => message === `line ${n}`)).toBe(true)
+  })
+})
