@@ -38185,7 +38185,8 @@ function deriveIdempotencyKey(origin, target, request) {
 const MAX_BUFFERED = 2_000;
 /** At the end, a stream that has been silent this long has delivered everything. */
 const QUIET_MS = 1_000;
-const FINAL_WAIT_MS = 5_000;
+/** However much is still coming at the end, the step does not wait longer than this for it. */
+const FINAL_LIMIT_MS = 60_000;
 /** A stream that keeps dropping is given up for plain reads. */
 const MAX_RECONNECTS = 5;
 /**
@@ -38220,17 +38221,34 @@ class KestraLogFollower {
     async next(print, deadline, final = false) {
         if (this.mode === 'unopened' || (this.mode === 'follow' && !this.reading))
             await this.follow(deadline);
-        if (this.mode === 'read')
+        if (this.mode === 'read') {
             await this.readWhole(deadline);
-        else if (final)
-            await this.quiet(deadline);
+            this.flush(print);
+            return false;
+        }
+        if (!final)
+            return this.flush(print);
+        // The stream never ends by itself: take what it sends until it has been quiet a while.
+        const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, Date.now() + FINAL_LIMIT_MS);
+        do {
+            this.flush(print);
+            await (0,promises_namespaceObject.setTimeout)(50);
+        } while (this.reading && Date.now() < until && Date.now() - this.lastEventAt < QUIET_MS);
+        this.flush(print);
+        this.close();
+        return false;
+    }
+    /** Prints what is waiting and lets the stream go on; says whether it had stopped reading it. */
+    flush(print) {
         const full = this.buffered.length >= MAX_BUFFERED;
         if (this.buffered.length > 0)
             print(this.buffered.splice(0));
-        this.resume?.();
-        this.resume = undefined;
-        if (final)
-            this.close();
+        if (this.resume) {
+            // A stream we had stopped reading was not quiet: it was waiting for us.
+            this.lastEventAt = Date.now();
+            this.resume();
+            this.resume = undefined;
+        }
         return full;
     }
     close() {
@@ -38258,6 +38276,8 @@ class KestraLogFollower {
             this.reconnects++;
         this.mode = 'follow';
         this.stream = stream;
+        // A new stream replays before it says anything new: it is not quiet yet.
+        this.lastEventAt = Date.now();
         this.reading = this.pump(stream, this.taken).finally(() => {
             this.reading = undefined;
         });
@@ -38293,11 +38313,6 @@ class KestraLogFollower {
             if (this.stream === stream)
                 core_debug(`The log stream of execution ${this.runId} ended: ${errors_errorMessage(error)}`);
         }
-    }
-    async quiet(deadline = Number.POSITIVE_INFINITY) {
-        const until = Math.min(deadline, Date.now() + FINAL_WAIT_MS);
-        while (this.reading && this.buffered.length < MAX_BUFFERED && Date.now() < until && Date.now() - this.lastEventAt < QUIET_MS)
-            await (0,promises_namespaceObject.setTimeout)(100);
     }
     /** `GET /logs/{id}` answers the whole log, oldest first: take what comes after the lines taken. A 404 means not visible yet. */
     async readWhole(deadline) {

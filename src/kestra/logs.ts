@@ -10,7 +10,8 @@ import { parseJson } from '../remote.js'
 const MAX_BUFFERED = 2_000
 /** At the end, a stream that has been silent this long has delivered everything. */
 const QUIET_MS = 1_000
-const FINAL_WAIT_MS = 5_000
+/** However much is still coming at the end, the step does not wait longer than this for it. */
+const FINAL_LIMIT_MS = 60_000
 /** A stream that keeps dropping is given up for plain reads. */
 const MAX_RECONNECTS = 5
 
@@ -51,13 +52,33 @@ export class KestraLogFollower implements LogFollower {
 
   async next(print: (lines: LogLine[]) => void, deadline?: number, final = false): Promise<boolean> {
     if (this.mode === 'unopened' || (this.mode === 'follow' && !this.reading)) await this.follow(deadline)
-    if (this.mode === 'read') await this.readWhole(deadline)
-    else if (final) await this.quiet(deadline)
+    if (this.mode === 'read') {
+      await this.readWhole(deadline)
+      this.flush(print)
+      return false
+    }
+    if (!final) return this.flush(print)
+    // The stream never ends by itself: take what it sends until it has been quiet a while.
+    const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, Date.now() + FINAL_LIMIT_MS)
+    do {
+      this.flush(print)
+      await sleep(50)
+    } while (this.reading && Date.now() < until && Date.now() - this.lastEventAt < QUIET_MS)
+    this.flush(print)
+    this.close()
+    return false
+  }
+
+  /** Prints what is waiting and lets the stream go on; says whether it had stopped reading it. */
+  private flush(print: (lines: LogLine[]) => void): boolean {
     const full = this.buffered.length >= MAX_BUFFERED
     if (this.buffered.length > 0) print(this.buffered.splice(0))
-    this.resume?.()
-    this.resume = undefined
-    if (final) this.close()
+    if (this.resume) {
+      // A stream we had stopped reading was not quiet: it was waiting for us.
+      this.lastEventAt = Date.now()
+      this.resume()
+      this.resume = undefined
+    }
     return full
   }
 
@@ -85,6 +106,8 @@ export class KestraLogFollower implements LogFollower {
     if (this.mode === 'follow') this.reconnects++
     this.mode = 'follow'
     this.stream = stream
+    // A new stream replays before it says anything new: it is not quiet yet.
+    this.lastEventAt = Date.now()
     this.reading = this.pump(stream, this.taken).finally(() => {
       this.reading = undefined
     })
@@ -117,11 +140,6 @@ export class KestraLogFollower implements LogFollower {
       // A stream we closed ends this way too; one that dropped is opened again on the next poll.
       if (this.stream === stream) core.debug(`The log stream of execution ${this.runId} ended: ${errorMessage(error)}`)
     }
-  }
-
-  private async quiet(deadline = Number.POSITIVE_INFINITY): Promise<void> {
-    const until = Math.min(deadline, Date.now() + FINAL_WAIT_MS)
-    while (this.reading && this.buffered.length < MAX_BUFFERED && Date.now() < until && Date.now() - this.lastEventAt < QUIET_MS) await sleep(100)
   }
 
   /** `GET /logs/{id}` answers the whole log, oldest first: take what comes after the lines taken. A 404 means not visible yet. */
