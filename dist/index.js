@@ -29215,7 +29215,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9780);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1472);
 
 const { jobCancelled } = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 // A request still in flight must not keep a cancelled step alive until the runner kills it.
@@ -29227,7 +29227,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9780:
+/***/ 1472:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32194,7 +32194,50 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/host.ts
+
+
+/**
+ * Writes `text` so that the Actions runner reads no workflow command in it.
+ * The runner reads one only from a line that starts with `::` or holds `##[`;
+ * text that has either goes between `stop-commands` markers with a token
+ * nobody can guess, where the runner reads no command at all, whatever the
+ * text says.
+ */
+function guardCommands(text, write) {
+    if (!/::|##\[/.test(text)) {
+        write(text);
+        return;
+    }
+    const token = (0,external_node_crypto_.randomUUID)();
+    write(`::stop-commands::${token}`);
+    write(text);
+    write(`::${token}::`);
+}
+/** The Actions runner: workflow commands on stdout, files for outputs and state. */
+const actionsHost = {
+    input: (name) => getInput(name),
+    inputLabel: (name) => `input '${name}'`,
+    info: (text) => info(text),
+    debug: (text) => core_debug(text),
+    warning: (text) => warning(text),
+    error: (text, title) => error(text, title ? { title } : undefined),
+    startGroup: (name) => startGroup(name),
+    endGroup: () => endGroup(),
+    setSecret: (value) => core_setSecret(value),
+    setOutput: (name, value) => setOutput(name, value),
+    saveState: (name, value) => saveState(name, value),
+    untrusted: (text) => guardCommands(text, info)
+};
+let host = actionsHost;
+function useHost(next) {
+    host = next;
+}
+
 ;// CONCATENATED MODULE: ./src/errors.ts
+
 /**
  * Every failure the action reports goes through one of these, so `main` can turn
  * it into one failed step (an error annotation and exit code 1) with a message a user can act on, and the
@@ -32204,7 +32247,8 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 class InputError extends Error {
     input;
     constructor(input, problem) {
-        super(`Input '${input}' ${problem}`);
+        const label = host.inputLabel(input);
+        super(`${label[0].toUpperCase()}${label.slice(1)} ${problem}`);
         this.name = 'InputError';
         this.input = input;
     }
@@ -32252,32 +32296,6 @@ function isOneOf(list, value) {
     return list.includes(value);
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/untrusted.ts
-
-
-/** Text from the orchestrator (names, state messages, error bodies) goes out only through these. */
-/**
- * Prints text that may come from the orchestrator. The runner reads a workflow
- * command only from a line that starts with `::` or holds `##[`; text that has
- * either goes between `stop-commands` markers with a token nobody can guess,
- * where the runner reads no command at all, whatever the text says.
- */
-function printUntrusted(text) {
-    if (!/::|##\[/.test(text)) {
-        info(text);
-        return;
-    }
-    const token = (0,external_node_crypto_.randomUUID)();
-    info(`::stop-commands::${token}`);
-    info(text);
-    info(`::${token}::`);
-}
-function escapeHtml(text) {
-    return text.replace(/[&<>"'`|\\*_[\]]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 ;// CONCATENATED MODULE: ./src/cancel.ts
 
 
@@ -32303,7 +32321,7 @@ async function cancelAndConfirm(orchestrator, run, last, reason, budgetMs, onCha
         }
     }
     catch (error) {
-        printUntrusted(`Could not cancel ${orchestrator.product} run ${run.id}: ${errorMessage(error)}`);
+        host.untrusted(`Could not cancel ${orchestrator.product} run ${run.id}: ${errorMessage(error)}`);
     }
     return { status, confirmed: status.phase !== undefined && isTerminal(status.phase) };
 }
@@ -32390,7 +32408,8 @@ function checkJsonSafe(input, value, path) {
         }
     }
     else if (Array.isArray(value)) {
-        value.forEach((item, i) => checkJsonSafe(input, item, `${path}[${i}]`));
+        for (const [i, item] of value.entries())
+            checkJsonSafe(input, item, `${path}[${i}]`);
     }
     else if (isPlainObject(value)) {
         for (const [key, item] of Object.entries(value)) {
@@ -32586,7 +32605,7 @@ const masked = new Set();
 function mask(secret) {
     if (secret === '')
         return;
-    core_setSecret(secret);
+    host.setSecret(secret);
     masked.add(secret);
 }
 /** Every secret masked so far. */
@@ -32594,13 +32613,13 @@ function maskedSecrets() {
     return [...masked];
 }
 function input(name) {
-    return getInput(name);
+    return host.input(name);
 }
 /** Empty when unset, so a blank input falls back to the environment like an absent one. */
 function inputOrEnv(name, envName) {
     const value = input(name);
     if (value !== '')
-        return { value, from: `input '${name}'` };
+        return { value, from: host.inputLabel(name) };
     return { value: (process.env[envName] ?? '').trim(), from: `environment variable ${envName}` };
 }
 function optional(name) {
@@ -32653,7 +32672,7 @@ function getPrefectInputs() {
     const extraBody = parseMapping('extra-body', input('extra-body')) ?? {};
     for (const key of Object.keys(extraBody)) {
         if (key in PREFECT_FIELDS_BY_INPUT) {
-            throw new InputError('extra-body', `sets '${key}'; use the input '${PREFECT_FIELDS_BY_INPUT[key]}' instead`);
+            throw new InputError('extra-body', `sets '${key}'; use ${host.inputLabel(PREFECT_FIELDS_BY_INPUT[key])} instead`);
         }
         if (!PREFECT_EXTRA_FIELDS.includes(key)) {
             throw new InputError('extra-body', `sets '${key}', which is not a field of Prefect's create-flow-run request; allowed: ${PREFECT_EXTRA_FIELDS.join(', ')}`);
@@ -32730,7 +32749,7 @@ function commonInputs(url, credentials, terminal, defaultFailOn) {
     const uiUrl = input('ui-url');
     return {
         url,
-        uiUrl: uiUrl === '' ? undefined : baseUrl('ui-url', { value: uiUrl, from: "input 'ui-url'" }, ''),
+        uiUrl: uiUrl === '' ? undefined : baseUrl('ui-url', { value: uiUrl, from: host.inputLabel('ui-url') }, ''),
         credentials,
         parameters: parseMapping('parameters', input('parameters')),
         labels: parseKeyValueLines('labels', input('labels')),
@@ -32912,7 +32931,7 @@ class Http {
                 if (Date.now() + delayMs >= deadline)
                     throw failure;
             }
-            info(`${reason}; retrying in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${maxAttempts})`);
+            host.info(`${reason}; retrying in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${maxAttempts})`);
             await (0,promises_namespaceObject.setTimeout)(delayMs);
         }
     }
@@ -38159,42 +38178,57 @@ function getOctokit(token, options, ...additionalPlugins) {
 
 
 function getOrigin() {
+    const env = process.env;
+    if (env.GITHUB_REPOSITORY)
+        return githubOrigin(env.GITHUB_REPOSITORY);
+    // A retried GitLab job gets a new job id, a rebuilt Jenkins job a new build number: a new attempt, as on GitHub.
+    if (env.GITLAB_CI && env.CI_PROJECT_PATH) {
+        return { ci: 'gitlab', repository: env.CI_PROJECT_PATH, sha: env.CI_COMMIT_SHA, runUrl: env.CI_JOB_URL, attempt: env.CI_JOB_ID && `${env.CI_PROJECT_PATH}/${env.CI_JOB_ID}` };
+    }
+    if (env.JENKINS_URL && env.JOB_NAME) {
+        return { ci: 'jenkins', repository: env.JOB_NAME, sha: env.GIT_COMMIT, runUrl: env.BUILD_URL, attempt: env.BUILD_NUMBER && `${env.JOB_NAME}/${env.BUILD_NUMBER}` };
+    }
+    return {};
+}
+function githubOrigin(repository) {
     const { /* context */ "_": context } = github_namespaceObject;
-    const repository = process.env.GITHUB_REPOSITORY || undefined;
     const pullHead = context.payload.pull_request?.head?.sha;
     const runId = context.runId || undefined;
-    const runAttempt = context.runAttempt || undefined;
+    const runAttempt = context.runAttempt || 1;
     return {
+        ci: 'github',
         repository,
         sha: pullHead || context.sha || undefined,
-        runUrl: repository && runId
-            ? `${context.serverUrl}/${repository}/actions/runs/${runId}${runAttempt ? `/attempts/${runAttempt}` : ''}`
-            : undefined,
-        runId,
-        runAttempt,
-        job: context.job || undefined,
-        step: process.env.GITHUB_ACTION || undefined
+        runUrl: runId ? `${context.serverUrl}/${repository}/actions/runs/${runId}/attempts/${runAttempt}` : undefined,
+        attempt: runId ? `${repository}/${runId}/${runAttempt}/${context.job}/${process.env.GITHUB_ACTION ?? ''}` : undefined
     };
+}
+/** Labels that lead from the run back to the CI run: `github.repository`, `github.sha`, `github.run_url`. */
+function originLabels(origin) {
+    const { ci, repository, sha, runUrl } = origin;
+    if (!ci)
+        return {};
+    return { ...(repository && { [`${ci}.repository`]: repository }), ...(sha && { [`${ci}.sha`]: sha }), ...(runUrl && { [`${ci}.run_url`]: runUrl }) };
 }
 /**
  * A key that is the same for every retry of this step's request and different
  * for a new attempt ("Re-run jobs"), another step, another job, or another
  * request. The request's hash keeps matrix legs apart, which share a job id.
- * Outside GitHub Actions there is nothing stable to derive from, so the key is
- * random: still enough to make our own HTTP retries safe.
+ * Where there is nothing stable to derive from, the key is random: still
+ * enough to make our own HTTP retries safe.
  */
 function deriveIdempotencyKey(origin, target, request) {
-    const { repository, runId, runAttempt, job, step } = origin;
-    if (!repository || !runId)
+    if (!origin.ci || !origin.attempt)
         return `flow-dispatch/${(0,external_node_crypto_.randomUUID)()}`;
     const hash = (0,external_node_crypto_.createHash)('sha256')
         .update(JSON.stringify([target, request, process.env.RUNNER_NAME ?? '']))
         .digest('hex')
         .slice(0, 16);
-    return `github/${repository}/${runId}/${runAttempt ?? 1}/${job ?? ''}/${step ?? ''}/${hash}`;
+    return `${origin.ci}/${origin.attempt}/${hash}`;
 }
 
 ;// CONCATENATED MODULE: ./src/kestra/logs.ts
+
 
 
 
@@ -38205,6 +38239,8 @@ const MAX_BUFFERED = 2_000;
 const QUIET_MS = 1_000;
 /** However much is still coming at the end, the step does not wait longer than this for it. */
 const FINAL_LIMIT_MS = 60_000;
+/** A stream whose headers take longer is not getting through (a buffering proxy, say): the log is read whole instead. */
+const OPEN_LIMIT_MS = 5_000;
 /** A stream that keeps dropping is given up for plain reads. */
 const MAX_RECONNECTS = 5;
 /**
@@ -38275,18 +38311,30 @@ class KestraLogFollower {
     }
     async follow(deadline) {
         if (this.reconnects > MAX_RECONNECTS) {
-            info(`The log stream of execution ${this.runId} dropped ${MAX_RECONNECTS} times; reading the log whole from now on`);
+            host.info(`The log stream of execution ${this.runId} dropped ${MAX_RECONNECTS} times; reading the log whole from now on`);
             this.mode = 'read';
             return;
         }
-        const stream = await this.api.open(`follow the logs of execution ${this.runId}`, this.path(`/logs/${encodeURIComponent(this.runId)}/follow`), 'text/event-stream', deadline);
+        let stream;
+        try {
+            const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, Date.now() + OPEN_LIMIT_MS);
+            stream = await this.api.open(`follow the logs of execution ${this.runId}`, this.path(`/logs/${encodeURIComponent(this.runId)}/follow`), 'text/event-stream', until);
+        }
+        catch (error) {
+            if (!(error instanceof NetworkError))
+                throw error;
+            // A proxy that holds an answer until it is complete never passes a stream's headers on: plain reads get through.
+            host.info(`Could not open the log stream of execution ${this.runId} (${error.message}); reading the log whole each poll instead`);
+            this.mode = 'read';
+            return;
+        }
         const type = String(stream.headers['content-type'] ?? '');
         if (stream.status < 200 || stream.status >= 300 || !type.startsWith('text/event-stream')) {
             stream.close();
             // 401 and 403 say the same for both ways of reading; anything else means this server has no stream for logs.
             if (stream.status === 401 || stream.status === 403)
                 this.api.ok({ status: stream.status, headers: stream.headers, body: '' }, this.what);
-            core_debug(`No log stream for execution ${this.runId} (HTTP ${stream.status} ${type}); reading the log whole each poll`);
+            host.debug(`No log stream for execution ${this.runId} (HTTP ${stream.status} ${type}); reading the log whole each poll`);
             this.mode = 'read';
             return;
         }
@@ -38329,7 +38377,7 @@ class KestraLogFollower {
         catch (error) {
             // A stream we closed ends this way too; one that dropped is opened again on the next poll.
             if (this.stream === stream)
-                core_debug(`The log stream of execution ${this.runId} ended: ${errorMessage(error)}`);
+                host.debug(`The log stream of execution ${this.runId} ended: ${errorMessage(error)}`);
         }
     }
     /** `GET /logs/{id}` answers the whole log, oldest first: take what comes after the lines taken. A 404 means not visible yet. */
@@ -38360,7 +38408,6 @@ function toLine(entry) {
 }
 
 ;// CONCATENATED MODULE: ./src/kestra/client.ts
-
 
 
 
@@ -38419,7 +38466,7 @@ class KestraClient {
             throw new RemoteError(`${this.api.serverName}${where} has no ${this.target}${this.inputs.revision ? ` at revision ${this.inputs.revision}` : ''}. Check both names: they are case-sensitive.`, 404);
         }
         const flow = parseJson(this.api.ok(response, what), what);
-        printUntrusted(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`);
+        host.untrusted(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`);
         if (flow.disabled)
             throw new RemoteError(`${this.target} is disabled on ${this.api.serverName}: enable it to run it.`);
         this.checkInputs(flow.inputs ?? []);
@@ -38487,7 +38534,7 @@ class KestraClient {
     }
     async trigger(deadline) {
         const key = this.key();
-        core_debug(`Idempotency label: ${KEY_LABEL}=${key}`);
+        host.debug(`Idempotency label: ${KEY_LABEL}=${key}`);
         const earlier = await this.findByKey(key, 0, deadline);
         if (earlier)
             return this.toRun(earlier, false);
@@ -38509,7 +38556,7 @@ class KestraClient {
                     throw error;
                 failure = error;
             }
-            printUntrusted(`The request to ${what} may or may not have created it (${failure.message}); looking for it by its key before trying again`);
+            host.untrusted(`The request to ${what} may or may not have created it (${failure.message}); looking for it by its key before trying again`);
             const found = await this.findByKey(key, VISIBILITY_MS / 3, deadline);
             if (found)
                 return this.toRun(found, true);
@@ -38519,9 +38566,7 @@ class KestraClient {
     query(key) {
         const { origin, inputs } = this;
         const labels = {
-            ...(origin.repository && { 'github.repository': origin.repository }),
-            ...(origin.sha && { 'github.sha': origin.sha }),
-            ...(origin.runUrl && { 'github.run_url': origin.runUrl }),
+            ...originLabels(origin),
             ...inputs.labels,
             [KEY_LABEL]: key
         };
@@ -38567,7 +38612,7 @@ class KestraClient {
             const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true, deadline });
             const { results = [] } = parseJson(this.api.ok(response, what), what);
             if (results.length > 1)
-                warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`);
+                host.warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`);
             if (results.length > 0 || Date.now() + pause > giveUpAt)
                 return results[0];
             await (0,promises_namespaceObject.setTimeout)(pause);
@@ -38599,11 +38644,11 @@ class KestraClient {
             if (response.status === 404 && action === '/actions/kill')
                 continue;
             if (response.status === 409) {
-                printUntrusted(`Kestra did not kill execution ${runId}: it had already ended`);
+                host.untrusted(`Kestra did not kill execution ${runId}: it had already ended`);
                 break;
             }
             this.api.ok(response, what);
-            printUntrusted(`Kestra accepted the kill of execution ${runId}`);
+            host.untrusted(`Kestra accepted the kill of execution ${runId}`);
             break;
         }
         return this.read(runId, deadline);
@@ -38848,7 +38893,6 @@ function resolve(ref, root) {
 
 
 
-
 /** The API version the current Prefect client sends; older servers accept it too. */
 const API_VERSION = '0.8.4';
 const PREFECT_CLOUD_API = 'https://api.prefect.cloud/api';
@@ -38889,16 +38933,16 @@ class PrefectClient {
         }
         const deployment = parseJson(this.ok(response, `look up ${this.target}`), `look up ${this.target}`);
         this.deployment = deployment;
-        printUntrusted(`Prefect ${this.target}: id ${deployment.id}`);
+        host.untrusted(`Prefect ${this.target}: id ${deployment.id}`);
         this.checkParameters(deployment);
         if (this.inputs.workQueue && !deployment.work_pool_name) {
             throw new InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`);
         }
         if (deployment.paused) {
-            warning(`${this.target} is paused: the run will be created but will not start until the deployment is resumed.`);
+            host.warning(`${this.target} is paused: the run will be created but will not start until the deployment is resumed.`);
         }
         if (deployment.status === 'NOT_READY') {
-            warning(`${this.target} is NOT_READY: no worker or serve process has polled it lately, so the run may stay Scheduled and turn Late.`);
+            host.warning(`${this.target} is NOT_READY: no worker or serve process has polled it lately, so the run may stay Scheduled and turn Late.`);
         }
     }
     /** The server does not refuse unknown parameter names, so we do, as Prefect's own CLI does. */
@@ -38937,13 +38981,13 @@ class PrefectClient {
             if (problems.length > 0 && enforced)
                 throw new InputError('parameters', `does not fit the parameter schema of ${this.target}: ${problems.join('; ')}`);
             for (const problem of problems)
-                warning(`${problem}; ${this.target} does not enforce its parameter schema, so Prefect would accept it`);
+                host.warning(`${problem}; ${this.target} does not enforce its parameter schema, so Prefect would accept it`);
         }
         return [`POST ${this.inputs.url}${path}`, describeAuthorization(this.inputs.credentials), JSON.stringify(body, null, 2)];
     }
     async trigger(deadline) {
         const { path, body } = this.createRequest();
-        core_debug(`Idempotency key: ${body.idempotency_key}`);
+        host.debug(`Idempotency key: ${body.idempotency_key}`);
         const what = `create a flow run of ${this.target}`;
         const response = await this.call('POST', path, body, true, what, deadline);
         const flowRun = parseJson(this.ok(response, what), what);
@@ -38958,14 +39002,9 @@ class PrefectClient {
     }
     createBody() {
         const inputs = this.inputs;
-        const { repository, sha, runUrl } = this.origin;
-        const tags = [...new Set([...(repository ? [`github:${repository}`] : []), ...inputs.tags])];
-        const labels = {
-            ...(repository && { 'github.repository': repository }),
-            ...(sha && { 'github.sha': sha }),
-            ...(runUrl && { 'github.run_url': runUrl }),
-            ...inputs.labels
-        };
+        const { ci, repository } = this.origin;
+        const tags = [...new Set([...(ci && repository ? [`${ci}:${repository}`] : []), ...inputs.tags])];
+        const labels = { ...originLabels(this.origin), ...inputs.labels };
         // Only fields that are set: the server refuses unknown ones and fills in the rest itself.
         return {
             ...inputs.extraBody,
@@ -39001,16 +39040,16 @@ class PrefectClient {
         const why = result.details?.reason ? `: ${result.details.reason}` : '';
         switch (result.status) {
             case 'ACCEPT':
-                printUntrusted(`Prefect accepted the cancellation of flow run ${runId}; its worker or serve process stops it now`);
+                host.untrusted(`Prefect accepted the cancellation of flow run ${runId}; its worker or serve process stops it now`);
                 break;
             // A run no process has picked up goes straight to CANCELLED, by a REJECT of CANCELLING.
             case 'REJECT':
             case 'ABORT':
             case 'WAIT':
-                printUntrusted(`Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`);
+                host.untrusted(`Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`);
                 break;
             default:
-                printUntrusted(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`);
+                host.untrusted(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`);
         }
         return this.read(runId, deadline);
     }
@@ -39064,7 +39103,14 @@ function client_toStatus(run) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/untrusted.ts
+/** Text from the orchestrator reaches the log only through `host.untrusted`, and the summary only through this. */
+function escapeHtml(text) {
+    return text.replace(/[&<>"'`|\\*_[\]]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 ;// CONCATENATED MODULE: ./src/report.ts
+
 
 
 
@@ -39098,6 +39144,10 @@ class Report {
     waitedSince;
     timeline = [];
     lastLines = [];
+    /** How the step ended, for the CLI's exit code; `error` until it has ended otherwise. */
+    result(jobCancelled) {
+        return { outcome: this.outcome ?? 'error', jobCancelled };
+    }
     /** The last state seen, if any. */
     get lastStatus() {
         return this.status;
@@ -39108,11 +39158,11 @@ class Report {
     }
     created(run) {
         this.run = run;
-        setOutput('run-id', run.id);
-        setOutput('run-url', run.url);
-        setOutput('run-name', run.name);
+        host.setOutput('run-id', run.id);
+        host.setOutput('run-url', run.url);
+        host.setOutput('run-name', run.name);
         const { product } = this.orchestrator ?? { product: 'The orchestrator' };
-        printUntrusted(run.created
+        host.untrusted(run.created
             ? `Created ${product} run '${run.name}' (${run.id}): ${run.url}`
             : `${product} returned the run an identical earlier request created, '${run.name}' (${run.id}); following it instead of creating another: ${run.url}`);
         this.waitedSince = Date.now();
@@ -39120,30 +39170,30 @@ class Report {
     }
     changed(status) {
         this.status = status;
-        setOutput('state', status.state);
-        setOutput('state-name', status.stateName);
+        host.setOutput('state', status.state);
+        host.setOutput('state-name', status.stateName);
         if (status.outputs !== undefined)
-            setOutput('outputs', JSON.stringify(status.outputs));
+            host.setOutput('outputs', JSON.stringify(status.outputs));
         const time = clock(status.since);
         this.timeline.push({ time, state: status.state === status.stateName ? status.state : `${status.state} (${status.stateName})` });
-        printUntrusted(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`);
+        host.untrusted(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`);
     }
     heartbeat(status, waitedSeconds) {
-        printUntrusted(`${clock()}  still ${status.state} (${status.stateName}) after ${formatDuration(waitedSeconds)}`);
+        host.untrusted(`${clock()}  still ${status.state} (${status.stateName}) after ${formatDuration(waitedSeconds)}`);
     }
     /** The run's own log lines, with their time and level; one block, so one stop-commands guard covers it. */
     logs(lines) {
         const text = lines.map((line) => `${clock(line.time)} ${line.level.padEnd(8)} ${line.message.replace(/\r?\n/g, '\n    ')}`);
         this.lastLines.push(...text);
         this.lastLines.splice(0, Math.max(0, this.lastLines.length - LAST_LINES));
-        printUntrusted(text.join('\n'));
+        host.untrusted(text.join('\n'));
     }
     finish(outcome, failure) {
         this.outcome = outcome;
         this.failure = failure;
-        setOutput('outcome', outcome);
+        host.setOutput('outcome', outcome);
         if (outcome !== 'triggered' && outcome !== 'dry-run' && this.waitedSince !== undefined) {
-            setOutput('duration-seconds', String(Math.round(this.seconds() ?? 0)));
+            host.setOutput('duration-seconds', String(Math.round(this.seconds() ?? 0)));
         }
     }
     /** For a failure with no outcome of its own yet: we could not trigger or read the run. */
@@ -39253,7 +39303,7 @@ async function waitForRun(orchestrator, run, settings, hooks) {
                 throw error;
             if (!isTransient(error))
                 throw error;
-            printUntrusted(`Could not read the run's state, will try again: ${errorMessage(error)}`);
+            host.untrusted(`Could not read the run's state, will try again: ${errorMessage(error)}`);
             continue;
         }
         if (!sameState(next, status)) {
@@ -39315,18 +39365,19 @@ function createOrchestrator(inputs) {
     }
 }
 function cancelReason(why) {
-    return `Cancelled by flow-dispatch: ${why} (${getOrigin().runUrl ?? 'run outside GitHub Actions'})`;
+    return `Cancelled by flow-dispatch: ${why} (${getOrigin().runUrl ?? 'run outside CI'})`;
 }
 /**
- * The action: trigger, optionally wait, report. Every failure ends in one
- * `failStep`. Says whether the job was cancelled meanwhile.
+ * The engine, for the action and the CLI alike: trigger, optionally wait,
+ * report through the current host. Every failure ends in one `failStep`.
  */
 async function run() {
     const report = new Report();
+    let failure;
     const jobCancelled = new AbortController();
     const onSignal = (signal) => {
         if (!jobCancelled.signal.aborted)
-            info(`Received ${signal}: the job is being cancelled`);
+            host.info(`Received ${signal}: the job is being cancelled`);
         jobCancelled.abort(signal);
     };
     process.on('SIGINT', onSignal);
@@ -39339,24 +39390,24 @@ async function run() {
         const deadline = Date.now() + inputs.waiting.timeoutSeconds * 1000;
         await orchestrator.prepare(deadline);
         if (inputs.dryRun) {
-            printUntrusted(`Dry run: nothing is created. The request that would be sent:\n${(await orchestrator.dryRun(deadline)).join('\n')}`);
+            host.untrusted(`Dry run: nothing is created. The request that would be sent:\n${(await orchestrator.dryRun(deadline)).join('\n')}`);
             report.finish('dry-run');
-            return { jobCancelled: false };
+            return report.result(false);
         }
         if (jobCancelled.signal.aborted)
             throw new Error('The job was cancelled before the run was created; nothing was created.');
         const run = await orchestrator.trigger(deadline);
-        saveState(STATE.runId, run.id);
+        host.saveState(STATE.runId, run.id);
         report.created(run);
         if (!inputs.waiting.wait) {
             report.finish('triggered');
-            return { jobCancelled: false };
+            return report.result(false);
         }
         let waited;
         const follower = inputs.waiting.logs ? new LogPrinter(orchestrator, run, report) : undefined;
         try {
             if (follower)
-                startGroup(`${orchestrator.product} run '${run.name}': states and log`);
+                host.startGroup(`${orchestrator.product} run '${run.name}': states and log`);
             const left = { ...inputs.waiting, timeoutSeconds: Math.max(0, (deadline - Date.now()) / 1000) };
             waited = await waitForRun(orchestrator, run, left, {
                 onChange: (next) => report.changed(next),
@@ -39371,19 +39422,19 @@ async function run() {
             if (!jobCancelled.signal.aborted)
                 throw error;
             await onJobCancelled(orchestrator, run, inputs, report);
-            return { jobCancelled: true };
+            return report.result(true);
         }
         finally {
             follower?.close();
             if (follower)
-                endGroup();
+                host.endGroup();
         }
         const { status, timedOut } = waited;
         if (timedOut || status.phase === undefined || !isTerminal(status.phase)) {
             await onTimeout(orchestrator, run, inputs, report);
-            return { jobCancelled: false };
+            return report.result(false);
         }
-        saveState(STATE.ended, 'true');
+        host.saveState(STATE.ended, 'true');
         const failing = inputs.waiting.failOn.has(status.state);
         const outcome = outcomeOf(status.phase);
         // A success-like state that fail-on names (Kestra's WARNING, say) is a failure for this step.
@@ -39395,6 +39446,7 @@ async function run() {
         }
     }
     catch (error) {
+        failure = error;
         report.fail(errorMessage(error));
         failStep(errorMessage(error));
     }
@@ -39403,7 +39455,7 @@ async function run() {
         process.off('SIGTERM', onSignal);
         await report.writeSummary();
     }
-    return { jobCancelled: jobCancelled.signal.aborted };
+    return { ...report.result(jobCancelled.signal.aborted), error: failure };
 }
 async function onTimeout(orchestrator, run, inputs, report) {
     const limit = formatDuration(inputs.waiting.timeoutSeconds);
@@ -39412,7 +39464,7 @@ async function onTimeout(orchestrator, run, inputs, report) {
     if (inputs.waiting.cancelOn.timeout) {
         const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason(`the wait timed out after ${limit}`), TIMEOUT_CANCEL_BUDGET_MS, (next) => report.changed(next));
         if (confirmed)
-            saveState(STATE.ended, 'true');
+            host.saveState(STATE.ended, 'true');
         message += confirmed
             ? ` and was cancelled: it ended ${status.state} (${status.stateName}). ${run.url}`
             : `; cancelling it was asked for, but it was still ${status.state} (${status.stateName}) and may still be going: ${run.url}`;
@@ -39431,9 +39483,9 @@ async function onJobCancelled(orchestrator, run, inputs, report) {
         failStep(message, 'Job cancelled');
         return;
     }
-    const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason('the GitHub job was cancelled'), SIGNAL_BUDGET_MS, (next) => report.changed(next));
+    const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason('the job was cancelled'), SIGNAL_BUDGET_MS, (next) => report.changed(next));
     if (confirmed)
-        saveState(STATE.ended, 'true');
+        host.saveState(STATE.ended, 'true');
     const message = confirmed
         ? `The job was cancelled, and so was ${orchestrator.product} run ${run.id}: it ended ${status.state} (${status.stateName}). ${run.url}`
         : `The job was cancelled; cancelling ${orchestrator.product} run ${run.id} was asked for, but it was still ${status.state} (${status.stateName}); the post step checks again. ${run.url}`;
@@ -39442,7 +39494,7 @@ async function onJobCancelled(orchestrator, run, inputs, report) {
 }
 /** The one way the step fails: an error annotation, with a title when there is a run to name, and exit code 1. */
 function failStep(message, title) {
-    error(message, title ? { title } : undefined);
+    host.error(message, title);
     process.exitCode = ExitCode.Failure;
 }
 /** Follows the run's log into the step's log; a log that cannot be read never fails the step. */
@@ -39469,7 +39521,7 @@ class LogPrinter {
             if (isTransient(error))
                 return false;
             this.broken = true;
-            warning(`Stopped following the log of ${this.orchestrator.product} run ${this.run.id}: ${errorMessage(error)}`);
+            host.warning(`Stopped following the log of ${this.orchestrator.product} run ${this.run.id}: ${errorMessage(error)}`);
             return false;
         }
     }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errorMessage } from './errors.js'
 import { isTerminal, type Orchestrator, type Run, type RunStatus, sameState } from './orchestrator.js'
-import { printUntrusted } from './untrusted.js'
+import { host } from './host.js'
 
 export interface CancelResult {
   status: RunStatus
@@ -34,7 +34,7 @@ export async function cancelAndConfirm(
       see(await orchestrator.read(run.id, deadline))
     }
   } catch (error) {
-    printUntrusted(`Could not cancel ${orchestrator.product} run ${run.id}: ${errorMessage(error)}`)
+    host.untrusted(`Could not cancel ${orchestrator.product} run ${run.id}: ${errorMessage(error)}`)
   }
   return { status, confirmed: status.phase !== undefined && isTerminal(status.phase) }
 }

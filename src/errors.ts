@@ -1,3 +1,5 @@
+import { host } from './host.js'
+
 /**
  * Every failure the action reports goes through one of these, so `main` can turn
  * it into one failed step (an error annotation and exit code 1) with a message a user can act on, and the
@@ -9,7 +11,8 @@ export class InputError extends Error {
   readonly input: string
 
   constructor(input: string, problem: string) {
-    super(`Input '${input}' ${problem}`)
+    const label = host.inputLabel(input)
+    super(`${label[0].toUpperCase()}${label.slice(1)} ${problem}`)
     this.name = 'InputError'
     this.input = input
   }

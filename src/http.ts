@@ -1,8 +1,8 @@
-import * as core from '@actions/core'
 import { HttpClient } from '@actions/http-client'
 import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { host } from './host.js'
 
 /**
  * Our retry layer over @actions/http-client, which brings the runner's proxy
@@ -95,7 +95,7 @@ export class Http {
         reason = failure.message
         if (Date.now() + delayMs >= deadline) throw failure
       }
-      core.info(`${reason}; retrying in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${maxAttempts})`)
+      host.info(`${reason}; retrying in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${maxAttempts})`)
       await sleep(delayMs)
     }
   }

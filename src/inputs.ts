@@ -1,4 +1,3 @@
-import * as core from '@actions/core'
 import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseDuration } from './duration.js'
@@ -6,6 +5,7 @@ import { InputError } from './errors.js'
 import { type JsonObject, parseKeyValueLines, parseList, parseMapping } from './mapping.js'
 import { KESTRA_DEFAULT_FAIL_ON, KESTRA_TERMINAL_STATES } from './kestra/states.js'
 import { PREFECT_DEFAULT_FAIL_ON, PREFECT_TERMINAL_STATES } from './prefect/states.js'
+import { host } from './host.js'
 
 export type Credentials =
   | { kind: 'none' }
@@ -116,7 +116,7 @@ const masked = new Set<string>()
 /** Masks a secret in the runner's log, and remembers it so the summary can redact it too. */
 function mask(secret: string): void {
   if (secret === '') return
-  core.setSecret(secret)
+  host.setSecret(secret)
   masked.add(secret)
 }
 
@@ -126,13 +126,13 @@ export function maskedSecrets(): readonly string[] {
 }
 
 function input(name: string): string {
-  return core.getInput(name)
+  return host.input(name)
 }
 
 /** Empty when unset, so a blank input falls back to the environment like an absent one. */
 function inputOrEnv(name: string, envName: string): { value: string; from: string } {
   const value = input(name)
-  if (value !== '') return { value, from: `input '${name}'` }
+  if (value !== '') return { value, from: host.inputLabel(name) }
   return { value: (process.env[envName] ?? '').trim(), from: `environment variable ${envName}` }
 }
 
@@ -187,7 +187,7 @@ function getPrefectInputs(): PrefectInputs {
   const extraBody = parseMapping('extra-body', input('extra-body')) ?? {}
   for (const key of Object.keys(extraBody)) {
     if (key in PREFECT_FIELDS_BY_INPUT) {
-      throw new InputError('extra-body', `sets '${key}'; use the input '${PREFECT_FIELDS_BY_INPUT[key]}' instead`)
+      throw new InputError('extra-body', `sets '${key}'; use ${host.inputLabel(PREFECT_FIELDS_BY_INPUT[key])} instead`)
     }
     if (!PREFECT_EXTRA_FIELDS.includes(key)) {
       throw new InputError(
@@ -266,7 +266,7 @@ function commonInputs(url: string, credentials: Credentials, terminal: readonly 
   const uiUrl = input('ui-url')
   return {
     url,
-    uiUrl: uiUrl === '' ? undefined : baseUrl('ui-url', { value: uiUrl, from: "input 'ui-url'" }, ''),
+    uiUrl: uiUrl === '' ? undefined : baseUrl('ui-url', { value: uiUrl, from: host.inputLabel('ui-url') }, ''),
     credentials,
     parameters: parseMapping('parameters', input('parameters')),
     labels: parseKeyValueLines('labels', input('labels')),

@@ -3,14 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { cancelAndConfirm } from './cancel.js'
 import { formatDuration } from './duration.js'
 import { errorMessage } from './errors.js'
+import { host } from './host.js'
 import { getInputs, type Inputs, maskedSecrets } from './inputs.js'
 import { KestraClient } from './kestra/client.js'
 import { isTerminal, type LogFollower, type Orchestrator, type Run } from './orchestrator.js'
 import { getOrigin } from './origin.js'
 import { isTransient } from './remote.js'
 import { PrefectClient } from './prefect/client.js'
-import { outcomeOf, Report } from './report.js'
-import { printUntrusted } from './untrusted.js'
+import { type Outcome, outcomeOf, Report } from './report.js'
 import { waitForRun } from './wait.js'
 import pkg from '../package.json' with { type: 'json' }
 
@@ -34,18 +34,26 @@ export function createOrchestrator(inputs: Inputs): Orchestrator {
 }
 
 export function cancelReason(why: string): string {
-  return `Cancelled by flow-dispatch: ${why} (${getOrigin().runUrl ?? 'run outside GitHub Actions'})`
+  return `Cancelled by flow-dispatch: ${why} (${getOrigin().runUrl ?? 'run outside CI'})`
+}
+
+export interface RunResult {
+  outcome: Outcome
+  /** What stopped the step, when something did before the run had an outcome of its own. */
+  error?: unknown
+  jobCancelled: boolean
 }
 
 /**
- * The action: trigger, optionally wait, report. Every failure ends in one
- * `failStep`. Says whether the job was cancelled meanwhile.
+ * The engine, for the action and the CLI alike: trigger, optionally wait,
+ * report through the current host. Every failure ends in one `failStep`.
  */
-export async function run(): Promise<{ jobCancelled: boolean }> {
+export async function run(): Promise<RunResult> {
   const report = new Report()
+  let failure: unknown
   const jobCancelled = new AbortController()
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (!jobCancelled.signal.aborted) core.info(`Received ${signal}: the job is being cancelled`)
+    if (!jobCancelled.signal.aborted) host.info(`Received ${signal}: the job is being cancelled`)
     jobCancelled.abort(signal)
   }
   process.on('SIGINT', onSignal)
@@ -58,22 +66,22 @@ export async function run(): Promise<{ jobCancelled: boolean }> {
     const deadline = Date.now() + inputs.waiting.timeoutSeconds * 1000
     await orchestrator.prepare(deadline)
     if (inputs.dryRun) {
-      printUntrusted(`Dry run: nothing is created. The request that would be sent:\n${(await orchestrator.dryRun(deadline)).join('\n')}`)
+      host.untrusted(`Dry run: nothing is created. The request that would be sent:\n${(await orchestrator.dryRun(deadline)).join('\n')}`)
       report.finish('dry-run')
-      return { jobCancelled: false }
+      return report.result(false)
     }
     if (jobCancelled.signal.aborted) throw new Error('The job was cancelled before the run was created; nothing was created.')
     const run = await orchestrator.trigger(deadline)
-    core.saveState(STATE.runId, run.id)
+    host.saveState(STATE.runId, run.id)
     report.created(run)
     if (!inputs.waiting.wait) {
       report.finish('triggered')
-      return { jobCancelled: false }
+      return report.result(false)
     }
-    let waited
+    let waited: Awaited<ReturnType<typeof waitForRun>>
     const follower = inputs.waiting.logs ? new LogPrinter(orchestrator, run, report) : undefined
     try {
-      if (follower) core.startGroup(`${orchestrator.product} run '${run.name}': states and log`)
+      if (follower) host.startGroup(`${orchestrator.product} run '${run.name}': states and log`)
       const left = { ...inputs.waiting, timeoutSeconds: Math.max(0, (deadline - Date.now()) / 1000) }
       waited = await waitForRun(orchestrator, run, left, {
         onChange: (next) => report.changed(next),
@@ -85,17 +93,17 @@ export async function run(): Promise<{ jobCancelled: boolean }> {
     } catch (error) {
       if (!jobCancelled.signal.aborted) throw error
       await onJobCancelled(orchestrator, run, inputs, report)
-      return { jobCancelled: true }
+      return report.result(true)
     } finally {
       follower?.close()
-      if (follower) core.endGroup()
+      if (follower) host.endGroup()
     }
     const { status, timedOut } = waited
     if (timedOut || status.phase === undefined || !isTerminal(status.phase)) {
       await onTimeout(orchestrator, run, inputs, report)
-      return { jobCancelled: false }
+      return report.result(false)
     }
-    core.saveState(STATE.ended, 'true')
+    host.saveState(STATE.ended, 'true')
     const failing = inputs.waiting.failOn.has(status.state)
     const outcome = outcomeOf(status.phase)
     // A success-like state that fail-on names (Kestra's WARNING, say) is a failure for this step.
@@ -106,6 +114,7 @@ export async function run(): Promise<{ jobCancelled: boolean }> {
       failStep(message, `${orchestrator.product} run '${run.name}' ended ${status.state}`)
     }
   } catch (error) {
+    failure = error
     report.fail(errorMessage(error))
     failStep(errorMessage(error))
   } finally {
@@ -113,7 +122,7 @@ export async function run(): Promise<{ jobCancelled: boolean }> {
     process.off('SIGTERM', onSignal)
     await report.writeSummary()
   }
-  return { jobCancelled: jobCancelled.signal.aborted }
+  return { ...report.result(jobCancelled.signal.aborted), error: failure }
 }
 
 async function onTimeout(orchestrator: Orchestrator, run: Run, inputs: Inputs, report: Report): Promise<void> {
@@ -124,7 +133,7 @@ async function onTimeout(orchestrator: Orchestrator, run: Run, inputs: Inputs, r
     const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason(`the wait timed out after ${limit}`), TIMEOUT_CANCEL_BUDGET_MS, (next) =>
       report.changed(next)
     )
-    if (confirmed) core.saveState(STATE.ended, 'true')
+    if (confirmed) host.saveState(STATE.ended, 'true')
     message += confirmed
       ? ` and was cancelled: it ended ${status.state} (${status.stateName}). ${run.url}`
       : `; cancelling it was asked for, but it was still ${status.state} (${status.stateName}) and may still be going: ${run.url}`
@@ -143,10 +152,10 @@ async function onJobCancelled(orchestrator: Orchestrator, run: Run, inputs: Inpu
     failStep(message, 'Job cancelled')
     return
   }
-  const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason('the GitHub job was cancelled'), SIGNAL_BUDGET_MS, (next) =>
+  const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason('the job was cancelled'), SIGNAL_BUDGET_MS, (next) =>
     report.changed(next)
   )
-  if (confirmed) core.saveState(STATE.ended, 'true')
+  if (confirmed) host.saveState(STATE.ended, 'true')
   const message = confirmed
     ? `The job was cancelled, and so was ${orchestrator.product} run ${run.id}: it ended ${status.state} (${status.stateName}). ${run.url}`
     : `The job was cancelled; cancelling ${orchestrator.product} run ${run.id} was asked for, but it was still ${status.state} (${status.stateName}); the post step checks again. ${run.url}`
@@ -156,7 +165,7 @@ async function onJobCancelled(orchestrator: Orchestrator, run: Run, inputs: Inpu
 
 /** The one way the step fails: an error annotation, with a title when there is a run to name, and exit code 1. */
 function failStep(message: string, title?: string): void {
-  core.error(message, title ? { title } : undefined)
+  host.error(message, title)
   process.exitCode = core.ExitCode.Failure
 }
 
@@ -181,7 +190,7 @@ class LogPrinter {
     } catch (error) {
       if (isTransient(error)) return false
       this.broken = true
-      core.warning(`Stopped following the log of ${this.orchestrator.product} run ${this.run.id}: ${errorMessage(error)}`)
+      host.warning(`Stopped following the log of ${this.orchestrator.product} run ${this.run.id}: ${errorMessage(error)}`)
       return false
     }
   }

@@ -36,7 +36,7 @@ function checkJsonSafe(input: string, value: unknown, path: string): void {
       throw new InputError(input, `has the integer ${value}${where}, too large to send exactly; quote it to send a string`)
     }
   } else if (Array.isArray(value)) {
-    value.forEach((item, i) => checkJsonSafe(input, item, `${path}[${i}]`))
+    for (const [i, item] of value.entries()) checkJsonSafe(input, item, `${path}[${i}]`)
   } else if (isPlainObject(value)) {
     for (const [key, item] of Object.entries(value)) {
       checkJsonSafe(input, item, path === '' ? key : `${path}.${key}`)

@@ -1,52 +1,69 @@
 import * as github from '@actions/github'
 import { createHash, randomUUID } from 'node:crypto'
 
-/** Where a run was triggered from, so the orchestrator's user can find the GitHub run. */
+/** Where a run was triggered from, so the orchestrator's user can find the CI run. */
 export interface Origin {
+  /** The CI system, as the prefix of labels and keys; undefined outside one we know. */
+  ci?: 'github' | 'gitlab' | 'jenkins'
   repository?: string
-  /** The commit under test: the pull request's head, not the merge commit GitHub checks out. */
+  /** The commit under test: on GitHub, the pull request's head, not the merge commit it checks out. */
   sha?: string
+  /** The CI run's (or job's) page. */
   runUrl?: string
-  runId?: number
-  runAttempt?: number
-  job?: string
-  /** The step's id (GITHUB_ACTION), unique within a job. */
-  step?: string
+  /**
+   * What is the same for every retry of this step's request and different for
+   * a new attempt of the job, another step or another job; undefined where
+   * the CI system gives nothing that stable.
+   */
+  attempt?: string
 }
 
 export function getOrigin(): Origin {
+  const env = process.env
+  if (env.GITHUB_REPOSITORY) return githubOrigin(env.GITHUB_REPOSITORY)
+  // A retried GitLab job gets a new job id, a rebuilt Jenkins job a new build number: a new attempt, as on GitHub.
+  if (env.GITLAB_CI && env.CI_PROJECT_PATH) {
+    return { ci: 'gitlab', repository: env.CI_PROJECT_PATH, sha: env.CI_COMMIT_SHA, runUrl: env.CI_JOB_URL, attempt: env.CI_JOB_ID && `${env.CI_PROJECT_PATH}/${env.CI_JOB_ID}` }
+  }
+  if (env.JENKINS_URL && env.JOB_NAME) {
+    return { ci: 'jenkins', repository: env.JOB_NAME, sha: env.GIT_COMMIT, runUrl: env.BUILD_URL, attempt: env.BUILD_NUMBER && `${env.JOB_NAME}/${env.BUILD_NUMBER}` }
+  }
+  return {}
+}
+
+function githubOrigin(repository: string): Origin {
   const { context } = github
-  const repository = process.env.GITHUB_REPOSITORY || undefined
   const pullHead = (context.payload.pull_request as { head?: { sha?: string } } | undefined)?.head?.sha
   const runId = context.runId || undefined
-  const runAttempt = context.runAttempt || undefined
+  const runAttempt = context.runAttempt || 1
   return {
+    ci: 'github',
     repository,
     sha: pullHead || context.sha || undefined,
-    runUrl:
-      repository && runId
-        ? `${context.serverUrl}/${repository}/actions/runs/${runId}${runAttempt ? `/attempts/${runAttempt}` : ''}`
-        : undefined,
-    runId,
-    runAttempt,
-    job: context.job || undefined,
-    step: process.env.GITHUB_ACTION || undefined
+    runUrl: runId ? `${context.serverUrl}/${repository}/actions/runs/${runId}/attempts/${runAttempt}` : undefined,
+    attempt: runId ? `${repository}/${runId}/${runAttempt}/${context.job}/${process.env.GITHUB_ACTION ?? ''}` : undefined
   }
+}
+
+/** Labels that lead from the run back to the CI run: `github.repository`, `github.sha`, `github.run_url`. */
+export function originLabels(origin: Origin): Record<string, string> {
+  const { ci, repository, sha, runUrl } = origin
+  if (!ci) return {}
+  return { ...(repository && { [`${ci}.repository`]: repository }), ...(sha && { [`${ci}.sha`]: sha }), ...(runUrl && { [`${ci}.run_url`]: runUrl }) }
 }
 
 /**
  * A key that is the same for every retry of this step's request and different
  * for a new attempt ("Re-run jobs"), another step, another job, or another
  * request. The request's hash keeps matrix legs apart, which share a job id.
- * Outside GitHub Actions there is nothing stable to derive from, so the key is
- * random: still enough to make our own HTTP retries safe.
+ * Where there is nothing stable to derive from, the key is random: still
+ * enough to make our own HTTP retries safe.
  */
 export function deriveIdempotencyKey(origin: Origin, target: string, request: unknown): string {
-  const { repository, runId, runAttempt, job, step } = origin
-  if (!repository || !runId) return `flow-dispatch/${randomUUID()}`
+  if (!origin.ci || !origin.attempt) return `flow-dispatch/${randomUUID()}`
   const hash = createHash('sha256')
     .update(JSON.stringify([target, request, process.env.RUNNER_NAME ?? '']))
     .digest('hex')
     .slice(0, 16)
-  return `github/${repository}/${runId}/${runAttempt ?? 1}/${job ?? ''}/${step ?? ''}/${hash}`
+  return `${origin.ci}/${origin.attempt}/${hash}`
 }

@@ -1,7 +1,8 @@
 import * as core from '@actions/core'
 import { formatDuration } from './duration.js'
 import type { LogLine, Orchestrator, Phase, Run, RunStatus, TerminalPhase } from './orchestrator.js'
-import { escapeHtml, printUntrusted } from './untrusted.js'
+import { host } from './host.js'
+import { escapeHtml } from './untrusted.js'
 
 export type Outcome = 'success' | 'failed' | 'cancelled' | 'timed-out' | 'triggered' | 'dry-run' | 'error'
 
@@ -45,6 +46,11 @@ export class Report {
   private readonly timeline: Array<{ time: string; state: string }> = []
   private readonly lastLines: string[] = []
 
+  /** How the step ended, for the CLI's exit code; `error` until it has ended otherwise. */
+  result(jobCancelled: boolean): { outcome: Outcome; jobCancelled: boolean } {
+    return { outcome: this.outcome ?? 'error', jobCancelled }
+  }
+
   /** The last state seen, if any. */
   get lastStatus(): RunStatus | undefined {
     return this.status
@@ -57,11 +63,11 @@ export class Report {
 
   created(run: Run): void {
     this.run = run
-    core.setOutput('run-id', run.id)
-    core.setOutput('run-url', run.url)
-    core.setOutput('run-name', run.name)
+    host.setOutput('run-id', run.id)
+    host.setOutput('run-url', run.url)
+    host.setOutput('run-name', run.name)
     const { product } = this.orchestrator ?? { product: 'The orchestrator' }
-    printUntrusted(
+    host.untrusted(
       run.created
         ? `Created ${product} run '${run.name}' (${run.id}): ${run.url}`
         : `${product} returned the run an identical earlier request created, '${run.name}' (${run.id}); following it instead of creating another: ${run.url}`
@@ -72,16 +78,16 @@ export class Report {
 
   changed(status: RunStatus): void {
     this.status = status
-    core.setOutput('state', status.state)
-    core.setOutput('state-name', status.stateName)
-    if (status.outputs !== undefined) core.setOutput('outputs', JSON.stringify(status.outputs))
+    host.setOutput('state', status.state)
+    host.setOutput('state-name', status.stateName)
+    if (status.outputs !== undefined) host.setOutput('outputs', JSON.stringify(status.outputs))
     const time = clock(status.since)
     this.timeline.push({ time, state: status.state === status.stateName ? status.state : `${status.state} (${status.stateName})` })
-    printUntrusted(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`)
+    host.untrusted(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`)
   }
 
   heartbeat(status: RunStatus, waitedSeconds: number): void {
-    printUntrusted(`${clock()}  still ${status.state} (${status.stateName}) after ${formatDuration(waitedSeconds)}`)
+    host.untrusted(`${clock()}  still ${status.state} (${status.stateName}) after ${formatDuration(waitedSeconds)}`)
   }
 
   /** The run's own log lines, with their time and level; one block, so one stop-commands guard covers it. */
@@ -89,15 +95,15 @@ export class Report {
     const text = lines.map((line) => `${clock(line.time)} ${line.level.padEnd(8)} ${line.message.replace(/\r?\n/g, '\n    ')}`)
     this.lastLines.push(...text)
     this.lastLines.splice(0, Math.max(0, this.lastLines.length - LAST_LINES))
-    printUntrusted(text.join('\n'))
+    host.untrusted(text.join('\n'))
   }
 
   finish(outcome: Outcome, failure?: string): void {
     this.outcome = outcome
     this.failure = failure
-    core.setOutput('outcome', outcome)
+    host.setOutput('outcome', outcome)
     if (outcome !== 'triggered' && outcome !== 'dry-run' && this.waitedSince !== undefined) {
-      core.setOutput('duration-seconds', String(Math.round(this.seconds() ?? 0)))
+      host.setOutput('duration-seconds', String(Math.round(this.seconds() ?? 0)))
     }
   }
 

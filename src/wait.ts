@@ -3,7 +3,7 @@ import { RemoteError, errorMessage } from './errors.js'
 import type { WaitSettings } from './inputs.js'
 import { isTerminal, type Orchestrator, type Run, type RunStatus, sameState } from './orchestrator.js'
 import { isTransient } from './remote.js'
-import { printUntrusted } from './untrusted.js'
+import { host } from './host.js'
 
 export interface WaitResult {
   status: RunStatus
@@ -61,7 +61,7 @@ export async function waitForRun(
     } catch (error) {
       if (signal?.aborted) throw error
       if (!isTransient(error)) throw error
-      printUntrusted(`Could not read the run's state, will try again: ${errorMessage(error)}`)
+      host.untrusted(`Could not read the run's state, will try again: ${errorMessage(error)}`)
       continue
     }
     if (!sameState(next, status)) {

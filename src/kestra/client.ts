@@ -1,4 +1,3 @@
-import * as core from '@actions/core'
 import { openAsBlob, statSync } from 'node:fs'
 import { basename } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -6,11 +5,11 @@ import { Api, describeAuthorization } from '../api.js'
 import { InputError, RemoteError } from '../errors.js'
 import type { Credentials, KestraInputs } from '../inputs.js'
 import type { LogFollower, Orchestrator, Run, RunStatus } from '../orchestrator.js'
-import { deriveIdempotencyKey, type Origin } from '../origin.js'
+import { deriveIdempotencyKey, type Origin, originLabels } from '../origin.js'
 import { isTransient, parseJson } from '../remote.js'
-import { printUntrusted } from '../untrusted.js'
 import { KestraLogFollower } from './logs.js'
 import { KESTRA_TERMINAL_STATES, kestraPhase } from './states.js'
+import { host } from '../host.js'
 
 /**
  * Kestra has no idempotency key, so each create carries this label with a key
@@ -97,7 +96,7 @@ export class KestraClient implements Orchestrator {
       )
     }
     const flow = parseJson<Flow>(this.api.ok(response, what), what)
-    printUntrusted(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`)
+    host.untrusted(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`)
     if (flow.disabled) throw new RemoteError(`${this.target} is disabled on ${this.api.serverName}: enable it to run it.`)
     this.checkInputs(flow.inputs ?? [])
   }
@@ -162,7 +161,7 @@ export class KestraClient implements Orchestrator {
 
   async trigger(deadline?: number): Promise<Run> {
     const key = this.key()
-    core.debug(`Idempotency label: ${KEY_LABEL}=${key}`)
+    host.debug(`Idempotency label: ${KEY_LABEL}=${key}`)
     const earlier = await this.findByKey(key, 0, deadline)
     if (earlier) return this.toRun(earlier, false)
 
@@ -182,7 +181,7 @@ export class KestraClient implements Orchestrator {
         if (!isTransient(error) || attempt >= MAX_CREATE_ATTEMPTS) throw error
         failure = error
       }
-      printUntrusted(`The request to ${what} may or may not have created it (${(failure as Error).message}); looking for it by its key before trying again`)
+      host.untrusted(`The request to ${what} may or may not have created it (${(failure as Error).message}); looking for it by its key before trying again`)
       const found = await this.findByKey(key, VISIBILITY_MS / 3, deadline)
       if (found) return this.toRun(found, true)
     }
@@ -192,9 +191,7 @@ export class KestraClient implements Orchestrator {
   private query(key: string): string {
     const { origin, inputs } = this
     const labels: Record<string, string> = {
-      ...(origin.repository && { 'github.repository': origin.repository }),
-      ...(origin.sha && { 'github.sha': origin.sha }),
-      ...(origin.runUrl && { 'github.run_url': origin.runUrl }),
+      ...originLabels(origin),
       ...inputs.labels,
       [KEY_LABEL]: key
     }
@@ -235,7 +232,7 @@ export class KestraClient implements Orchestrator {
     for (let pause = 1_000; ; pause *= 2) {
       const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true, deadline })
       const { results = [] } = parseJson<{ results?: Execution[] }>(this.api.ok(response, what), what)
-      if (results.length > 1) core.warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`)
+      if (results.length > 1) host.warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`)
       if (results.length > 0 || Date.now() + pause > giveUpAt) return results[0]
       await sleep(pause)
     }
@@ -267,11 +264,11 @@ export class KestraClient implements Orchestrator {
       const response = await this.api.send(what, { method: 'DELETE', url, idempotent: true, deadline })
       if (response.status === 404 && action === '/actions/kill') continue
       if (response.status === 409) {
-        printUntrusted(`Kestra did not kill execution ${runId}: it had already ended`)
+        host.untrusted(`Kestra did not kill execution ${runId}: it had already ended`)
         break
       }
       this.api.ok(response, what)
-      printUntrusted(`Kestra accepted the kill of execution ${runId}`)
+      host.untrusted(`Kestra accepted the kill of execution ${runId}`)
       break
     }
     return this.read(runId, deadline)

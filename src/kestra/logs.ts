@@ -1,10 +1,10 @@
-import * as core from '@actions/core'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Api } from '../api.js'
 import { errorMessage } from '../errors.js'
-import type { HttpStream } from '../http.js'
+import { type HttpStream, NetworkError } from '../http.js'
 import type { LogFollower, LogLine } from '../orchestrator.js'
 import { parseJson } from '../remote.js'
+import { host } from '../host.js'
 
 /** Lines held between two polls before the stream is left unread: the server then waits, not our memory. */
 const MAX_BUFFERED = 2_000
@@ -12,6 +12,8 @@ const MAX_BUFFERED = 2_000
 const QUIET_MS = 1_000
 /** However much is still coming at the end, the step does not wait longer than this for it. */
 const FINAL_LIMIT_MS = 60_000
+/** A stream whose headers take longer is not getting through (a buffering proxy, say): the log is read whole instead. */
+const OPEN_LIMIT_MS = 5_000
 /** A stream that keeps dropping is given up for plain reads. */
 const MAX_RECONNECTS = 5
 
@@ -89,17 +91,27 @@ export class KestraLogFollower implements LogFollower {
 
   private async follow(deadline?: number): Promise<void> {
     if (this.reconnects > MAX_RECONNECTS) {
-      core.info(`The log stream of execution ${this.runId} dropped ${MAX_RECONNECTS} times; reading the log whole from now on`)
+      host.info(`The log stream of execution ${this.runId} dropped ${MAX_RECONNECTS} times; reading the log whole from now on`)
       this.mode = 'read'
       return
     }
-    const stream = await this.api.open(`follow the logs of execution ${this.runId}`, this.path(`/logs/${encodeURIComponent(this.runId)}/follow`), 'text/event-stream', deadline)
+    let stream: HttpStream
+    try {
+      const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, Date.now() + OPEN_LIMIT_MS)
+      stream = await this.api.open(`follow the logs of execution ${this.runId}`, this.path(`/logs/${encodeURIComponent(this.runId)}/follow`), 'text/event-stream', until)
+    } catch (error) {
+      if (!(error instanceof NetworkError)) throw error
+      // A proxy that holds an answer until it is complete never passes a stream's headers on: plain reads get through.
+      host.info(`Could not open the log stream of execution ${this.runId} (${error.message}); reading the log whole each poll instead`)
+      this.mode = 'read'
+      return
+    }
     const type = String(stream.headers['content-type'] ?? '')
     if (stream.status < 200 || stream.status >= 300 || !type.startsWith('text/event-stream')) {
       stream.close()
       // 401 and 403 say the same for both ways of reading; anything else means this server has no stream for logs.
       if (stream.status === 401 || stream.status === 403) this.api.ok({ status: stream.status, headers: stream.headers, body: '' }, this.what)
-      core.debug(`No log stream for execution ${this.runId} (HTTP ${stream.status} ${type}); reading the log whole each poll`)
+      host.debug(`No log stream for execution ${this.runId} (HTTP ${stream.status} ${type}); reading the log whole each poll`)
       this.mode = 'read'
       return
     }
@@ -138,7 +150,7 @@ export class KestraLogFollower implements LogFollower {
       }
     } catch (error) {
       // A stream we closed ends this way too; one that dropped is opened again on the next poll.
-      if (this.stream === stream) core.debug(`The log stream of execution ${this.runId} ended: ${errorMessage(error)}`)
+      if (this.stream === stream) host.debug(`The log stream of execution ${this.runId} ended: ${errorMessage(error)}`)
     }
   }
 

@@ -1,16 +1,15 @@
-import * as core from '@actions/core'
 import { InputError, RemoteError } from '../errors.js'
 import { Api, describeAuthorization } from '../api.js'
 import type { HttpResponse } from '../http.js'
 import type { Credentials, PrefectInputs } from '../inputs.js'
 import type { JsonObject } from '../mapping.js'
 import type { Orchestrator, Run, RunStatus } from '../orchestrator.js'
-import { deriveIdempotencyKey, type Origin } from '../origin.js'
+import { deriveIdempotencyKey, type Origin, originLabels } from '../origin.js'
 import { parseJson } from '../remote.js'
-import { printUntrusted } from '../untrusted.js'
 import { PrefectLogFollower } from './logs.js'
 import { missingRequired, parameterProblems } from './schema.js'
 import { PREFECT_TERMINAL_STATES, prefectPhase } from './states.js'
+import { host } from '../host.js'
 
 /** The API version the current Prefect client sends; older servers accept it too. */
 const API_VERSION = '0.8.4'
@@ -82,16 +81,16 @@ export class PrefectClient implements Orchestrator {
     }
     const deployment = parseJson<Deployment>(this.ok(response, `look up ${this.target}`), `look up ${this.target}`)
     this.deployment = deployment
-    printUntrusted(`Prefect ${this.target}: id ${deployment.id}`)
+    host.untrusted(`Prefect ${this.target}: id ${deployment.id}`)
     this.checkParameters(deployment)
     if (this.inputs.workQueue && !deployment.work_pool_name) {
       throw new InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`)
     }
     if (deployment.paused) {
-      core.warning(`${this.target} is paused: the run will be created but will not start until the deployment is resumed.`)
+      host.warning(`${this.target} is paused: the run will be created but will not start until the deployment is resumed.`)
     }
     if (deployment.status === 'NOT_READY') {
-      core.warning(
+      host.warning(
         `${this.target} is NOT_READY: no worker or serve process has polled it lately, so the run may stay Scheduled and turn Late.`
       )
     }
@@ -134,14 +133,14 @@ export class PrefectClient implements Orchestrator {
         ...missingRequired(this.inputs.parameters ?? {}, deployment.parameters ?? {}, schema).map((name) => `'${name}' is required and has no default`)
       ]
       if (problems.length > 0 && enforced) throw new InputError('parameters', `does not fit the parameter schema of ${this.target}: ${problems.join('; ')}`)
-      for (const problem of problems) core.warning(`${problem}; ${this.target} does not enforce its parameter schema, so Prefect would accept it`)
+      for (const problem of problems) host.warning(`${problem}; ${this.target} does not enforce its parameter schema, so Prefect would accept it`)
     }
     return [`POST ${this.inputs.url}${path}`, describeAuthorization(this.inputs.credentials), JSON.stringify(body, null, 2)]
   }
 
   async trigger(deadline?: number): Promise<Run> {
     const { path, body } = this.createRequest()
-    core.debug(`Idempotency key: ${body.idempotency_key}`)
+    host.debug(`Idempotency key: ${body.idempotency_key}`)
     const what = `create a flow run of ${this.target}`
     const response = await this.call('POST', path, body, true, what, deadline)
     const flowRun = parseJson<FlowRun>(this.ok(response, what), what)
@@ -157,14 +156,9 @@ export class PrefectClient implements Orchestrator {
 
   private createBody(): JsonObject {
     const inputs = this.inputs
-    const { repository, sha, runUrl } = this.origin
-    const tags = [...new Set([...(repository ? [`github:${repository}`] : []), ...inputs.tags])]
-    const labels = {
-      ...(repository && { 'github.repository': repository }),
-      ...(sha && { 'github.sha': sha }),
-      ...(runUrl && { 'github.run_url': runUrl }),
-      ...inputs.labels
-    }
+    const { ci, repository } = this.origin
+    const tags = [...new Set([...(ci && repository ? [`${ci}:${repository}`] : []), ...inputs.tags])]
+    const labels = { ...originLabels(this.origin), ...inputs.labels }
     // Only fields that are set: the server refuses unknown ones and fills in the rest itself.
     return {
       ...inputs.extraBody,
@@ -201,16 +195,16 @@ export class PrefectClient implements Orchestrator {
     const why = result.details?.reason ? `: ${result.details.reason}` : ''
     switch (result.status) {
       case 'ACCEPT':
-        printUntrusted(`Prefect accepted the cancellation of flow run ${runId}; its worker or serve process stops it now`)
+        host.untrusted(`Prefect accepted the cancellation of flow run ${runId}; its worker or serve process stops it now`)
         break
       // A run no process has picked up goes straight to CANCELLED, by a REJECT of CANCELLING.
       case 'REJECT':
       case 'ABORT':
       case 'WAIT':
-        printUntrusted(`Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`)
+        host.untrusted(`Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`)
         break
       default:
-        printUntrusted(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`)
+        host.untrusted(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`)
     }
     return this.read(runId, deadline)
   }

@@ -96,7 +96,7 @@ describe('Prefect, against a real server and a served flow', () => {
     expect(numbered).toEqual(Array.from({ length: 450 }, (_, i) => i))
     expect(result.stdout).toMatch(/::group::Prefect run '[^']+': states and log\n/)
     // The look-alikes arrive as text, inside a stop-commands block, and change nothing.
-    const block = /^::stop-commands::([0-9a-f-]{36})\n([^]*?)^::\1::$/gm
+    const block = /^::stop-commands::([0-9a-f-]{36})\n([\s\S]*?)^::\1::$/gm
     const guarded = [...result.stdout.matchAll(block)].map((m) => m[2]).join('\n')
     expect(guarded).toContain('INFO     ::add-mask::Completed\n    ::set-output name=outcome::hacked\n    ::stop-commands::abc')
     expect(result.outputs).toMatchObject({ outcome: 'success', state: 'COMPLETED', 'state-name': 'Completed' })

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist')
 const ENTRIES = { main: join(DIST, 'index.js'), post: join(DIST, 'post', 'index.js') }
+const CLI = join(DIST, 'cli', 'index.js')
 
 export interface ActionResult {
   code: number | null
@@ -99,4 +100,28 @@ export function parseOutputFile(text: string): Record<string, string> {
     i = end
   }
   return outputs
+}
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs the bundled command as another CI system would: a Node process with
+ * these arguments, and of this process's environment only PATH.
+ */
+export async function runCli(args: string[], env: Record<string, string | undefined> = {}, watch?: (stderr: string, child: ChildProcess) => void): Promise<CliResult> {
+  const home = mkdtempSync(join(tmpdir(), 'flow-dispatch-cli-'))
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk) => (stdout += chunk))
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
+    watch?.(stderr, child)
+  })
+  const [code] = (await once(child, 'exit')) as [number | null]
+  return { code, stdout, stderr }
 }

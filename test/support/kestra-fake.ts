@@ -169,18 +169,23 @@ export async function startKestraFake(options: KestraFakeOptions): Promise<Kestr
               message: String(render(String(message), execution.inputs))
             })
           }
-          return later(50, next)
+          later(50, next)
+          return
         }
         case 'io.kestra.plugin.core.flow.Sleep': {
           const seconds = Number(/^PT(\d+(?:\.\d+)?)S$/.exec(String(task.duration))?.[1] ?? 1)
-          return later(seconds * 1000, next)
+          later(seconds * 1000, next)
+          return
         }
         case 'io.kestra.plugin.core.execution.Fail':
-          return later(50, () => setState(execution, 'FAILED'))
+          later(50, () => setState(execution, 'FAILED'))
+          return
         case 'io.kestra.plugin.core.flow.Pause':
-          return later(50, () => setState(execution, 'PAUSED'))
+          later(50, () => setState(execution, 'PAUSED'))
+          return
         default:
-          return later(50, () => setState(execution, 'FAILED'))
+          later(50, () => setState(execution, 'FAILED'))
+          return
       }
     }
     later(200, () => {

@@ -80,7 +80,7 @@ describe('getInputs', () => {
     ['an impossible date', { 'scheduled-time': '2026-13-40T18:00:00Z' }, /^Input 'scheduled-time' must be/],
     ['a label with no key', { labels: 'team=data\n=x' }, /^Input 'labels' line 2 must be key=value; got '=x'/],
     ['a label twice', { labels: 'a=1\na=2' }, /^Input 'labels' names 'a' twice/],
-    ['a create field that has its own input', { 'extra-body': 'tags: [a]' }, /^Input 'extra-body' sets 'tags'; use the input 'tags' instead/],
+    ['a create field that has its own input', { 'extra-body': 'tags: [a]' }, /^Input 'extra-body' sets 'tags'; use input 'tags' instead/],
     ['an unknown create field', { 'extra-body': 'priority: 1' }, /^Input 'extra-body' sets 'priority', which is not a field/],
     ['api key and basic auth', { 'api-key': 'pnu_x', username: 'u', password: 'p' }, /^Input 'api-key' and 'username'\/'password' are both set/],
     ['a username without a password', { username: 'u' }, /^Input 'password' is empty but a username is set/],

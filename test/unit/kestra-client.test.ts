@@ -47,7 +47,7 @@ afterEach(async () => {
 async function connect(inputs: Record<string, string>, reply: (r: Recorded, i: number) => Reply): Promise<{ client: KestraClient; stub: Stub }> {
   stub = await startStub(reply)
   env.setInputs({ orchestrator: 'kestra', url: stub.url, namespace: 'company.team', flow: 'myflow', username: 'ci@example.com', password: 'Ci-Passw0rd', parameters: 'user: x', ...inputs })
-  const origin = { repository: 'acme/etl', sha: 'abc', runUrl: 'https://github.com/acme/etl/actions/runs/1/attempts/1', runId: 1, runAttempt: 1, job: 'j', step: 's' }
+  const origin = { ci: 'github' as const, repository: 'acme/etl', sha: 'abc', runUrl: 'https://github.com/acme/etl/actions/runs/1/attempts/1', attempt: 'acme/etl/1/1/j/s' }
   return { client: new KestraClient(getInputs() as KestraInputs, origin, 'ua'), stub }
 }
 

@@ -45,7 +45,14 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 function collector(): { print: (lines: LogLine[]) => void; messages: string[]; batches: number[] } {
   const messages: string[] = []
   const batches: number[] = []
-  return { messages, batches, print: (lines) => (batches.push(lines.length), messages.push(...lines.map((line) => line.message))) }
+  return {
+    messages,
+    batches,
+    print: (lines) => {
+      batches.push(lines.length)
+      messages.push(...lines.map((line) => line.message))
+    }
+  }
 }
 
 describe('Kestra log follower', () => {
@@ -92,6 +99,21 @@ describe('Kestra log follower', () => {
     await follower.next(out.print, undefined, true)
     expect(out.messages).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4'])
     expect(paths).toEqual([`/api/v1/main/logs/${RUN}/follow`, `/api/v1/main/logs/${RUN}`, `/api/v1/main/logs/${RUN}`, `/api/v1/main/logs/${RUN}`])
+  })
+
+  it('reads the log whole when the stream never gets its headers through (a buffering proxy)', async () => {
+    const { follower, paths } = await serve((req, res) => {
+      // Held: a proxy that waits for the end of an answer that never ends.
+      if (req.url?.endsWith('/follow')) return
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify([entry(0), entry(1)]))
+    })
+    const out = collector()
+    const started = Date.now()
+    await follower.next(out.print)
+    expect(Date.now() - started).toBeLessThan(7_000)
+    await follower.next(out.print, undefined, true)
+    expect(out.messages).toEqual(['line 0', 'line 1'])
+    expect(paths.filter((path) => path.endsWith('/follow'))).toHaveLength(1)
   })
 
   it('leaves a fast stream unread while 2,000 lines wait to be printed, and loses none', async () => {

@@ -73,7 +73,7 @@ describe('run', () => {
       outcome: 'success',
       'duration-seconds': expect.stringMatching(/^\d+$/)
     })
-    expect(stdout).toMatch(/SCHEDULED \(Scheduled\)\n[^]*RUNNING \(Running\)\n[^]*COMPLETED \(Completed\)\n/)
+    expect(stdout).toMatch(/SCHEDULED \(Scheduled\)\n[\s\S]*RUNNING \(Running\)\n[\s\S]*COMPLETED \(Completed\)\n/)
     expect(env.summary()).toContain('<h3>Prefect run: success</h3>')
   })
 
@@ -104,12 +104,12 @@ describe('run', () => {
     )
     env.setInputs(inputs(server))
     await run()
-    const blocks = [...stdout.matchAll(/^::stop-commands::([0-9a-f-]{36})\n([^]*?)^::\1::$/gm)].map((m) => m[2])
+    const blocks = [...stdout.matchAll(/^::stop-commands::([0-9a-f-]{36})\n([\s\S]*?)^::\1::$/gm)].map((m) => m[2])
     expect(blocks.some((text) => text.includes("run '::stop-commands::abc'"))).toBe(true)
     expect(blocks.some((text) => text.includes('::set-output name=outcome::success'))).toBe(true)
     // Outside those blocks, a line is either a command of ours, whose data @actions/core escapes
     // onto one line (the runner reads one command a line), or holds nothing a command starts with.
-    const outside = stdout.replace(/^::stop-commands::([0-9a-f-]{36})\n[^]*?^::\1::$/gm, '')
+    const outside = stdout.replace(/^::stop-commands::([0-9a-f-]{36})\n[\s\S]*?^::\1::$/gm, '')
     for (const line of outside.split('\n')) {
       if (/^::(error|warning|debug|group|endgroup)( [^:]*)?::/.test(line)) continue
       expect(line).not.toMatch(/^\s*::|##\[/)
@@ -156,7 +156,7 @@ describe('run', () => {
     env.setInputs(inputs(stub))
     setTimeout(() => process.emit('SIGINT', 'SIGINT'), 1500)
     const started = Date.now()
-    expect(await run()).toEqual({ jobCancelled: true })
+    expect(await run()).toEqual({ jobCancelled: true, outcome: 'cancelled' })
     expect(Date.now() - started).toBeLessThan(5_000)
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ outcome: 'cancelled', state: 'CANCELLED' })

@@ -34,7 +34,7 @@ afterEach(async () => {
 async function connect(inputs: Record<string, string>, reply: (r: Recorded) => Reply): Promise<{ client: PrefectClient; stub: Stub }> {
   stub = await startStub(reply)
   env.setInputs({ orchestrator: 'prefect', url: `${stub.url}/api`, deployment: 'my flow/nightly ?#1', ...inputs })
-  return { client: new PrefectClient(getInputs() as PrefectInputs, { repository: 'acme/etl', sha: 'abc', runUrl: 'https://github.com/acme/etl/actions/runs/1/attempts/1', runId: 1, runAttempt: 1, job: 'j', step: 's' }, 'ua'), stub }
+  return { client: new PrefectClient(getInputs() as PrefectInputs, { ci: 'github' as const, repository: 'acme/etl', sha: 'abc', runUrl: 'https://github.com/acme/etl/actions/runs/1/attempts/1', attempt: 'acme/etl/1/1/j/s' }, 'ua'), stub }
 }
 
 const happy = (r: Recorded): Reply =>

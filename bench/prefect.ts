@@ -1,0 +1,102 @@
+/**
+ * Figures for the README, against a real local Prefect server and a served
+ * flow (the integration tests' own), each a median over repeated runs:
+ * - trigger: the bundled action (`wait: false`) vs `prefect deployment run`
+ *   vs one `curl` POST to `create_flow_run` (the floor), interleaved so that
+ *   each ratio is measured in the same run;
+ * - detection latency: from the end time the server records for a run to the
+ *   action's exit, at default settings (poll-interval 10s, logs on);
+ * - API requests a minute of waiting, counted at a pass-through proxy;
+ * - bundle sizes, and cold start: `node dist/index.js` until it has read and
+ *   checked its inputs (a run that stops at a bad input).
+ *
+ *   node bench/prefect.ts [repeats]      (Node 24; `npm run bench:prefect`)
+ */
+import { execFileSync, spawnSync } from 'node:child_process'
+import { statSync } from 'node:fs'
+import { join } from 'node:path'
+import { runAction } from '../test/support/action.ts'
+import { startFaultProxy } from '../test/support/fault-proxy.ts'
+import { prefectVenv, serveFlow, startPrefectServer } from '../test/support/prefect.ts'
+
+const repeats = Number(process.argv[2] ?? 7)
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+const seconds = (ms: number): string => (ms / 1000).toFixed(2)
+
+const venv = prefectVenv()
+const server = await startPrefectServer(venv)
+const serve = await serveFlow(venv, server, 'bench')
+const rows: string[][] = []
+try {
+  const deployment = (await (await fetch(`${server.apiUrl}/deployments/name/it-flow/bench`)).json()) as { id: string }
+  const quiet = { DO_NOT_TRACK: '1', PREFECT_SERVER_ANALYTICS_ENABLED: 'false' }
+
+  // 1. Trigger, three ways, interleaved.
+  const times = { action: [] as number[], cli: [] as number[], curl: [] as number[] }
+  for (let i = 0; i < repeats; i++) {
+    const action = await runAction({ orchestrator: 'prefect', url: server.apiUrl, deployment: 'it-flow/bench', wait: 'false', summary: 'false' })
+    if (action.code !== 0) throw new Error(`action: exit ${action.code}\n${action.stdout}${action.stderr}`)
+    times.action.push(action.elapsedMs)
+    let started = Date.now()
+    const cli = spawnSync(join(venv, 'bin', 'prefect'), ['deployment', 'run', 'it-flow/bench'], { env: { PATH: process.env.PATH, HOME: server.workDir, PREFECT_HOME: join(server.workDir, 'cli-home'), PREFECT_API_URL: server.apiUrl, ...quiet }, encoding: 'utf8' })
+    times.cli.push(Date.now() - started)
+    if (cli.status !== 0) throw new Error(`prefect deployment run: exit ${cli.status}\n${cli.stdout}${cli.stderr}`)
+    started = Date.now()
+    execFileSync('curl', ['-fsS', '-o', '/dev/null', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{}', `${server.apiUrl}/deployments/${deployment.id}/create_flow_run`])
+    times.curl.push(Date.now() - started)
+  }
+  const floor = median(times.curl)
+  rows.push(['Trigger a deployment (no wait): the bundled action', `${seconds(median(times.action))} s`, `${(median(times.action) / floor).toFixed(1)}× curl`])
+  rows.push(['Trigger a deployment: `prefect deployment run` (Prefect 3.8.8 CLI)', `${seconds(median(times.cli))} s`, `${(median(times.cli) / floor).toFixed(1)}× curl; the action is ${(median(times.cli) / median(times.action)).toFixed(1)}× faster`])
+  rows.push(['Trigger a deployment: one `curl` POST (the floor)', `${seconds(floor)} s`, '1×'])
+
+  // 2. Detection latency at default settings, and 3. requests a minute of waiting, counted at a proxy.
+  const latencies: number[] = []
+  let perMinute = 0
+  for (let i = 0; i < Math.max(3, Math.ceil(repeats / 2)); i++) {
+    const proxy = await startFaultProxy(server.apiUrl, () => ({ kind: 'pass' }))
+    const sleep = i === 0 ? 60 : 5 + i * 3
+    const result = await runAction({ orchestrator: 'prefect', url: proxy.url, deployment: 'it-flow/bench', parameters: `sleep_seconds: ${sleep}` })
+    const exitedAt = Date.now()
+    await proxy.close()
+    if (result.code !== 0) throw new Error(`action: exit ${result.code}\n${result.stdout}`)
+    const run = (await (await fetch(`${server.apiUrl}/flow_runs/${result.outputs['run-id']}`)).json()) as { end_time: string }
+    latencies.push(exitedAt - Date.parse(run.end_time))
+    if (i === 0) {
+      // Between the create and the run's end: the wait itself.
+      const create = proxy.requests.find((r) => r.path.endsWith('/create_flow_run'))?.at ?? 0
+      const waiting = proxy.requests.filter((r) => r.at > create && r.at <= Date.parse(run.end_time))
+      perMinute = (waiting.length / (Date.parse(run.end_time) - create)) * 60_000
+      const counts = new Map<string, number>()
+      for (const r of waiting) {
+        const kind = `${r.method} ${r.path.replace(/[0-9a-f-]{36}/, '{id}')}`
+        counts.set(kind, (counts.get(kind) ?? 0) + 1)
+      }
+      const kinds = [...counts].map(([kind, count]) => `${count} ${kind}`)
+      rows.push(['API requests a minute of waiting (60 s run, defaults, logs on)', perMinute.toFixed(1), kinds.join(', ')])
+    }
+  }
+  rows.push(['Detection latency: run end (server time) to the action exit, defaults', `${seconds(median(latencies))} s`, `${latencies.length} runs, ${seconds(Math.min(...latencies))}–${seconds(Math.max(...latencies))} s; poll 10 s, then the log's last read and a 2.5 s pause for late lines`])
+
+  // 4. Bundle size and cold start.
+  const dist = join(import.meta.dirname, '..', 'dist')
+  const size = (file: string) => `${(statSync(join(dist, file)).size / 1024 / 1024).toFixed(2)} MiB`
+  rows.push(['Bundle size: dist/index.js, dist/post/index.js, dist/cli/index.js', `${size('index.js')}, ${size('post/index.js')}, ${size('cli/index.js')}`, 'ncc, minification off'])
+  const cold: number[] = []
+  for (let i = 0; i < repeats * 3; i++) {
+    // A bad timeout stops the run right after the inputs are read and checked: nothing is sent.
+    const result = await runAction({ orchestrator: 'prefect', url: server.apiUrl, deployment: 'it-flow/bench', timeout: 'soon', summary: 'false' })
+    if (!result.stdout.includes("Input 'timeout'")) throw new Error(`cold start: unexpected output\n${result.stdout}`)
+    cold.push(result.elapsedMs)
+  }
+  rows.push(['Cold start: node dist/index.js until its inputs are read and checked', `${(median(cold)).toFixed(0)} ms`, `${cold.length} runs, Node ${process.version}`])
+} finally {
+  await serve.stop()
+  await server.stop()
+}
+console.log(`| measure | median | notes |\n| --- | ---: | --- |`)
+for (const row of rows) console.log(`| ${row.join(' | ')} |`)

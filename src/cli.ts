@@ -1,0 +1,292 @@
+import { parseArgs } from 'node:util'
+import { parse, stringify } from 'yaml'
+import { InputError, RemoteError, errorMessage } from './errors.js'
+import { guardCommands, type Host, useHost } from './host.js'
+import { NetworkError } from './http.js'
+import { run, type RunResult } from './main.js'
+import pkg from '../package.json' with { type: 'json' }
+
+/**
+ * The engine as a command for other CI systems: the action's inputs become
+ * options of the same names, its outputs a JSON object, its failures exit
+ * codes. Nothing else differs from the action: the same `run()` does the work.
+ */
+
+/** Every input of action.yml but `orchestrator`, which is the command. */
+export const STRING_OPTIONS = [
+  'url',
+  'api-key',
+  'username',
+  'password',
+  'deployment',
+  'parameters',
+  'run-name',
+  'tags',
+  'labels',
+  'job-variables',
+  'work-queue',
+  'scheduled-time',
+  'idempotency-key',
+  'extra-body',
+  'namespace',
+  'flow',
+  'tenant',
+  'files',
+  'revision',
+  'ui-url',
+  'timeout',
+  'poll-interval',
+  'cancel-on',
+  'fail-on'
+] as const
+export const BOOLEAN_OPTIONS = ['enforce-parameter-schema', 'dry-run', 'wait', 'logs', 'summary'] as const
+/** Options given once per item, gathered into the input named second. */
+const REPEATED = { param: 'parameters', label: 'labels', tag: 'tags', file: 'files' } as const
+
+export const EXIT = { success: 0, failed: 1, badInput: 2, timedOut: 3, unreachable: 4 } as const
+
+const USAGE = `Usage: flow-dispatch <prefect|kestra> [options]
+
+Starts a Prefect flow run or a Kestra execution, waits for it, and exits with
+its outcome. Options are the GitHub Action's inputs (see the README):
+
+  flow-dispatch prefect --url https://prefect.example.com/api --deployment etl/nightly \\
+    --param date=2026-11-22 --wait
+  flow-dispatch kestra --url https://kestra.example.com --namespace dev --flow inputs_demo \\
+    --param user=ci --label team=data --timeout 30m
+
+  --param name=value    a parameter (Prefect) or input (Kestra); the value is read as YAML,
+                        so 3 is a number and true a boolean: quote it to keep a string
+  --label key=value     a label; --tag name (Prefect), --file input=path (Kestra)
+  --<input> value       any input of the action, e.g. --timeout 30m, --fail-on FAILED
+  --wait / --no-wait    also --logs, --summary, --dry-run, --enforce-parameter-schema
+  --json                print the outputs as one JSON object on stdout, the log on stderr
+  --verbose             print debug lines
+  --help, --version
+
+Credentials may come from the environment instead: PREFECT_API_URL, PREFECT_API_KEY,
+PREFECT_API_AUTH_STRING; KESTRA_URL, KESTRA_API_TOKEN, KESTRA_USERNAME, KESTRA_PASSWORD.
+
+Exit codes: 0 success (also triggered and dry-run), 1 the run failed or was cancelled,
+2 bad input (found before any request, or refused by the orchestrator as invalid),
+3 timeout, 4 the orchestrator could not be reached or read.`
+
+export interface CommandLine {
+  orchestrator: string
+  values: Map<string, string>
+  json: boolean
+  verbose: boolean
+}
+
+/** Reads the command line; throws an error naming the option that is wrong. */
+export function parseCommandLine(argv: string[]): CommandLine | 'help' | 'version' {
+  const { values, positionals } = readOptions(argv)
+  if (values.help) return 'help'
+  if (values.version) return 'version'
+  const [orchestrator, ...extra] = positionals
+  if (orchestrator === undefined) throw new Error("Name the orchestrator first: 'flow-dispatch prefect ...' or 'flow-dispatch kestra ...'. See --help.")
+  if (extra.length > 0) throw new Error(`'${extra.join(' ')}' after the orchestrator is not an option. See --help.`)
+  const inputs = new Map<string, string>([['orchestrator', orchestrator]])
+  for (const name of STRING_OPTIONS) if (typeof values[name] === 'string') inputs.set(name, values[name])
+  for (const name of BOOLEAN_OPTIONS) {
+    if (values[name] && values[`no-${name}`]) throw new InputError(name, `is given as both --${name} and --no-${name}`)
+    if (values[name]) inputs.set(name, 'true')
+    if (values[`no-${name}`]) inputs.set(name, 'false')
+  }
+  for (const [option, input] of Object.entries(REPEATED)) {
+    const items = values[option] as string[] | undefined
+    if (!items) continue
+    if (inputs.has(input)) throw new InputError(input, `is given both whole (--${input}) and item by item (--${option}): use one`)
+    inputs.set(input, input === 'parameters' ? parametersOf(items) : items.join('\n'))
+  }
+  return { orchestrator, values: inputs, json: values.json === true, verbose: values.verbose === true }
+}
+
+function readOptions(argv: string[]) {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
+    json: { type: 'boolean' },
+    verbose: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' }
+  }
+  for (const name of STRING_OPTIONS) options[name] = { type: 'string' }
+  for (const name of BOOLEAN_OPTIONS) options[name] = options[`no-${name}`] = { type: 'boolean' }
+  for (const name of Object.keys(REPEATED)) options[name] = { type: 'string', multiple: true }
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+  } catch (error) {
+    throw new Error(`${errorMessage(error)}. See --help.`)
+  }
+}
+
+/** `--param a=1 --param b=x` as the YAML mapping the `parameters` input takes, each value read as YAML. */
+function parametersOf(items: string[]): string {
+  const mapping: Record<string, unknown> = {}
+  for (const item of items) {
+    const eq = item.indexOf('=')
+    if (eq <= 0) throw new InputError('param', `must be name=value; got '${item}'`)
+    const name = item.slice(0, eq)
+    if (name in mapping) throw new InputError('param', `names '${name}' twice`)
+    try {
+      mapping[name] = parse(item.slice(eq + 1), { schema: 'core' }) ?? null
+    } catch (error) {
+      throw new InputError('param', `gives '${name}' a value that is not valid YAML: ${errorMessage(error)}`)
+    }
+  }
+  return stringify(mapping)
+}
+
+/**
+ * A terminal: plain lines, every secret replaced by `***`, control characters
+ * from the orchestrator dropped, GitLab's collapsible sections for groups,
+ * and, when it runs inside a GitHub Actions step after all, the same guard
+ * against workflow commands as the action.
+ */
+export class TerminalHost implements Host {
+  readonly outputs: Record<string, string> = {}
+  private readonly secrets: string[] = []
+  private group: { id: string } | undefined
+  private readonly values: Map<string, string>
+  private readonly write: (text: string) => void
+  private readonly verbose: boolean
+  private readonly env: NodeJS.ProcessEnv
+
+  constructor(values: Map<string, string>, write: (text: string) => void, verbose: boolean, env: NodeJS.ProcessEnv = process.env) {
+    this.values = values
+    this.write = write
+    this.verbose = verbose
+    this.env = env
+  }
+
+  input(name: string): string {
+    return (this.values.get(name) ?? '').trim()
+  }
+
+  inputLabel(name: string): string {
+    return `--${name}`
+  }
+
+  info(text: string): void {
+    this.line(text)
+  }
+
+  debug(text: string): void {
+    if (this.verbose) this.line(`debug: ${text}`)
+  }
+
+  warning(text: string): void {
+    this.line(`warning: ${text}`)
+  }
+
+  error(text: string, title?: string): void {
+    this.line(`error: ${title ? `${title}: ` : ''}${text}`)
+  }
+
+  startGroup(name: string): void {
+    if (this.env.GITLAB_CI) {
+      this.group = { id: `flow_dispatch_${Date.now()}` }
+      this.write(`\x1b[0Ksection_start:${Math.floor(Date.now() / 1000)}:${this.group.id}[collapsed=false]\r\x1b[0K${this.redact(name)}\n`)
+    } else {
+      this.line(`--- ${name}`)
+    }
+  }
+
+  endGroup(): void {
+    if (this.group) this.write(`\x1b[0Ksection_end:${Math.floor(Date.now() / 1000)}:${this.group.id}\r\x1b[0K\n`)
+    this.group = undefined
+  }
+
+  setSecret(value: string): void {
+    if (value === '' || this.secrets.includes(value)) return
+    this.secrets.push(value)
+    // The longest first: a secret that contains another is replaced whole.
+    this.secrets.sort((a, b) => b.length - a.length)
+  }
+
+  setOutput(name: string, value: string): void {
+    this.outputs[name] = this.redact(value)
+  }
+
+  saveState(): void {
+    // No post step follows a command: it cancels on a signal itself.
+  }
+
+  untrusted(text: string): void {
+    // Escape sequences could rewrite the terminal, or open a GitLab section of their own.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
+    const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]/g, '')
+    if (this.env.GITHUB_ACTIONS === 'true') guardCommands(clean, (line) => this.line(line))
+    else this.line(clean)
+  }
+
+  private line(text: string): void {
+    this.write(`${this.redact(text)}\n`)
+  }
+
+  private redact(text: string): string {
+    let result = text
+    for (const secret of this.secrets) result = result.replaceAll(secret, '***')
+    return result
+  }
+}
+
+/** 0 success, 1 the run failed or was cancelled, 2 bad input, 3 timeout, 4 the orchestrator could not be reached or read. */
+export function exitCodeOf(result: Pick<RunResult, 'outcome' | 'error'>): number {
+  switch (result.outcome) {
+    case 'success':
+    case 'triggered':
+    case 'dry-run':
+      return EXIT.success
+    case 'failed':
+    case 'cancelled':
+      return EXIT.failed
+    case 'timed-out':
+      return EXIT.timedOut
+    case 'error':
+      return exitCodeOfError(result.error)
+  }
+}
+
+function exitCodeOfError(error: unknown): number {
+  if (error instanceof InputError) return EXIT.badInput
+  if (error instanceof RemoteError) {
+    // The server understood us and refused what we asked for: the request was wrong, not the connection.
+    const refused = error.status === 400 || error.status === 404 || error.status === 409 || error.status === 422
+    return refused ? EXIT.badInput : EXIT.unreachable
+  }
+  if (error instanceof NetworkError) return EXIT.unreachable
+  // No error but no outcome: the job was cancelled and the run left as cancel-on asked.
+  return EXIT.failed
+}
+
+export interface Streams {
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+}
+
+const processStreams: Streams = { stdout: (text) => void process.stdout.write(text), stderr: (text) => void process.stderr.write(text) }
+
+/** The command: its exit code, and whether it was interrupted (a signal cancels the run, as a cancelled job does). */
+export async function cli(argv: string[], streams: Streams = processStreams): Promise<{ code: number; jobCancelled: boolean }> {
+  let line: CommandLine | 'help' | 'version'
+  // Options are named as options from the first message on.
+  useHost(new TerminalHost(new Map(), streams.stderr, false))
+  try {
+    line = parseCommandLine(argv)
+  } catch (error) {
+    streams.stderr(`error: ${errorMessage(error)}\n`)
+    return { code: EXIT.badInput, jobCancelled: false }
+  }
+  if (line === 'help' || line === 'version') {
+    streams.stdout(line === 'help' ? `${USAGE}\n` : `${pkg.version}\n`)
+    return { code: EXIT.success, jobCancelled: false }
+  }
+  // With --json, stdout carries the result alone.
+  const host = new TerminalHost(line.values, line.json ? streams.stderr : streams.stdout, line.verbose)
+  useHost(host)
+  const result = await run()
+  const code = exitCodeOf(result)
+  if (line.json) streams.stdout(`${JSON.stringify({ ...host.outputs, 'exit-code': code })}\n`)
+  else host.info(`outcome: ${result.outcome} (exit code ${code})`)
+  return { code, jobCancelled: result.jobCancelled }
+}

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { describe, expect, inject, it } from 'vitest'
+import { type CliResult, runCli } from '../support/action.ts'
+import type { ServerInfo } from './setup.ts'
+
+const open = inject('prefect')
+const locked = inject('prefectWithAuth')
+const kestra = inject('kestra')
+
+interface FlowRun {
+  id: string
+  parameters: Record<string, unknown>
+  labels: Record<string, unknown>
+  tags: string[]
+  idempotency_key: string | null
+}
+
+async function api<T>(server: ServerInfo, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${server.apiUrl}${path}`, { method, headers: { ...server.headers, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
+  return (await response.json()) as T
+}
+
+const runsTagged = (tag: string): Promise<FlowRun[]> => api<FlowRun[]>(open, 'POST', '/flow_runs/filter', { flow_runs: { tags: { all_: [tag] } } })
+const uniqueTag = (): string => `cli-${randomUUID().slice(0, 8)}`
+const explain = (result: CliResult): string => `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
+const prefect = (tag: string, ...args: string[]): string[] => ['prefect', '--url', open.apiUrl, '--deployment', 'it-flow/it-deployment', '--tag', tag, '--poll-interval', '2s', ...args]
+
+/** What GitLab sets for a job, the parts the command reads. */
+const GITLAB_ENV = {
+  GITLAB_CI: 'true',
+  CI_PROJECT_PATH: 'acme/etl',
+  CI_COMMIT_SHA: 'fedcba9876543210fedcba9876543210fedcba98',
+  CI_JOB_URL: 'https://gitlab.example.com/acme/etl/-/jobs/7001',
+  CI_JOB_ID: '7001'
+}
+
+describe('the command (dist/cli), against the real Prefect server and the Kestra fake', () => {
+  it('runs a deployment from a GitLab job: typed --param values, labels back to the job, the outputs as JSON on stdout', async () => {
+    const tag = uniqueTag()
+    const result = await runCli(prefect(tag, '--param', 'message="2026-11-22"', '--param', 'count=3', '--label', 'team=data', '--json'), GITLAB_ENV)
+    expect(result.code, explain(result)).toBe(0)
+    const outputs = JSON.parse(result.stdout) as Record<string, unknown>
+    expect(outputs).toMatchObject({ outcome: 'success', state: 'COMPLETED', 'state-name': 'Completed', 'exit-code': 0 })
+    // The log goes to stderr, in a collapsible GitLab section.
+    expect(result.stderr).toContain(`Created Prefect run '${String(outputs['run-name'])}'`)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: GitLab's section markers are escape sequences
+    expect(result.stderr).toMatch(/\x1b\[0Ksection_start:\d+:flow_dispatch_\d+\[collapsed=false\]\r\x1b\[0KPrefect run/)
+    expect(result.stderr).toMatch(/INFO {5}message='2026-11-22' count=3 outcome='succeed'/)
+    const [run, ...others] = await runsTagged(tag)
+    expect(others).toEqual([])
+    expect(run.id).toBe(outputs['run-id'])
+    expect(run.parameters).toEqual({ message: '2026-11-22', count: 3 })
+    expect(run.labels).toMatchObject({ team: 'data', 'gitlab.repository': 'acme/etl', 'gitlab.sha': GITLAB_ENV.CI_COMMIT_SHA, 'gitlab.run_url': GITLAB_ENV.CI_JOB_URL })
+    expect(run.tags).toEqual(expect.arrayContaining(['gitlab:acme/etl', tag]))
+    expect(run.idempotency_key).toMatch(/^gitlab\/acme\/etl\/7001\/[0-9a-f]{16}$/)
+  })
+
+  it('exits 1 when the run fails, with the outputs it knows', async () => {
+    const result = await runCli(prefect(uniqueTag(), '--param', 'outcome=fail', '--json'))
+    expect(result.code, explain(result)).toBe(1)
+    expect(JSON.parse(result.stdout)).toMatchObject({ outcome: 'failed', state: 'FAILED', 'exit-code': 1, 'run-id': expect.any(String), 'run-url': expect.any(String) })
+    expect(result.stderr).toMatch(/^error: Prefect run '[\w-]+' ended FAILED: Prefect run [0-9a-f-]{36} ended FAILED/m)
+  })
+
+  it('exits 3 on a timeout, after cancelling the run', async () => {
+    const result = await runCli(prefect(uniqueTag(), '--param', 'sleep_seconds=60', '--timeout', '8s', '--json'))
+    expect(result.code, explain(result)).toBe(3)
+    expect(JSON.parse(result.stdout)).toMatchObject({ outcome: 'timed-out', state: 'CANCELLED', 'exit-code': 3 })
+  })
+
+  it('exits 2 on bad input before any request, and creates nothing', async () => {
+    const tag = uniqueTag()
+    const result = await runCli(prefect(tag, '--param', 'count', '--json'))
+    expect(result.code, explain(result)).toBe(2)
+    expect(result.stderr).toBe("error: --param must be name=value; got 'count'\n")
+    const wrongName = await runCli(prefect(tag, '--param', 'colour=red'))
+    expect(wrongName.code, explain(wrongName)).toBe(2)
+    expect(wrongName.stdout).toMatch(/error: --parameters names 'colour', which .* does not declare/)
+    expect(await runsTagged(tag)).toEqual([])
+  })
+
+  it('exits 4 when the orchestrator cannot be reached', async () => {
+    const server = createServer().listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const { port } = server.address() as { port: number }
+    server.close()
+    const result = await runCli(['prefect', '--url', `http://127.0.0.1:${port}/api`, '--deployment', 'it-flow/it-deployment', '--json'])
+    expect(result.code, explain(result)).toBe(4)
+    expect(JSON.parse(result.stdout)).toEqual({ outcome: 'error', 'exit-code': 4 })
+  })
+
+  it('never shows the password nor the basic-auth value, even with --verbose', async () => {
+    const [username, password] = (locked.authString ?? '').split(':')
+    const result = await runCli(['prefect', '--url', locked.apiUrl, '--deployment', 'it-flow/it-deployment', '--username', username, '--password', password, '--verbose', '--param', 'message=hi'])
+    expect(result.code, explain(result)).toBe(0)
+    const all = result.stdout + result.stderr
+    expect(all).toContain('debug: ')
+    for (const secret of [password, Buffer.from(locked.authString ?? '').toString('base64'), locked.authString ?? '']) expect(all).not.toContain(secret)
+  })
+
+  it('runs a Kestra flow, printing its log as plain text, where a workflow command is only text', async () => {
+    const result = await runCli(['kestra', '--url', kestra.url, '--namespace', 'dev', '--flow', 'hello', '--poll-interval', '1s'], { KESTRA_USERNAME: kestra.username, KESTRA_PASSWORD: kestra.password })
+    expect(result.code, explain(result)).toBe(0)
+    expect([...result.stdout.matchAll(/ INFO {5}(.*)$/gm)].map((m) => m[1])).toEqual(['hello', '::set-output name=outcome::hacked', 'goodbye'])
+    expect(result.stdout).not.toContain('::stop-commands::')
+    expect(result.stdout).toMatch(/^outcome: success \(exit code 0\)$/m)
+    expect(result.stdout).not.toContain(kestra.password)
+  })
+})
