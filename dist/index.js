@@ -38282,6 +38282,9 @@ class KestraLogFollower {
         }
         if (!final)
             return this.flush(print);
+        // No stream at the end (it could not be opened again): what it would have said, the whole log says.
+        if (!this.reading)
+            await this.readWhole(deadline);
         // The stream never ends by itself: take what it sends until it has been quiet a while.
         const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, Date.now() + FINAL_LIMIT_MS);
         do {
@@ -38324,8 +38327,14 @@ class KestraLogFollower {
             if (!(error instanceof NetworkError))
                 throw error;
             // A proxy that holds an answer until it is complete never passes a stream's headers on: plain reads get through.
-            host.info(`Could not open the log stream of execution ${this.runId} (${error.message}); reading the log whole each poll instead`);
-            this.mode = 'read';
+            if (error.code === 'ETIMEDOUT') {
+                host.info(`The log stream of execution ${this.runId} did not open (${error.message}); reading the log whole each poll instead`);
+                this.mode = 'read';
+            }
+            else {
+                this.reconnects++;
+                host.debug(`Could not open the log stream of execution ${this.runId}: ${error.message}`);
+            }
             return;
         }
         const type = String(stream.headers['content-type'] ?? '');

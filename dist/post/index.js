@@ -38264,6 +38264,9 @@ class KestraLogFollower {
         }
         if (!final)
             return this.flush(print);
+        // No stream at the end (it could not be opened again): what it would have said, the whole log says.
+        if (!this.reading)
+            await this.readWhole(deadline);
         // The stream never ends by itself: take what it sends until it has been quiet a while.
         const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, Date.now() + FINAL_LIMIT_MS);
         do {
@@ -38306,8 +38309,14 @@ class KestraLogFollower {
             if (!(error instanceof NetworkError))
                 throw error;
             // A proxy that holds an answer until it is complete never passes a stream's headers on: plain reads get through.
-            host_host.info(`Could not open the log stream of execution ${this.runId} (${error.message}); reading the log whole each poll instead`);
-            this.mode = 'read';
+            if (error.code === 'ETIMEDOUT') {
+                host_host.info(`The log stream of execution ${this.runId} did not open (${error.message}); reading the log whole each poll instead`);
+                this.mode = 'read';
+            }
+            else {
+                this.reconnects++;
+                host_host.debug(`Could not open the log stream of execution ${this.runId}: ${error.message}`);
+            }
             return;
         }
         const type = String(stream.headers['content-type'] ?? '');

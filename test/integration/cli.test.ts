@@ -78,7 +78,7 @@ describe('the command (dist/cli), against the real Prefect server and the Kestra
     expect(result.stderr).toBe("error: --param must be name=value; got 'count'\n")
     const wrongName = await runCli(prefect(tag, '--param', 'colour=red'))
     expect(wrongName.code, explain(wrongName)).toBe(2)
-    expect(wrongName.stdout).toMatch(/error: --parameters names 'colour', which .* does not declare/)
+    expect(wrongName.stdout).toMatch(/error: --parameters names 'colour', which deployment 'it-flow\/it-deployment' does not take/)
     expect(await runsTagged(tag)).toEqual([])
   })
 

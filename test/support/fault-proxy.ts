@@ -12,6 +12,8 @@ import type { AddressInfo } from 'node:net'
  *   closed before the answer (the case that makes a retried create a duplicate);
  * - `status`: answered here with that status (and `Retry-After`), never forwarded;
  * - `slow`: forwarded, and the answer's body sent in pieces over `slowMs`.
+ * A stream of server-sent events is passed on as it comes (`drop-after` cuts
+ * it after its first piece), as a proxy that does not buffer does.
  */
 export type Fault =
   | { kind: 'pass' }
@@ -63,6 +65,17 @@ export async function startFaultProxy(target: string, plan: (request: Omit<Proxi
     const forwarded = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...forwardable(req.headers), host: upstream.host } },
       async (answer) => {
+        // A stream (server-sent events) is passed on as it comes; `drop-after` cuts it after its first piece.
+        if (String(answer.headers['content-type']).startsWith('text/event-stream')) {
+          res.writeHead(answer.statusCode ?? 502, forwardable(answer.headers))
+          res.on('close', () => answer.destroy())
+          if (fault.kind !== 'drop-after') return void answer.pipe(res)
+          answer.once('data', (piece: Buffer) => {
+            res.write(piece)
+            req.socket.destroy()
+          })
+          return
+        }
         const parts: Buffer[] = []
         for await (const part of answer) parts.push(part as Buffer)
         const payload = Buffer.concat(parts)
