@@ -27,6 +27,22 @@ const median = (values: number[]): number => {
 }
 const seconds = (ms: number): string => (ms / 1000).toFixed(2)
 
+// The server answers 503 when its SQLite store is busy (the served flow is
+// running the runs triggered just before). curl does not retry a POST, so a
+// busy answer is counted and the POST timed again, a second later.
+let busy = 0
+function timeCurl(url: string): number {
+  for (let attempt = 1; ; attempt++) {
+    const started = Date.now()
+    const curl = spawnSync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{}', url], { encoding: 'utf8' })
+    const elapsed = Date.now() - started
+    if (curl.status === 0 && curl.stdout.startsWith('2')) return elapsed
+    if (curl.stdout !== '503' || attempt === 5) throw new Error(`curl: exit ${curl.status}, HTTP ${curl.stdout}\n${curl.stderr}`)
+    busy++
+    execFileSync('sleep', ['1'])
+  }
+}
+
 const venv = prefectVenv()
 const server = await startPrefectServer(venv)
 const serve = await serveFlow(venv, server, 'bench')
@@ -41,26 +57,25 @@ try {
     const action = await runAction({ orchestrator: 'prefect', url: server.apiUrl, deployment: 'it-flow/bench', wait: 'false', summary: 'false' })
     if (action.code !== 0) throw new Error(`action: exit ${action.code}\n${action.stdout}${action.stderr}`)
     times.action.push(action.elapsedMs)
-    let started = Date.now()
+    const started = Date.now()
     const cli = spawnSync(join(venv, 'bin', 'prefect'), ['deployment', 'run', 'it-flow/bench'], { env: { PATH: process.env.PATH, HOME: server.workDir, PREFECT_HOME: join(server.workDir, 'cli-home'), PREFECT_API_URL: server.apiUrl, ...quiet }, encoding: 'utf8' })
     times.cli.push(Date.now() - started)
     if (cli.status !== 0) throw new Error(`prefect deployment run: exit ${cli.status}\n${cli.stdout}${cli.stderr}`)
-    started = Date.now()
-    execFileSync('curl', ['-fsS', '-o', '/dev/null', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{}', `${server.apiUrl}/deployments/${deployment.id}/create_flow_run`])
-    times.curl.push(Date.now() - started)
+    times.curl.push(timeCurl(`${server.apiUrl}/deployments/${deployment.id}/create_flow_run`))
   }
   const floor = median(times.curl)
   rows.push(['Trigger a deployment (no wait): the bundled action', `${seconds(median(times.action))} s`, `${(median(times.action) / floor).toFixed(1)}× curl`])
   rows.push(['Trigger a deployment: `prefect deployment run` (Prefect 3.8.8 CLI)', `${seconds(median(times.cli))} s`, `${(median(times.cli) / floor).toFixed(1)}× curl; the action is ${(median(times.cli) / median(times.action)).toFixed(1)}× faster`])
-  rows.push(['Trigger a deployment: one `curl` POST (the floor)', `${seconds(floor)} s`, '1×'])
+  rows.push(['Trigger a deployment: one `curl` POST (the floor)', `${seconds(floor)} s`, `1×; ${busy} busy (503) answers retried`])
 
   // 2. Detection latency at default settings, and 3. requests a minute of waiting, counted at a proxy.
   const latencies: number[] = []
   let perMinute = 0
   for (let i = 0; i < Math.max(3, Math.ceil(repeats / 2)); i++) {
-    const proxy = await startFaultProxy(server.apiUrl, () => ({ kind: 'pass' }))
+    // The proxy forwards to the server's origin; the API lives under /api.
+    const proxy = await startFaultProxy(server.apiUrl.replace(/\/api$/, ''), () => ({ kind: 'pass' }))
     const sleep = i === 0 ? 60 : 5 + i * 3
-    const result = await runAction({ orchestrator: 'prefect', url: proxy.url, deployment: 'it-flow/bench', parameters: `sleep_seconds: ${sleep}` })
+    const result = await runAction({ orchestrator: 'prefect', url: `${proxy.url}/api`, deployment: 'it-flow/bench', parameters: `sleep_seconds: ${sleep}` })
     const exitedAt = Date.now()
     await proxy.close()
     if (result.code !== 0) throw new Error(`action: exit ${result.code}\n${result.stdout}`)
