@@ -12,9 +12,10 @@
  *
  *   node bench/prefect.ts [repeats]      (Node 24; `npm run bench:prefect`)
  */
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { runAction } from '../test/support/action.ts'
 import { startFaultProxy } from '../test/support/fault-proxy.ts'
 import { prefectVenv, serveFlow, startPrefectServer } from '../test/support/prefect.ts'
@@ -31,7 +32,7 @@ const seconds = (ms: number): string => (ms / 1000).toFixed(2)
 // running the runs triggered just before). curl does not retry a POST, so a
 // busy answer is counted and the POST timed again, a second later.
 let busy = 0
-function timeCurl(url: string): number {
+async function timeCurl(url: string): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     const started = Date.now()
     const curl = spawnSync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{}', url], { encoding: 'utf8' })
@@ -39,7 +40,7 @@ function timeCurl(url: string): number {
     if (curl.status === 0 && curl.stdout.startsWith('2')) return elapsed
     if (curl.stdout !== '503' || attempt === 5) throw new Error(`curl: exit ${curl.status}, HTTP ${curl.stdout}\n${curl.stderr}`)
     busy++
-    execFileSync('sleep', ['1'])
+    await sleep(1000)
   }
 }
 
@@ -61,7 +62,7 @@ try {
     const cli = spawnSync(join(venv, 'bin', 'prefect'), ['deployment', 'run', 'it-flow/bench'], { env: { PATH: process.env.PATH, HOME: server.workDir, PREFECT_HOME: join(server.workDir, 'cli-home'), PREFECT_API_URL: server.apiUrl, ...quiet }, encoding: 'utf8' })
     times.cli.push(Date.now() - started)
     if (cli.status !== 0) throw new Error(`prefect deployment run: exit ${cli.status}\n${cli.stdout}${cli.stderr}`)
-    times.curl.push(timeCurl(`${server.apiUrl}/deployments/${deployment.id}/create_flow_run`))
+    times.curl.push(await timeCurl(`${server.apiUrl}/deployments/${deployment.id}/create_flow_run`))
   }
   const floor = median(times.curl)
   rows.push(['Trigger a deployment (no wait): the bundled action', `${seconds(median(times.action))} s`, `${(median(times.action) / floor).toFixed(1)}× curl`])
@@ -72,10 +73,9 @@ try {
   const latencies: number[] = []
   let perMinute = 0
   for (let i = 0; i < Math.max(3, Math.ceil(repeats / 2)); i++) {
-    // The proxy forwards to the server's origin; the API lives under /api.
-    const proxy = await startFaultProxy(server.apiUrl.replace(/\/api$/, ''), () => ({ kind: 'pass' }))
+    const proxy = await startFaultProxy(server.apiUrl, () => ({ kind: 'pass' }))
     const sleep = i === 0 ? 60 : 5 + i * 3
-    const result = await runAction({ orchestrator: 'prefect', url: `${proxy.url}/api`, deployment: 'it-flow/bench', parameters: `sleep_seconds: ${sleep}` })
+    const result = await runAction({ orchestrator: 'prefect', url: proxy.url, deployment: 'it-flow/bench', parameters: `sleep_seconds: ${sleep}` })
     const exitedAt = Date.now()
     await proxy.close()
     if (result.code !== 0) throw new Error(`action: exit ${result.code}\n${result.stdout}`)

@@ -46,7 +46,7 @@ const tag = (): string => `fault-${randomUUID().slice(0, 8)}`
 
 function runPrefect(via: FaultProxy, runTag: string, extra: Record<string, string> = {}): Promise<ActionResult> {
   return runAction(
-    { orchestrator: 'prefect', url: `${via.url}/api`, deployment: 'it-flow/it-deployment', tags: runTag, 'poll-interval': '1s', timeout: '90s', ...extra },
+    { orchestrator: 'prefect', url: via.url, deployment: 'it-flow/it-deployment', tags: runTag, 'poll-interval': '1s', timeout: '90s', ...extra },
     // One GitHub run per action run: a fault must never merge two of them through the idempotency key.
     { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
   )
@@ -55,7 +55,7 @@ function runPrefect(via: FaultProxy, runTag: string, extra: Record<string, strin
 describe('scripted faults between the action and a real Prefect server', () => {
   it('a create whose answer is lost is retried into the same run, not a second one', async () => {
     const runTag = tag()
-    const via = await proxy(prefect.apiUrl.replace(/\/api$/, ''), script({ matches: isCreate, fault: { kind: 'drop-after' } }))
+    const via = await proxy(prefect.apiUrl, script({ matches: isCreate, fault: { kind: 'drop-after' } }))
     const result = await runPrefect(via, runTag)
     expect(result.code, explain(result)).toBe(0)
     expect(via.requests.filter(isCreate)).toHaveLength(2)
@@ -67,7 +67,7 @@ describe('scripted faults between the action and a real Prefect server', () => {
   it('a create refused with 503 is retried; reads through 502, 500 and a dropped connection go on', async () => {
     const runTag = tag()
     const via = await proxy(
-      prefect.apiUrl.replace(/\/api$/, ''),
+      prefect.apiUrl,
       script(
         { matches: isCreate, fault: { kind: 'status', status: 503 } },
         { matches: isRead, fault: { kind: 'status', status: 502 } },
@@ -84,7 +84,7 @@ describe('scripted faults between the action and a real Prefect server', () => {
 
   it('honours Retry-After, and waits out a slow body', async () => {
     const via = await proxy(
-      prefect.apiUrl.replace(/\/api$/, ''),
+      prefect.apiUrl,
       script({ matches: isRead, fault: { kind: 'status', status: 429, retryAfter: '2' } }, { matches: isCreate, fault: { kind: 'slow', slowMs: 1500 } })
     )
     const result = await runPrefect(via, tag())
@@ -204,7 +204,7 @@ async function seededSeries(
 describe('a seeded random series of faults', () => {
   it('against a real Prefect server: 50 runs, each one flow run, its real end reported', { timeout: 600_000 }, async () => {
     await seededSeries(
-      prefect.apiUrl.replace(/\/api$/, ''),
+      prefect.apiUrl,
       (fail) => (fail ? { state: 'FAILED', outcome: 'failed', code: 1 } : { state: 'COMPLETED', outcome: 'success', code: 0 }),
       async (via, fail) => {
         const runTag = tag()

@@ -32,6 +32,7 @@ export interface ProxiedRequest {
 }
 
 export interface FaultProxy {
+  /** Stands in for the target: the proxy's origin with the target's path, so a client given it reaches the same API. */
   url: string
   requests: ProxiedRequest[]
   close(): Promise<void>
@@ -101,7 +102,7 @@ export async function startFaultProxy(target: string, plan: (request: Omit<Proxi
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${upstream.pathname.replace(/\/$/, '')}`,
     requests,
     async close() {
       server.closeAllConnections()
