@@ -148,20 +148,22 @@ describe('Prefect, against a real server and a served flow', () => {
     expect(await runsTagged(open, tag)).toBe(1)
   })
 
+  // The timeouts leave the served flow time to start: with the fault series
+  // loading the same server, a run has stayed PENDING for more than 4 s.
   it('times out: outcome timed-out, the step fails, and the run is cancelled and confirmed', async () => {
-    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 60', timeout: '4s', 'poll-interval': '1s' })
+    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 60', timeout: '15s', 'poll-interval': '1s' })
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs).toMatchObject({ outcome: 'timed-out', state: 'CANCELLED' })
-    expect(result.stdout).toContain('did not end within the timeout of 4s; it was RUNNING (Running) and was cancelled: it ended CANCELLED')
+    expect(result.stdout).toContain('did not end within the timeout of 15s; it was RUNNING (Running) and was cancelled: it ended CANCELLED')
     expect(result.summary).toContain('Prefect run: timed-out')
     expect(result.summary).toContain(`href="${result.outputs['run-url']}"`)
-    expect(result.summary).toMatch(/<p>Prefect run [0-9a-f-]+ did not end within the timeout of 4s; it was RUNNING \(Running\) and was cancelled/)
-    expect(result.stdout).toContain(`::error title=Prefect run '${result.outputs['run-name']}' timed out after 4s::`)
+    expect(result.summary).toMatch(/<p>Prefect run [0-9a-f-]+ did not end within the timeout of 15s; it was RUNNING \(Running\) and was cancelled/)
+    expect(result.stdout).toContain(`::error title=Prefect run '${result.outputs['run-name']}' timed out after 15s::`)
     expect((await api<FlowRun>(open, 'GET', `/flow_runs/${result.outputs['run-id']}`)).state_type).toBe('CANCELLED')
   })
 
   it('times out and leaves the run going when cancel-on leaves timeouts out', async () => {
-    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 20', timeout: '4s', 'poll-interval': '1s', 'cancel-on': 'job-cancel' })
+    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 40', timeout: '15s', 'poll-interval': '1s', 'cancel-on': 'job-cancel' })
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs.outcome).toBe('timed-out')
     expect(result.stdout).toContain('may still be going')
