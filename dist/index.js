@@ -29215,7 +29215,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1472);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2202);
 
 const { jobCancelled } = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 // A request still in flight must not keep a cancelled step alive until the runner kills it.
@@ -29227,7 +29227,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1472:
+/***/ 2202:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32982,7 +32982,8 @@ class Http {
             keepAlive: false,
             maxRedirects: 5
         });
-        const headers = { accept: 'application/json', ...this.options.headers };
+        // JSON first, but never a 406: Kestra's kill answers only `text/json`, and its empty body is all we need of it.
+        const headers = { accept: 'application/json, text/json;q=0.9, */*;q=0.1', ...this.options.headers };
         let body = null;
         if (request.body !== undefined) {
             headers['content-type'] = request.body.contentType;
@@ -38298,8 +38299,10 @@ class KestraLogFollower {
     /** Prints what is waiting and lets the stream go on; says whether it had stopped reading it. */
     flush(print) {
         const full = this.buffered.length >= MAX_BUFFERED;
+        // Kestra stores and replays lines in the order its queue delivered them, which is not always the order they
+        // were logged in (three lines of one Log task came back as 2, 3, 1): what has arrived is printed by time.
         if (this.buffered.length > 0)
-            print(this.buffered.splice(0));
+            print(this.buffered.splice(0).sort(byTime));
         if (this.resume) {
             // A stream we had stopped reading was not quiet: it was waiting for us.
             this.lastEventAt = Date.now();
@@ -38412,11 +38415,442 @@ function parseEvent(event) {
     const entry = JSON.parse(data);
     return entry.message === undefined && entry.timestamp === undefined ? undefined : entry;
 }
+/** Kestra's instants carry up to nine fraction digits, and lines of one task differ in the fourth: Date keeps three. */
+function byTime(a, b) {
+    const [secondsA, fractionA] = splitInstant(a.time);
+    const [secondsB, fractionB] = splitInstant(b.time);
+    return secondsA - secondsB || (fractionA < fractionB ? -1 : fractionA > fractionB ? 1 : 0);
+}
+function splitInstant(time) {
+    const match = /^(.*?)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)$/.exec(time);
+    if (!match)
+        return [Date.parse(time) || 0, ''];
+    return [Date.parse(`${match[1]}${match[3]}`) || 0, (match[2] ?? '').padEnd(9, '0')];
+}
 function toLine(entry) {
     return { time: entry.timestamp ?? '', level: entry.level ?? '', message: entry.message ?? '' };
 }
 
+;// CONCATENATED MODULE: ./src/kestra/input-values.ts
+
+
+
+/** Kestra 1.3's `io.kestra.core.models.flows.Type`, every one of them. */
+const TYPES = [
+    'STRING',
+    'ENUM',
+    'SELECT',
+    'INT',
+    'FLOAT',
+    'BOOLEAN',
+    'BOOL',
+    'DATETIME',
+    'DATE',
+    'TIME',
+    'DURATION',
+    'FILE',
+    'JSON',
+    'URI',
+    'SECRET',
+    'ARRAY',
+    'MULTISELECT',
+    'YAML',
+    'EMAIL',
+    'FORM'
+];
+function isKnown(type) {
+    return TYPES.includes(type);
+}
+/** Thrown by the checks with what the input expects; `formFields` turns it into the user's message. */
+class Unfit extends Error {
+}
+function unfit(expected) {
+    throw new Unfit(expected);
+}
+/**
+ * The form fields that carry `value` for `input`: none for null (left out, so
+ * the flow's default applies), one for most inputs, one per given input for a
+ * FORM (the server reads a FORM's inputs as `form.input` fields and ignores a
+ * field named after the FORM itself). Throws `InputError('parameters', ...)`
+ * for a value the input cannot hold.
+ */
+function formFields(input, value) {
+    if (value === null || value === undefined)
+        return [];
+    if (input.type === 'FORM') {
+        const children = input.inputs ?? [];
+        if (!isPlainObject(value)) {
+            throw new InputError('parameters', `${gives(input, value)}, which a FORM input cannot hold: give a mapping of its inputs: ${describeInputs(children)}`);
+        }
+        return Object.entries(value).flatMap(([key, item]) => {
+            const child = children.find((c) => c.id === key);
+            if (!child)
+                throw new InputError('parameters', `names '${input.id}.${key}', which FORM '${input.id}' does not declare; its inputs: ${describeInputs(children)}`);
+            return formFields({ ...child, id: `${input.id}.${child.id}` }, item);
+        });
+    }
+    if (input.type === 'FILE')
+        throw new InputError('parameters', `gives '${input.id}', a FILE input: give it in 'files' as ${input.id}=<path>`);
+    try {
+        // Whatever the type, the server drops an empty field as if it were not sent.
+        if (value === '')
+            unfit('Kestra takes an empty value as not given; give null to leave the input out');
+        return [{ name: input.id, text: asText(accept(input.type, input, value)), type: input.type }];
+    }
+    catch (error) {
+        if (!(error instanceof Unfit))
+            throw error;
+        throw new InputError('parameters', `${gives(input, value)}, which ${article(typeLabel(input))} input cannot hold: ${error.message}`);
+    }
+}
+/** The inputs the server resolves one by one: a FORM's inputs as `form.input`, as Kestra's `Input.expandToLeaves` does. */
+function leafInputs(declared) {
+    return declared.flatMap((item) => (item.type === 'FORM' ? (item.inputs ?? []).map((child) => ({ ...child, id: `${item.id}.${child.id}` })) : [item]));
+}
+/** The `form.input` names a FORM value gives, so the check for missing required inputs sees them. */
+function givenLeaves(input, value) {
+    if (value === null || value === undefined)
+        return [];
+    if (input.type === 'FORM' && isPlainObject(value)) {
+        return Object.entries(value)
+            .filter(([, item]) => item !== null && item !== undefined)
+            .map(([key]) => `${input.id}.${key}`);
+    }
+    return [input.id];
+}
+function describeInputs(declared) {
+    return declared.map((item) => `${item.id} (${item.type})`).join(', ') || 'none';
+}
+function gives(input, value) {
+    return input.type === 'SECRET' ? `gives '${input.id}' a value` : `gives '${input.id}' the value '${show(value)}'`;
+}
+function typeLabel(input) {
+    return input.type === 'ARRAY' && input.itemType ? `ARRAY of ${input.itemType}` : input.type;
+}
+function article(label) {
+    // ARRAY, ENUM, EMAIL, INT; "a URI" is said "a you-are-eye".
+    return `${/^[AEIO]/.test(label) ? 'an' : 'a'} ${label}`;
+}
+/** The value as the user wrote it, on one line: control characters as JSON escapes. */
+function show(value) {
+    const text = typeof value === 'string' ? value.replace(/\p{Cc}/gu, (c) => JSON.stringify(c).slice(1, -1)) : JSON.stringify(value);
+    return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+/** Strings go as they are (JSON and YAML text included); the rest as JSON, which numbers and booleans share with their plain text. */
+function asText(value) {
+    return typeof value === 'string' ? value : JSON.stringify(value);
+}
+/**
+ * The value to send for `type`: the form field's text is `asText` of it, and
+ * an ARRAY's items go as they are in its JSON, where the server parses each
+ * one by the item type just as it parses a field.
+ */
+function accept(type, input, value) {
+    // A type newer than Kestra 1.3: the server knows what it holds, we do not; its value goes as the text it always went as.
+    if (!isKnown(type))
+        return value;
+    switch (type) {
+        case 'STRING':
+        case 'EMAIL':
+        case 'SECRET':
+            // The email format and a SECRET's or STRING's validator are the server's to refuse, and it does (422).
+            return scalar(value, 'give text; to send this as text, quote it, or declare the input as JSON');
+        case 'ENUM':
+        case 'SELECT': {
+            const allowed = choices(input);
+            const text = scalar(value, allowed ? `give one of: ${allowed.join(', ')}` : 'give one value; to send this as text, quote it');
+            // Kestra checks the choice only when the input is required; an optional one takes any value.
+            if (allowed && !allowed.includes(text))
+                unfit(`give one of: ${allowed.join(', ')}`);
+            return text;
+        }
+        case 'INT':
+            return integer(value);
+        case 'FLOAT':
+            return input_values_float(value);
+        case 'BOOLEAN':
+        case 'BOOL':
+            // Boolean.valueOf: anything but "true", in any case, is false.
+            if (typeof value === 'boolean')
+                return value;
+            if (typeof value === 'string' && /^(true|false)$/i.test(value))
+                return value.toLowerCase() === 'true';
+            return unfit('give true or false');
+        case 'DATETIME':
+            if (typeof value === 'string' && isInstant(value))
+                return value;
+            return unfit('give a date and time with a zone, such as 2024-01-31T13:45:00Z or 2024-01-31T13:45:00+02:00');
+        case 'DATE':
+            if (typeof value === 'string' && isDate(value))
+                return value;
+            return unfit('give a date as YYYY-MM-DD, such as 2024-01-31');
+        case 'TIME':
+            if (typeof value === 'string' && isTime(value))
+                return value;
+            return unfit('give a time as HH:MM or HH:MM:SS, such as 13:45 or 13:45:30.5');
+        case 'DURATION':
+            if (typeof value === 'string' && isDuration(value))
+                return value;
+            return unfit('give an ISO 8601 duration in days, hours, minutes and seconds, such as PT30M, PT1H30M, P2D or PT0.5S');
+        case 'FILE':
+            // Only an ARRAY's items get here: a field is a file part. The server would read any other path from its own disk.
+            if (typeof value === 'string' && /^(kestra|nsfile):\/\//.test(value))
+                return value;
+            return unfit("give the kestra:// or nsfile:// URI of a file Kestra already stores, or give the file in 'files' as a FILE input");
+        case 'JSON':
+            if (typeof value === 'string')
+                return jsonText(value);
+            return value;
+        case 'YAML':
+            if (typeof value === 'string')
+                return yamlText(value);
+            // JSON is YAML: a mapping or list goes as its JSON text.
+            return value;
+        case 'URI':
+            return uri(value);
+        case 'ARRAY':
+            return list(value, 'give a list, such as [1, 2], or a JSON array', (item) => {
+                // Without an item type the server takes the items as they are; with one, it cannot parse a null.
+                if (!input.itemType)
+                    return item;
+                return item === null ? unfit('give a value') : accept(input.itemType, { id: input.id, type: input.itemType }, item);
+            });
+        case 'MULTISELECT': {
+            const allowed = choices(input);
+            const hint = allowed ? `give a list of values among: ${allowed.join(', ')}` : 'give a list of values, such as [a, b]';
+            return list(value, hint, (item) => {
+                if (item === null)
+                    unfit('give a value');
+                const text = scalar(item, 'give one value; to send this as text, quote it');
+                if (allowed && !allowed.includes(text))
+                    unfit(`give one of: ${allowed.join(', ')}`);
+                // The server parses each value by the item type (STRING unless declared) before it checks the choice.
+                if (input.itemType && input.itemType !== 'STRING')
+                    accept(input.itemType, { id: input.id, type: input.itemType }, text);
+                return text;
+            });
+        }
+        case 'FORM':
+            // Only an ARRAY's items get here: a FORM field is split into its inputs' fields.
+            return unfit('a FORM groups inputs and has no value of its own');
+    }
+}
+/** The declared choices when they are what the server will check: a plain list, not rendered from an expression, no custom values allowed. */
+function choices(input) {
+    const values = input.values ?? input.options;
+    if (!Array.isArray(values) || !values.every((v) => typeof v === 'string'))
+        return undefined;
+    if (typeof input.expression === 'string' || input.allowCustomValue === true)
+        return undefined;
+    return values;
+}
+/** Text as the server makes it with toString(); a mapping or list would become Java's `{a=1}`. */
+function scalar(value, expected) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+        return String(value);
+    return unfit(expected);
+}
+const INT_RANGE = 'give a whole number from -2147483648 to 2147483647';
+/**
+ * Integer.valueOf: an optional sign and digits, in int range; no decimals,
+ * exponent, hex or spaces. Its digits are Character.digit's: any decimal
+ * digit of one UTF-16 unit, so '١٢' is 12 to the server too.
+ */
+function integer(value) {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31)
+        return value;
+    if (typeof value === 'string' && /^[+-]?[\p{Nd}]+$/u.test(value) && !/[\u{10000}-\u{10FFFF}]/u.test(value)) {
+        const n = BigInt(value.replace(/\p{Nd}/gu, (digit) => String(digitValue(digit))));
+        if (n >= -(2n ** 31n) && n < 2n ** 31n)
+            return value;
+    }
+    return unfit(INT_RANGE);
+}
+/** Unicode encodes decimal digits in runs of ten from zero: a digit's value is its place in its run. */
+function digitValue(digit) {
+    const code = digit.codePointAt(0) ?? 0;
+    let before = 0;
+    while (/\p{Nd}/u.test(String.fromCodePoint(code - before - 1)))
+        before++;
+    return before % 10;
+}
+/**
+ * Float.valueOf also takes NaN, Infinity, hex and f/d suffixes, and turns a
+ * number beyond float range into Infinity and one too small into 0: only
+ * plain decimals that stay themselves go. It trims spaces, so they may stay.
+ */
+function input_values_float(value) {
+    let text;
+    if (typeof value === 'number')
+        text = String(value);
+    else if (typeof value === 'string')
+        text = value.trim();
+    else
+        return unfit('give a decimal number such as 1.5, -2 or 1e3');
+    const match = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/.exec(text);
+    if (!match)
+        return unfit('give a decimal number such as 1.5, -2 or 1e3 (not NaN, Infinity, hex or a number with a suffix)');
+    const single = Math.fround(Number(text));
+    if (!Number.isFinite(single))
+        return unfit('give a number from -3.4028235e38 to 3.4028235e38: Kestra would read a larger one as Infinity');
+    if (single === 0 && /[1-9]/.test(match[1]))
+        return unfit('give 0 or a number at least 1.4e-45 in size: Kestra would read this one as 0');
+    return typeof value === 'number' ? value : text;
+}
+/** JSON text, whole: Jackson reads the first value and drops what follows, and takes 1e999 as Infinity. */
+function jsonText(text) {
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch {
+        return unfit('give JSON text, such as {"a": 1}; to give a mapping or a list, write it in YAML without quotes');
+    }
+    if (!finite(parsed))
+        unfit('give numbers within double range: Kestra would read a larger one as Infinity');
+    return text;
+}
+function finite(value) {
+    if (typeof value === 'number')
+        return Number.isFinite(value);
+    if (Array.isArray(value))
+        return value.every(finite);
+    if (isPlainObject(value))
+        return Object.values(value).every(finite);
+    return true;
+}
+/** YAML text, one document: the server keeps only the first, and reads an alias as its name instead of what it points to. */
+function yamlText(text) {
+    const documents = (0,dist/* parseAllDocuments */.hR)(text);
+    if (documents.length === 0 || documents.some((document) => document.errors.length > 0)) {
+        return unfit('give YAML text, such as "a: 1"; to give a mapping or a list, write it without quotes');
+    }
+    if (documents.length > 1)
+        return unfit('give one YAML document: Kestra reads only the first');
+    let alias = false;
+    (0,dist/* visit */.YR)(documents[0], {
+        Alias: () => {
+            alias = true;
+            return dist/* visit */.YR.BREAK;
+        }
+    });
+    if (alias)
+        return unfit('write out what each alias (*name) stands for: Kestra does not resolve YAML aliases');
+    return text;
+}
+/** What java.net.URI takes, with the scheme Kestra asks for; anything not ASCII but a space or control is allowed raw, as Java does. */
+function uri(value) {
+    const text = scalar(value, 'give a URI such as https://example.com/data.csv');
+    if (!/^[A-Za-z][A-Za-z0-9+.-]*:./s.test(text))
+        return unfit('give an absolute URI with a scheme, such as https://example.com/data.csv');
+    if (/[\s\p{Cc}"<>\\^`{|}]/u.test(text) || /%(?![0-9A-Fa-f]{2})/.test(text)) {
+        return unfit('percent-encode spaces and the characters " < > \\ ^ ` { | } and a % that does not start an escape such as %20');
+    }
+    return text;
+}
+/** A YAML list, or a JSON array as text; each item through `item`, which names the item when it refuses it. */
+function list(value, expected, item) {
+    let items = value;
+    if (typeof value === 'string') {
+        try {
+            items = JSON.parse(value);
+        }
+        catch {
+            return unfit(expected);
+        }
+        // Re-sent as JSON, so the numbers must come through JSON.parse as they were written.
+        if (!exact(items))
+            return unfit(`${expected}, with numbers that are exact as doubles`);
+    }
+    if (!Array.isArray(items))
+        return unfit(expected);
+    return items.map((element, i) => {
+        try {
+            return item(element);
+        }
+        catch (error) {
+            if (!(error instanceof Unfit))
+                throw error;
+            return unfit(`item ${i + 1} is '${show(element)}': ${error.message}`);
+        }
+    });
+}
+function exact(value) {
+    if (typeof value === 'number')
+        return Number.isFinite(value) && (!Number.isInteger(value) || Number.isSafeInteger(value));
+    if (Array.isArray(value))
+        return value.every(exact);
+    if (isPlainObject(value))
+        return Object.values(value).every(exact);
+    return true;
+}
+// java.time's ISO parsers, which the server uses: years of 4 digits, or signed ('+' only beyond 4 digits); strict field ranges.
+const YEAR = '(\\d{4}|-\\d{4,9}|\\+\\d{5,9})';
+function isYear(text) {
+    return !/^-0+$/.test(text);
+}
+function isRealDate(year, month, day) {
+    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+    const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    return month >= 1 && month <= 12 && day >= 1 && day <= days[month - 1];
+}
+function isDate(text) {
+    const m = new RegExp(`^${YEAR}-(\\d{2})-(\\d{2})$`).exec(text);
+    return m !== null && isYear(m[1]) && isRealDate(Number(m[1]), Number(m[2]), Number(m[3]));
+}
+function isTime(text) {
+    const m = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{0,9})?)?$/.exec(text);
+    return m !== null && Number(m[1]) <= 23 && Number(m[2]) <= 59 && Number(m[3] ?? 0) <= 59;
+}
+/**
+ * Instant.parse: a zone is required (Z or an offset up to ±18:00), T and Z in
+ * any case. It reads 24:00:00 as the next midnight, which is right, and a leap
+ * second :60 as :59, which is not, so :60 is refused.
+ */
+function isInstant(text) {
+    const m = new RegExp(`^${YEAR}-(\\d{2})-(\\d{2})T(\\d{2}):(\\d{2}):(\\d{2})(?:\\.(\\d{0,9}))?(Z|[+-](\\d{2}):(\\d{2})(?::(\\d{2}))?)$`, 'i').exec(text);
+    if (m === null || !isYear(m[1]) || !isRealDate(Number(m[1]), Number(m[2]), Number(m[3])))
+        return false;
+    const [hour, minute, second] = [Number(m[4]), Number(m[5]), Number(m[6])];
+    const midnight = hour === 24 && minute === 0 && second === 0 && /^0*$/.test(m[7] ?? '');
+    if (!(hour <= 23 || midnight) || minute > 59 || second > 59)
+        return false;
+    if (m[8].toUpperCase() === 'Z')
+        return true;
+    const [oh, om, os] = [Number(m[9]), Number(m[10]), Number(m[11] ?? 0)];
+    return om <= 59 && os <= 59 && oh * 3600 + om * 60 + os <= 18 * 3600;
+}
+const LONG_MAX = 2n ** 63n - 1n;
+/** Duration.parse: days, hours, minutes and seconds (no weeks, months or years), each part signed, any case, in long seconds. */
+function isDuration(text) {
+    const m = /^([-+]?)P(?:([-+]?[0-9]+)D)?(T(?:([-+]?[0-9]+)H)?(?:([-+]?[0-9]+)M)?(?:([-+]?[0-9]+)(?:[.,][0-9]{0,9})?S)?)?$/i.exec(text);
+    if (m === null)
+        return false;
+    const [, , days, t, hours, minutes, seconds] = m;
+    if (days === undefined && t === undefined)
+        return false;
+    if (t !== undefined && hours === undefined && minutes === undefined && seconds === undefined)
+        return false;
+    const parts = [
+        [days, 86400n],
+        [hours, 3600n],
+        [minutes, 60n],
+        [seconds, 1n]
+    ];
+    let total = 0n;
+    for (const [part, unit] of parts) {
+        if (part === undefined)
+            continue;
+        const n = BigInt(part);
+        if (n > LONG_MAX || n < -LONG_MAX - 1n || n * unit > LONG_MAX || n * unit < -LONG_MAX - 1n)
+            return false;
+        total += n * unit;
+    }
+    return total <= LONG_MAX && total >= -LONG_MAX - 1n;
+}
+
 ;// CONCATENATED MODULE: ./src/kestra/client.ts
+
 
 
 
@@ -38445,6 +38879,8 @@ class KestraClient {
     api;
     createdAt = 0;
     lastStatus;
+    /** The parameters' form fields, made by `prepare` from the flow's declared inputs. */
+    fields;
     constructor(inputs, origin, userAgent) {
         this.inputs = inputs;
         this.origin = origin;
@@ -38480,29 +38916,45 @@ class KestraClient {
             throw new RemoteError(`${this.target} is disabled on ${this.api.serverName}: enable it to run it.`);
         this.checkInputs(flow.inputs ?? []);
     }
-    /** Kestra ignores inputs a flow does not declare, and stores a FILE input sent as text as a server path: refuse both. */
+    /**
+     * Kestra ignores inputs a flow does not declare, stores a FILE input sent as
+     * text as a server path, and reads some values its type cannot hold as
+     * something else: refuse them all, and keep the fields for the create.
+     */
     checkInputs(declared) {
         const byId = new Map(declared.map((item) => [item.id, item]));
-        const list = declared.map((item) => `${item.id} (${item.type})`).join(', ') || 'none';
-        for (const name of Object.keys(this.inputs.parameters ?? {})) {
+        const list = describeInputs(declared);
+        const fields = [];
+        const given = new Set();
+        for (const [name, value] of Object.entries(this.inputs.parameters ?? {})) {
             const item = byId.get(name);
             if (!item)
                 throw new InputError('parameters', `names '${name}', which ${this.target} does not declare; its inputs: ${list}`);
-            if (item.type === 'FILE')
-                throw new InputError('parameters', `gives '${name}', a FILE input: give it in 'files' as ${name}=<path>`);
+            fields.push(...formFields(item, value));
+            for (const leaf of givenLeaves(item, value))
+                given.add(leaf);
         }
+        // A FORM's FILE inputs are file parts named `form.input`, like the server's own names for them.
+        const leaves = leafInputs(declared);
+        const leafById = new Map(leaves.map((item) => [item.id, item]));
         for (const { input } of this.inputs.files) {
-            const item = byId.get(input);
+            const item = leafById.get(input);
             if (!item)
                 throw new InputError('files', `names '${input}', which ${this.target} does not declare; its inputs: ${list}`);
             if (item.type !== 'FILE')
                 throw new InputError('files', `gives a file for '${input}', a ${item.type} input: give it in 'parameters'`);
+            given.add(input);
         }
-        const given = new Set([...Object.keys(this.inputs.parameters ?? {}), ...this.inputs.files.map((f) => f.input)]);
-        const missing = declared.filter((item) => item.required !== false && item.defaults === undefined && !given.has(item.id));
+        // Null leaves an input out. Not required either: one with a default (an auto-selected first value is one), or whose dependsOn may disable it.
+        const missing = leaves.filter((item) => item.required !== false &&
+            item.defaults === undefined &&
+            !(item.autoSelectFirst === true && Array.isArray(item.values) && item.values.length > 0) &&
+            item.dependsOn === undefined &&
+            !given.has(item.id));
         if (missing.length > 0) {
             throw new InputError('parameters', `lacks the required input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.id}' (${m.type})`).join(', ')} of ${this.target}`);
         }
+        this.fields = fields;
     }
     /** The key that marks this step's execution; the same for every retry of the step. */
     key() {
@@ -38531,12 +38983,11 @@ class KestraClient {
             if (problems.length > 0)
                 throw new InputError('parameters', `does not fit ${this.target}: ${problems.join('; ')}`);
         }
-        const fields = Object.entries(this.inputs.parameters ?? {}).filter(([, value]) => value !== null);
         return [
             `POST ${this.path(`/executions/${this.flowPath()}?${this.query(this.key())}`)}`,
             describeAuthorization(this.inputs.credentials),
             'multipart/form-data:',
-            ...fields.map(([name, value]) => `  ${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`),
+            ...this.preparedFields().map((field) => `  ${field.name}: ${field.type === 'SECRET' ? '(secret, not shown)' : field.text}`),
             ...this.inputs.files.map((file) => `  ${file.input}: file ${(0,external_node_path_namespaceObject.basename)(file.path)} (${(0,external_node_fs_namespaceObject.statSync)(file.path).size} bytes)`),
             ...lines
         ];
@@ -38588,14 +39039,16 @@ class KestraClient {
             query.set('scheduleDate', inputs.scheduledTime);
         return query.toString();
     }
-    /** One form field a parameter: strings as they are, numbers and booleans as text, the rest as JSON; files as file parts. */
+    preparedFields() {
+        if (!this.fields)
+            throw new Error('KestraClient: prepare() must check the inputs against the flow before a request is made');
+        return this.fields;
+    }
+    /** The parameters' fields as `prepare` made them from the declared types (see input-values.ts); files as file parts. */
     async form() {
         const form = new FormData();
-        for (const [name, value] of Object.entries(this.inputs.parameters ?? {})) {
-            if (value === null)
-                continue;
-            form.append(name, typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value));
-        }
+        for (const field of this.preparedFields())
+            form.append(field.name, field.text);
         for (const file of this.inputs.files)
             form.append(file.input, await (0,external_node_fs_namespaceObject.openAsBlob)(file.path), (0,external_node_path_namespaceObject.basename)(file.path));
         // Node's own multipart encoder, through a Request, gives the body and its boundary.
@@ -42409,10 +42862,10 @@ __webpack_unused_export__ = lexer.Lexer;
 __webpack_unused_export__ = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
-__webpack_unused_export__ = publicApi.parseAllDocuments;
+exports.hR = publicApi.parseAllDocuments;
 __webpack_unused_export__ = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;
-__webpack_unused_export__ = visit.visit;
+exports.YR = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
 
 

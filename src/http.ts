@@ -147,7 +147,8 @@ export class Http {
       keepAlive: false,
       maxRedirects: 5
     })
-    const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers }
+    // JSON first, but never a 406: Kestra's kill answers only `text/json`, and its empty body is all we need of it.
+    const headers: Record<string, string> = { accept: 'application/json, text/json;q=0.9, */*;q=0.1', ...this.options.headers }
     let body: string | NodeJS.ReadableStream | null = null
     if (request.body !== undefined) {
       headers['content-type'] = request.body.contentType

@@ -10,6 +10,7 @@ import { isTransient, parseJson } from '../remote.js'
 import { KestraLogFollower } from './logs.js'
 import { KESTRA_TERMINAL_STATES, kestraPhase } from './states.js'
 import { host } from '../host.js'
+import { describeInputs, type Field, type FlowInput, formFields, givenLeaves, leafInputs } from './input-values.js'
 
 /**
  * Kestra has no idempotency key, so each create carries this label with a key
@@ -21,13 +22,6 @@ export const KEY_LABEL = 'flow-dispatch-key'
 /** A new execution is queued, not written: for a while a read of it may find nothing (Kestra's own follow waits 10s). */
 const VISIBILITY_MS = 30_000
 const MAX_CREATE_ATTEMPTS = 4
-
-interface FlowInput {
-  id: string
-  type: string
-  required?: boolean
-  defaults?: unknown
-}
 
 interface Flow {
   id: string
@@ -57,6 +51,8 @@ export class KestraClient implements Orchestrator {
   private readonly api: Api
   private createdAt = 0
   private lastStatus?: RunStatus
+  /** The parameters' form fields, made by `prepare` from the flow's declared inputs. */
+  private fields?: Field[]
 
   constructor(
     private readonly inputs: KestraInputs,
@@ -101,25 +97,44 @@ export class KestraClient implements Orchestrator {
     this.checkInputs(flow.inputs ?? [])
   }
 
-  /** Kestra ignores inputs a flow does not declare, and stores a FILE input sent as text as a server path: refuse both. */
+  /**
+   * Kestra ignores inputs a flow does not declare, stores a FILE input sent as
+   * text as a server path, and reads some values its type cannot hold as
+   * something else: refuse them all, and keep the fields for the create.
+   */
   private checkInputs(declared: FlowInput[]): void {
     const byId = new Map(declared.map((item) => [item.id, item]))
-    const list = declared.map((item) => `${item.id} (${item.type})`).join(', ') || 'none'
-    for (const name of Object.keys(this.inputs.parameters ?? {})) {
+    const list = describeInputs(declared)
+    const fields: Field[] = []
+    const given = new Set<string>()
+    for (const [name, value] of Object.entries(this.inputs.parameters ?? {})) {
       const item = byId.get(name)
       if (!item) throw new InputError('parameters', `names '${name}', which ${this.target} does not declare; its inputs: ${list}`)
-      if (item.type === 'FILE') throw new InputError('parameters', `gives '${name}', a FILE input: give it in 'files' as ${name}=<path>`)
+      fields.push(...formFields(item, value))
+      for (const leaf of givenLeaves(item, value)) given.add(leaf)
     }
+    // A FORM's FILE inputs are file parts named `form.input`, like the server's own names for them.
+    const leaves = leafInputs(declared)
+    const leafById = new Map(leaves.map((item) => [item.id, item]))
     for (const { input } of this.inputs.files) {
-      const item = byId.get(input)
+      const item = leafById.get(input)
       if (!item) throw new InputError('files', `names '${input}', which ${this.target} does not declare; its inputs: ${list}`)
       if (item.type !== 'FILE') throw new InputError('files', `gives a file for '${input}', a ${item.type} input: give it in 'parameters'`)
+      given.add(input)
     }
-    const given = new Set([...Object.keys(this.inputs.parameters ?? {}), ...this.inputs.files.map((f) => f.input)])
-    const missing = declared.filter((item) => item.required !== false && item.defaults === undefined && !given.has(item.id))
+    // Null leaves an input out. Not required either: one with a default (an auto-selected first value is one), or whose dependsOn may disable it.
+    const missing = leaves.filter(
+      (item) =>
+        item.required !== false &&
+        item.defaults === undefined &&
+        !(item.autoSelectFirst === true && Array.isArray(item.values) && item.values.length > 0) &&
+        item.dependsOn === undefined &&
+        !given.has(item.id)
+    )
     if (missing.length > 0) {
       throw new InputError('parameters', `lacks the required input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.id}' (${m.type})`).join(', ')} of ${this.target}`)
     }
+    this.fields = fields
   }
 
   /** The key that marks this step's execution; the same for every retry of the step. */
@@ -148,12 +163,11 @@ export class KestraClient implements Orchestrator {
       const problems = (result.inputs ?? []).flatMap((item) => (item.errors ?? []).map((error) => `'${item.input?.id ?? '?'}': ${error.message ?? 'invalid'}`))
       if (problems.length > 0) throw new InputError('parameters', `does not fit ${this.target}: ${problems.join('; ')}`)
     }
-    const fields = Object.entries(this.inputs.parameters ?? {}).filter(([, value]) => value !== null)
     return [
       `POST ${this.path(`/executions/${this.flowPath()}?${this.query(this.key())}`)}`,
       describeAuthorization(this.inputs.credentials),
       'multipart/form-data:',
-      ...fields.map(([name, value]) => `  ${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`),
+      ...this.preparedFields().map((field) => `  ${field.name}: ${field.type === 'SECRET' ? '(secret, not shown)' : field.text}`),
       ...this.inputs.files.map((file) => `  ${file.input}: file ${basename(file.path)} (${statSync(file.path).size} bytes)`),
       ...lines
     ]
@@ -202,13 +216,15 @@ export class KestraClient implements Orchestrator {
     return query.toString()
   }
 
-  /** One form field a parameter: strings as they are, numbers and booleans as text, the rest as JSON; files as file parts. */
+  private preparedFields(): Field[] {
+    if (!this.fields) throw new Error('KestraClient: prepare() must check the inputs against the flow before a request is made')
+    return this.fields
+  }
+
+  /** The parameters' fields as `prepare` made them from the declared types (see input-values.ts); files as file parts. */
   private async form(): Promise<{ contentType: string; data: Buffer }> {
     const form = new FormData()
-    for (const [name, value] of Object.entries(this.inputs.parameters ?? {})) {
-      if (value === null) continue
-      form.append(name, typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value))
-    }
+    for (const field of this.preparedFields()) form.append(field.name, field.text)
     for (const file of this.inputs.files) form.append(file.input, await openAsBlob(file.path), basename(file.path))
     // Node's own multipart encoder, through a Request, gives the body and its boundary.
     const encoded = new Request('http://localhost/', { method: 'POST', body: form })

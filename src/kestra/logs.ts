@@ -76,7 +76,9 @@ export class KestraLogFollower implements LogFollower {
   /** Prints what is waiting and lets the stream go on; says whether it had stopped reading it. */
   private flush(print: (lines: LogLine[]) => void): boolean {
     const full = this.buffered.length >= MAX_BUFFERED
-    if (this.buffered.length > 0) print(this.buffered.splice(0))
+    // Kestra stores and replays lines in the order its queue delivered them, which is not always the order they
+    // were logged in (three lines of one Log task came back as 2, 3, 1): what has arrived is printed by time.
+    if (this.buffered.length > 0) print(this.buffered.splice(0).sort(byTime))
     if (this.resume) {
       // A stream we had stopped reading was not quiet: it was waiting for us.
       this.lastEventAt = Date.now()
@@ -181,6 +183,19 @@ function parseEvent(event: string): LogEntry | undefined {
   if (data === '') return undefined
   const entry = JSON.parse(data) as LogEntry
   return entry.message === undefined && entry.timestamp === undefined ? undefined : entry
+}
+
+/** Kestra's instants carry up to nine fraction digits, and lines of one task differ in the fourth: Date keeps three. */
+export function byTime(a: LogLine, b: LogLine): number {
+  const [secondsA, fractionA] = splitInstant(a.time)
+  const [secondsB, fractionB] = splitInstant(b.time)
+  return secondsA - secondsB || (fractionA < fractionB ? -1 : fractionA > fractionB ? 1 : 0)
+}
+
+function splitInstant(time: string): [number, string] {
+  const match = /^(.*?)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)$/.exec(time)
+  if (!match) return [Date.parse(time) || 0, '']
+  return [Date.parse(`${match[1]}${match[3]}`) || 0, (match[2] ?? '').padEnd(9, '0')]
 }
 
 function toLine(entry: LogEntry): LogLine {

@@ -37,7 +37,7 @@ const GITLAB_ENV = {
   CI_JOB_ID: '7001'
 }
 
-describe('the command (dist/cli), against the real Prefect server and the Kestra fake', () => {
+describe('the command (dist/cli), against the real Prefect and Kestra servers', () => {
   it('runs a deployment from a GitLab job: typed --param values, labels back to the job, the outputs as JSON on stdout', async () => {
     const tag = uniqueTag()
     const result = await runCli(prefect(tag, '--param', 'message="2026-11-22"', '--param', 'count=3', '--label', 'team=data', '--json'), GITLAB_ENV)

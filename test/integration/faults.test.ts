@@ -115,7 +115,7 @@ async function kestraExecutions(runTag: string): Promise<Array<{ id: string; sta
   return ((await response.json()) as { results: Array<{ id: string; state: { current: string } }> }).results
 }
 
-describe('scripted faults between the action and the Kestra fake', () => {
+describe('scripted faults between the action and a real Kestra server', () => {
   it.each([
     ['its answer is lost', { kind: 'drop-after' } as Fault, 1],
     ['it is refused with 503', { kind: 'status', status: 503 } as Fault, 2]
@@ -214,7 +214,7 @@ describe('a seeded random series of faults', () => {
     )
   })
 
-  it('against the Kestra fake: 50 runs, each one execution, its real end reported', { timeout: 600_000 }, async () => {
+  it('against a real Kestra server: 50 runs, each one execution, its real end reported', { timeout: 600_000 }, async () => {
     await seededSeries(
       kestra.url,
       (fail) => (fail ? { state: 'FAILED', outcome: 'failed', code: 1 } : { state: 'SUCCESS', outcome: 'success', code: 0 }),

@@ -1,8 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { parse, stringify } from 'yaml'
+import { existsSync } from 'node:fs'
 import type { TestProject } from 'vitest/node'
-import { startKestraFake } from '../support/kestra-fake.ts'
+import { deployFlows, startKestraServer } from '../support/kestra.ts'
 import { prefectVenv, serveFlow, startPrefectServer } from '../support/prefect.ts'
 
 export interface ServerInfo {
@@ -15,7 +13,6 @@ export interface KestraInfo {
   url: string
   username: string
   password: string
-  apiToken: string
 }
 
 declare module 'vitest' {
@@ -26,13 +23,10 @@ declare module 'vitest' {
   }
 }
 
-/** Open-source Kestra wants an e-mail as the user and a password with upper and lower case and a digit. */
-const KESTRA_CREDENTIALS = { username: 'ci@example.com', password: 'Ci-Passw0rd-42', apiToken: 'kestra-test-token-5f2c' }
-
 /**
  * Starts two real Prefect servers, one open and one with basic auth, each
- * serving the test flow, and the Kestra contract fake (no Kestra server can
- * be had on these machines: see README).
+ * serving the test flow, and a real Kestra OSS server (shared/kestra-server)
+ * with the test flows; stops them all at the end.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (Number(process.versions.node.split('.')[0]) < 24) {
@@ -44,23 +38,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const teardown = async (): Promise<void> => {
     for (const item of started.reverse()) await item.stop()
   }
+  // Kestra's JVM starts beside the Prefect servers; it is stopped with them whatever fails.
+  const kestraStarting = startKestraServer()
+  kestraStarting.then((kestra) => started.push(kestra), () => undefined)
   try {
     const [open, locked] = await Promise.all([startPrefectServer(venv), startPrefectServer(venv, { authString: 'ci-admin:s3cret-Pa55' })])
     started.push(open, locked)
     started.push(...(await Promise.all([serveFlow(venv, open, 'it-deployment'), serveFlow(venv, locked, 'it-deployment')])))
     project.provide('prefect', { apiUrl: open.apiUrl, headers: open.headers })
     project.provide('prefectWithAuth', { apiUrl: locked.apiUrl, headers: locked.headers, authString: locked.authString })
-    const kestra = await startKestraFake(KESTRA_CREDENTIALS)
-    started.push({ stop: () => kestra.close() })
-    // The test flows, created as a user would: YAML through the flows API.
-    const flows = parse(readFileSync(join(import.meta.dirname, 'kestra', 'flows.yml'), 'utf8')) as object[]
-    const authorization = `Basic ${Buffer.from(`${KESTRA_CREDENTIALS.username}:${KESTRA_CREDENTIALS.password}`).toString('base64')}`
-    for (const flow of flows) {
-      const response = await fetch(`${kestra.url}/api/v1/main/flows`, { method: 'POST', headers: { authorization, 'content-type': 'application/x-yaml' }, body: stringify(flow) })
-      if (!response.ok) throw new Error(`Creating a test flow: ${response.status} ${await response.text()}`)
-    }
-    project.provide('kestra', { url: kestra.url, ...KESTRA_CREDENTIALS })
+    const kestra = await kestraStarting
+    console.log(`Kestra server ready at ${kestra.url} in ${(kestra.startMs / 1000).toFixed(1)} s (log: ${kestra.logFile})`)
+    await deployFlows(kestra)
+    project.provide('kestra', { url: kestra.url, username: kestra.username, password: kestra.password })
   } catch (error) {
+    await Promise.allSettled([kestraStarting])
     await teardown()
     throw error
   }

@@ -14,6 +14,8 @@ import type { AddressInfo } from 'node:net'
  * - `slow`: forwarded, and the answer's body sent in pieces over `slowMs`.
  * A stream of server-sent events is passed on as it comes (`drop-after` cuts
  * it after its first piece), as a proxy that does not buffer does.
+ * `rewrite` changes what is forwarded: it lets the real server stand behind
+ * what it cannot be itself (another path layout, another kind of credentials).
  */
 export type Fault =
   | { kind: 'pass' }
@@ -26,6 +28,7 @@ export interface ProxiedRequest {
   index: number
   method: string
   path: string
+  headers: IncomingHttpHeaders
   fault: Fault
   /** When the request arrived (ms since the epoch). */
   at: number
@@ -44,14 +47,16 @@ function forwardable(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.includes(name)))
 }
 
-export async function startFaultProxy(target: string, plan: (request: Omit<ProxiedRequest, 'fault' | 'at'>) => Fault): Promise<FaultProxy> {
+export type Rewrite = (request: { path: string; headers: IncomingHttpHeaders }) => { path: string; headers: IncomingHttpHeaders }
+
+export async function startFaultProxy(target: string, plan: (request: Omit<ProxiedRequest, 'fault' | 'at'>) => Fault, rewrite?: Rewrite): Promise<FaultProxy> {
   const upstream = new URL(target)
   const requests: ProxiedRequest[] = []
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const body = Buffer.concat(chunks)
-    const seen = { index: requests.length, method: req.method ?? 'GET', path: req.url ?? '/' }
+    const seen = { index: requests.length, method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers }
     const fault = plan(seen)
     requests.push({ ...seen, fault, at: Date.now() })
     if (fault.kind === 'drop-before') {
@@ -63,8 +68,9 @@ export async function startFaultProxy(target: string, plan: (request: Omit<Proxi
       res.end(JSON.stringify({ detail: `injected ${fault.status}` }))
       return
     }
+    const sent = rewrite ? rewrite({ path: seen.path, headers: req.headers }) : { path: seen.path, headers: req.headers }
     const forwarded = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...forwardable(req.headers), host: upstream.host } },
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: sent.path, headers: { ...forwardable(sent.headers), host: upstream.host } },
       async (answer) => {
         // A stream (server-sent events) is passed on as it comes; `drop-after` cuts it after its first piece.
         if (String(answer.headers['content-type']).startsWith('text/event-stream')) {

@@ -24,7 +24,7 @@ describe('Http', () => {
     expect(response.status).toBe(200)
     expect(JSON.parse(response.body)).toEqual({ ok: true })
     expect(server.requests).toHaveLength(4)
-    expect(server.requests[0].headers).toMatchObject({ 'x-test': '1', 'user-agent': expect.stringContaining('flow-dispatch-test'), accept: 'application/json' })
+    expect(server.requests[0].headers).toMatchObject({ 'x-test': '1', 'user-agent': expect.stringContaining('flow-dispatch-test'), accept: 'application/json, text/json;q=0.9, */*;q=0.1' })
   })
 
   it('waits as long as Retry-After says', async () => {

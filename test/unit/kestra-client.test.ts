@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { InputError } from '../../src/errors.js'
 import { getInputs, type KestraInputs } from '../../src/inputs.js'
 import { KestraClient } from '../../src/kestra/client.js'
 import { KESTRA_STATE_TYPES, KESTRA_TERMINAL_STATES, kestraPhase } from '../../src/kestra/states.js'
@@ -192,6 +193,76 @@ describe('KestraClient', () => {
     await client.prepare()
     expect(stub.requests[0].path).toBe('/api/v1/flows/company.team/myflow')
     expect(client.runUrl('abc')).toBe('https://kestra.example.com/ui/executions/company.team/myflow/abc')
+  })
+})
+
+describe('KestraClient input values', () => {
+  const TYPED_FLOW = {
+    ...FLOW,
+    inputs: [
+      { id: 'dry', type: 'BOOL', required: false },
+      { id: 'mode', type: 'SELECT', required: false, values: ['full', 'incremental'] },
+      { id: 'token', type: 'SECRET', required: false },
+      { id: 'env', type: 'FORM', required: true, inputs: [{ id: 'region', type: 'STRING' }, { id: 'n', type: 'INT', required: false }, { id: 'doc', type: 'FILE', required: false }] },
+      { id: 'pick', type: 'SELECT', values: ['a', 'b'], autoSelectFirst: true },
+      { id: 'extra', type: 'STRING', dependsOn: { inputs: ['dry'], condition: '{{ inputs.dry }}' } }
+    ]
+  }
+  const typedServer = (r: Recorded): Reply => {
+    if (r.path.startsWith('/api/v1/main/flows/')) return { status: 200, json: TYPED_FLOW }
+    if (r.path.startsWith('/api/v1/main/executions/search')) return { status: 200, json: { results: [], total: 0 } }
+    if (r.path.includes('/validate')) return { status: 200, json: { inputs: [] } }
+    return { status: 200, json: DOCS_CREATE_RESPONSE }
+  }
+
+  it('refuses a value the declared type cannot hold before anything is created, so a dry run refuses it too', async () => {
+    const { client, stub } = await connect({ parameters: 'dry: maybe\nenv: {region: eu}', 'dry-run': 'true' }, typedServer)
+    await expect(client.prepare()).rejects.toThrow(new InputError('parameters', "gives 'dry' the value 'maybe', which a BOOL input cannot hold: give true or false"))
+    expect(stub.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v1/main/flows/company.team/myflow'])
+  })
+
+  it.each([
+    ['mode: other\nenv: {region: eu}', "Input 'parameters' gives 'mode' the value 'other', which a SELECT input cannot hold: give one of: full, incremental"],
+    ['env: {region: eu, n: many}', "Input 'parameters' gives 'env.n' the value 'many', which an INT input cannot hold: give a whole number from -2147483648 to 2147483647"],
+    ['env: {region: eu, doc: ./r.csv}', "Input 'parameters' gives 'env.doc', a FILE input: give it in 'files' as env.doc=<path>"],
+    ['env: {region: null}', "Input 'parameters' lacks the required input 'env.region' (STRING) of flow 'myflow'"],
+    ['dry: true', "Input 'parameters' lacks the required input 'env.region' (STRING) of flow 'myflow'"]
+  ])('checks values and required inputs by type, a FORM by its own inputs (%#)', async (parameters, message) => {
+    const { client } = await connect({ parameters }, typedServer)
+    await expect(client.prepare()).rejects.toThrow(message)
+  })
+
+  it('counts a null as not given', async () => {
+    const { client } = await connect({ parameters: 'user: null' }, server())
+    await expect(client.prepare()).rejects.toThrow("Input 'parameters' lacks the required input 'user' (STRING) of flow 'myflow'")
+  })
+
+  it('sends the texts the declared types give, a FORM as form.input fields and its files as form.input parts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kestra-unit-'))
+    writeFileSync(join(dir, 'doc.txt'), 'hi')
+    process.env.GITHUB_WORKSPACE = dir
+    const { client, stub } = await connect({ parameters: 'dry: "TRUE"\nmode: full\nenv: {region: eu, n: 3}', files: 'env.doc=doc.txt' }, typedServer)
+    await client.prepare()
+    await client.trigger()
+    const form = await formOf(stub.requests.at(-1) as Recorded)
+    expect([...form.entries()].map(([name, value]) => [name, typeof value === 'string' ? value : `file ${value.name}`])).toEqual([
+      ['dry', 'true'],
+      ['mode', 'full'],
+      ['env.region', 'eu'],
+      ['env.n', '3'],
+      ['env.doc', 'file doc.txt']
+    ])
+  })
+
+  it('lists the fields in a dry run, with no SECRET value in it', async () => {
+    const { client, stub } = await connect({ parameters: 'dry: false\ntoken: s3cr3t-value\nenv: {region: eu}' }, typedServer)
+    await client.prepare()
+    const lines = await client.dryRun()
+    expect(lines).toEqual(expect.arrayContaining(['  dry: false', '  token: (secret, not shown)', '  env.region: eu']))
+    expect(lines.join('\n')).not.toContain('s3cr3t')
+    const validate = stub.requests.at(-1) as Recorded
+    expect(validate.path).toBe('/api/v1/main/executions/company.team/myflow/validate')
+    expect((await formOf(validate)).get('token')).toBe('s3cr3t-value')
   })
 })
 

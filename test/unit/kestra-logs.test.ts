@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Api } from '../../src/api.js'
-import { KestraLogFollower } from '../../src/kestra/logs.js'
+import { byTime, KestraLogFollower } from '../../src/kestra/logs.js'
 import type { LogLine } from '../../src/orchestrator.js'
 
 const RUN = '4Zx9kqLmN2pQrStUvWxYz1'
@@ -135,5 +135,40 @@ describe('Kestra log follower', () => {
     expect(Math.max(...out.batches)).toBeLessThanOrEqual(2_000 + 500)
     expect(out.messages).toHaveLength(total)
     expect(out.messages.every((message, n) => message === `line ${n}`)).toBe(true)
+  })
+})
+
+describe('Kestra log lines by time', () => {
+  const line = (time: string, message: string): LogLine => ({ time, level: 'INFO', message })
+  it('orders what arrived together by the time it was logged, to the nanosecond, whatever the fraction digits', async () => {
+    const { follower } = await serve((_, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(event('start', {}))
+      // As a real Kestra 1.3 replayed one Log task's three lines.
+      for (const [time, message] of [
+        ['2026-11-25T21:37:21.930651Z', 'second'],
+        ['2026-11-25T21:37:21.930792Z', 'third'],
+        ['2026-11-25T21:37:21.930155Z', 'first']
+      ]) {
+        res.write(event('progress', { ...entry(0), timestamp: time, message }))
+      }
+    })
+    const out = collector()
+    await follower.next(out.print)
+    await pause(200)
+    await follower.next(out.print, undefined, true)
+    expect(out.messages).toEqual(['first', 'second', 'third'])
+    follower.close()
+  })
+
+  it('compares instants with three, six or nine fraction digits, or none', () => {
+    const times = ['2026-11-25T21:37:22Z', '2026-11-25T21:37:21.9301Z', '2026-11-25T21:37:21.930Z', '2026-11-25T21:37:21.930000001Z', '2026-11-25T21:37:21Z']
+    expect(times.map((time) => line(time, time)).sort(byTime).map((l) => l.time)).toEqual([
+      '2026-11-25T21:37:21Z',
+      '2026-11-25T21:37:21.930Z',
+      '2026-11-25T21:37:21.930000001Z',
+      '2026-11-25T21:37:21.9301Z',
+      '2026-11-25T21:37:22Z'
+    ])
   })
 })
