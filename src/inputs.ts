@@ -114,15 +114,15 @@ const PREFECT_FIELDS_BY_INPUT: Record<string, string> = {
 const masked = new Set<string>()
 
 /** Masks a secret in the runner's log, and remembers it so the summary can redact it too. */
-function mask(secret: string): void {
+export function mask(secret: string): void {
   if (secret === '') return
   host.setSecret(secret)
   masked.add(secret)
 }
 
-/** Every secret masked so far. */
-export function maskedSecrets(): readonly string[] {
-  return [...masked]
+/** Every secret masked so far, and later: a client masks values it learns are secret (a Kestra SECRET input). */
+export function maskedSecrets(): ReadonlySet<string> {
+  return masked
 }
 
 function input(name: string): string {

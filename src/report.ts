@@ -24,8 +24,8 @@ const SECRET_NAME = /pass|secret|token|key|credential|auth|private|cert/i
 
 export interface ReportDetails {
   parameters?: Record<string, unknown>
-  /** Values to redact wherever they appear in the summary. */
-  secrets: readonly string[]
+  /** Values to redact wherever they appear in the summary; read when the summary is written. */
+  secrets: Iterable<string>
   summary: boolean
 }
 

@@ -55,6 +55,8 @@ export async function waitForRun(
     if (remainingMs <= 0) return { status, timedOut: true }
     await sleep(Math.min(pauseMs, remainingMs), undefined, { signal })
     pauseMs = Math.min(pauseMs * 2, maxPauseMs)
+    // A pause that ran to the deadline leaves no time for a read: it would only fail and say it will try again.
+    if (Date.now() >= deadline) continue
     let next: RunStatus
     try {
       next = await abortable(orchestrator.read(run.id, deadline), signal)

@@ -32780,9 +32780,9 @@ function mask(secret) {
     host.setSecret(secret);
     masked.add(secret);
 }
-/** Every secret masked so far. */
+/** Every secret masked so far, and later: a client masks values it learns are secret (a Kestra SECRET input). */
 function maskedSecrets() {
-    return [...masked];
+    return masked;
 }
 function input(name) {
     return host.input(name);
@@ -38865,6 +38865,7 @@ function isDuration(text) {
 
 
 
+
 /**
  * Kestra has no idempotency key, so each create carries this label with a key
  * of its own; before the first create and before any retry of it, we look for
@@ -38958,6 +38959,10 @@ class KestraClient {
         if (missing.length > 0) {
             throw new InputError('parameters', `lacks the required input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.id}' (${m.type})`).join(', ')} of ${this.target}`);
         }
+        // A SECRET input's value is as secret as a password: masked in the log and redacted in the summary.
+        for (const field of fields)
+            if (field.type === 'SECRET')
+                mask(field.text);
         this.fields = fields;
     }
     /** The key that marks this step's execution; the same for every retry of the step. */
@@ -39760,6 +39765,9 @@ async function waitForRun(orchestrator, run, settings, hooks) {
             return { status, timedOut: true };
         await (0,promises_namespaceObject.setTimeout)(Math.min(pauseMs, remainingMs), undefined, { signal });
         pauseMs = Math.min(pauseMs * 2, maxPauseMs);
+        // A pause that ran to the deadline leaves no time for a read: it would only fail and say it will try again.
+        if (Date.now() >= deadline)
+            continue;
         let next;
         try {
             next = await abortable(orchestrator.read(run.id, deadline), signal);

@@ -3,7 +3,7 @@ import { basename } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Api, describeAuthorization } from '../api.js'
 import { InputError, RemoteError } from '../errors.js'
-import type { Credentials, KestraInputs } from '../inputs.js'
+import { type Credentials, type KestraInputs, mask } from '../inputs.js'
 import type { LogFollower, Orchestrator, Run, RunStatus } from '../orchestrator.js'
 import { deriveIdempotencyKey, type Origin, originLabels } from '../origin.js'
 import { isTransient, parseJson } from '../remote.js'
@@ -134,6 +134,8 @@ export class KestraClient implements Orchestrator {
     if (missing.length > 0) {
       throw new InputError('parameters', `lacks the required input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.id}' (${m.type})`).join(', ')} of ${this.target}`)
     }
+    // A SECRET input's value is as secret as a password: masked in the log and redacted in the summary.
+    for (const field of fields) if (field.type === 'SECRET') mask(field.text)
     this.fields = fields
   }
 

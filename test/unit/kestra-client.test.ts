@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { InputError } from '../../src/errors.js'
-import { getInputs, type KestraInputs } from '../../src/inputs.js'
+import { getInputs, type KestraInputs, maskedSecrets } from '../../src/inputs.js'
 import { KestraClient } from '../../src/kestra/client.js'
 import { KESTRA_STATE_TYPES, KESTRA_TERMINAL_STATES, kestraPhase } from '../../src/kestra/states.js'
 import { useActionEnvironment } from '../support/env.ts'
@@ -263,6 +263,8 @@ describe('KestraClient input values', () => {
     const validate = stub.requests.at(-1) as Recorded
     expect(validate.path).toBe('/api/v1/main/executions/company.team/myflow/validate')
     expect((await formOf(validate)).get('token')).toBe('s3cr3t-value')
+    // Masked in the log, and so redacted in the summary, as a password is.
+    expect(maskedSecrets()).toContain('s3cr3t-value')
   })
 })
 

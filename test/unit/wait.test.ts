@@ -92,4 +92,18 @@ describe.concurrent('waitForRun', () => {
     expect(orchestrator.reads).toBeGreaterThanOrEqual(2)
     expect(orchestrator.reads).toBeLessThanOrEqual(3)
   })
+
+  it('sends no read once the deadline has come, where it could only fail', async () => {
+    const orchestrator = scripted([status('RUNNING')])
+    const late: number[] = []
+    const read = orchestrator.read
+    orchestrator.read = async (id: string, deadline?: number) => {
+      if (deadline !== undefined && Date.now() >= deadline) late.push(Date.now() - deadline)
+      return read(id, deadline)
+    }
+    // 2 s: the back-off pauses 1 s, then 2 s, and that second pause runs into the deadline.
+    const result = await waitForRun(orchestrator, run(status('PENDING')), { timeoutSeconds: 2, pollIntervalSeconds: 5 }, { onChange: () => undefined })
+    expect(result.timedOut).toBe(true)
+    expect(late).toEqual([])
+  })
 })
