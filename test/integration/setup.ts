@@ -32,7 +32,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (Number(process.versions.node.split('.')[0]) < 24) {
     throw new Error(`The integration tests run the bundle as the runner does, under Node 24; this is Node ${process.version}. Run them with 'npm run test:integration'.`)
   }
-  if (!existsSync('dist/index.js')) throw new Error("dist/index.js is missing: run 'npm run bundle' first")
+  const dist = process.env.FLOW_DISPATCH_DIST ?? 'dist'
+  if (!existsSync(`${dist}/index.js`)) throw new Error(`${dist}/index.js is missing: run 'npm run bundle' first`)
   const venv = prefectVenv()
   const started: Array<{ stop(): Promise<void> }> = []
   const teardown = async (): Promise<void> => {

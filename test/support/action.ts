@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist')
+/** FLOW_DISPATCH_DIST: a bundle made elsewhere (`ncc build ... -o DIR`), so two people can test two bundles at once. */
+const DIST = process.env.FLOW_DISPATCH_DIST ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist')
 const ENTRIES = { main: join(DIST, 'index.js'), post: join(DIST, 'post', 'index.js') }
 const CLI = join(DIST, 'cli', 'index.js')
 
