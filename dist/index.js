@@ -29215,7 +29215,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2202);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3240);
 
 const { jobCancelled } = await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 // A request still in flight must not keep a cancelled step alive until the runner kills it.
@@ -29227,7 +29227,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2202:
+/***/ 3240:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29236,7 +29236,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   eF: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: STATE, cancelReason, createOrchestrator
+// UNUSED EXPORTS: USER_AGENT, cancelReason, createOrchestrator
 
 // NAMESPACE OBJECT: ./node_modules/@actions/github/lib/github.js
 var github_namespaceObject = {};
@@ -32216,11 +32216,19 @@ function guardCommands(text, write) {
     write(text);
     write(`::${token}::`);
 }
-/** The Actions runner: workflow commands on stdout, files for outputs and state. */
+/**
+ * The Actions runner: workflow commands on stdout, files for outputs and state.
+ * `core.info` writes its text as it is, so it is guarded whatever its caller
+ * thought of the text (a run id read back from the state is the server's text
+ * too). The other messages cannot hold a command: @actions/core writes each as
+ * one command line (`::error title=…::…`) with `%`, CR and LF escaped in the
+ * message, and `:` and `,` too in properties, and the runner reads one command
+ * a line, from its start, so a `::set-output` inside is only the message's text.
+ */
 const actionsHost = {
     input: (name) => getInput(name),
     inputLabel: (name) => `input '${name}'`,
-    info: (text) => info(text),
+    info: (text) => guardCommands(text, info),
     debug: (text) => core_debug(text),
     warning: (text) => warning(text),
     error: (text, title) => error(text, title ? { title } : undefined),
@@ -32292,7 +32300,7 @@ function sameState(a, b) {
     return a.state === b.state && a.stateName === b.stateName;
 }
 /** One list, one type guard: the state enums are checked against the lists they are declared as. */
-function isOneOf(list, value) {
+function orchestrator_isOneOf(list, value) {
     return list.includes(value);
 }
 
@@ -32381,21 +32389,136 @@ var dist = __nccwpck_require__(8815);
 function parseMapping(input, raw) {
     if (raw.trim() === '')
         return undefined;
-    let value;
-    try {
-        value = (0,dist/* parse */.qg)(raw, { schema: 'core', uniqueKeys: true, strict: true, prettyErrors: true });
-    }
-    catch (error) {
-        throw new InputError(input, `is not valid YAML or JSON: ${error.message}`);
-    }
+    const value = parseYaml(input, raw, '');
     if (value === null || value === undefined)
         return undefined;
     if (!isPlainObject(value)) {
         const got = Array.isArray(value) ? 'a list' : `a ${typeof value} (${JSON.stringify(value)})`;
         throw new InputError(input, `must be a mapping of names to values (name: value), but it is ${got}`);
     }
-    checkJsonSafe(input, value, '');
     return value;
+}
+/**
+ * One YAML value, checked as `parseMapping` checks each of its values; `path`
+ * names it in messages. For a value given on its own, such as the CLI's
+ * `--param name=value`, so it is read exactly as the same text in a mapping.
+ */
+function parseYamlValue(input, path, raw) {
+    return parseYaml(input, raw, path) ?? null;
+}
+function parseYaml(input, raw, path) {
+    const document = (0,dist/* parseDocument */.Tp)(raw, { schema: 'core', uniqueKeys: true, strict: true, prettyErrors: true });
+    const [error] = document.errors;
+    if (error)
+        throw new InputError(input, `is not valid YAML or JSON${path === '' ? '' : ` at '${path}'`}: ${error.message}`);
+    checkTags(input, document.contents, path);
+    // Left over after the tags are checked, a warning still means a value read other than as written: nothing only warns.
+    const [warning] = document.warnings;
+    if (warning)
+        throw new InputError(input, `is not accepted as written: ${warning.message}`);
+    const value = document.toJS();
+    checkJsonSafe(input, value, path);
+    return value;
+}
+const CORE = 'tag:yaml.org,2002:';
+/**
+ * The tags JSON carries as written, and what each must hold. The core
+ * schema's own tags pass when they hold what they say (`!!int 3`, `!!str 3`,
+ * `!!map`), and so does `!`, YAML's "no particular type" (a string for a
+ * scalar). `!!float` passes only with a fraction: JSON has one kind of number,
+ * so `!!float 1` would reach the server as the integer 1.
+ */
+const CARRIED = {
+    '!': (kind) => kind === 'string' || kind === 'list' || kind === 'mapping',
+    [`${CORE}str`]: (kind) => kind === 'string',
+    [`${CORE}bool`]: (kind) => kind === 'boolean',
+    [`${CORE}null`]: (kind) => kind === 'null',
+    [`${CORE}int`]: (kind) => kind === 'number',
+    [`${CORE}float`]: (kind, value) => kind === 'number' && !Number.isInteger(value),
+    [`${CORE}map`]: (kind) => kind === 'mapping',
+    [`${CORE}seq`]: (kind) => kind === 'list'
+};
+function kindOf(node) {
+    if ((0,dist/* isMap */.jh)(node))
+        return 'mapping';
+    if ((0,dist/* isSeq */.oP)(node))
+        return 'list';
+    const value = (0,dist/* isScalar */.jn)(node) ? node.value : undefined;
+    if (value === null)
+        return 'null';
+    switch (typeof value) {
+        case 'string':
+        case 'number':
+        case 'boolean':
+            return typeof value;
+        default:
+            return 'other';
+    }
+}
+/**
+ * Refuses every explicit tag whose value would reach the server other than as
+ * written: bytes (`!!binary`), a set or an ordered map sent as `{}`, a time
+ * rewritten in UTC, a merge key dropped, or, for a tag the parser cannot
+ * resolve (`!foo`, `!!float 1`, `!!bool yes`), the text sent as a string with
+ * only a warning on stderr.
+ */
+function checkTags(input, node, path, isKey = false) {
+    if (node === null || (0,dist/* isAlias */.Vj)(node))
+        return; // An alias repeats a node checked where its anchor is.
+    const where = `${isKey ? 'on a key ' : ''}${path === '' ? 'at the top' : `at '${path}'`}`;
+    if (node.tag !== undefined) {
+        const kind = kindOf(node);
+        const carried = CARRIED[node.tag];
+        const value = (0,dist/* isScalar */.jn)(node) ? node.value : undefined;
+        if (carried === undefined || kind === 'other' || !carried(kind, value)) {
+            throw new InputError(input, `has the tag ${shortTag(node.tag)} ${where}: ${whyRefused(node.tag, kind, value)}`);
+        }
+    }
+    if ((0,dist/* isMap */.jh)(node)) {
+        for (const pair of node.items) {
+            const key = pair.key;
+            if (key !== null && !(0,dist/* isScalar */.jn)(key) && !(0,dist/* isAlias */.Vj)(key)) {
+                throw new InputError(input, `has a key that is a list or a mapping ${where}, which JSON cannot carry: keys are names`);
+            }
+            checkTags(input, key, path, true);
+            const name = String((0,dist/* isScalar */.jn)(key) ? key.value : key);
+            checkTags(input, pair.value, path === '' ? name : `${path}.${name}`);
+        }
+    }
+    else if ((0,dist/* isSeq */.oP)(node)) {
+        for (const [i, item] of node.items.entries())
+            checkTags(input, item, `${path}[${i}]`);
+    }
+}
+const DROP_TAG = 'remove the tag, or quote the value to send it as a string';
+function whyRefused(tag, kind, value) {
+    if (tag === `${CORE}float` && kind === 'number') {
+        return `JSON has no whole-number float, so the server would read the integer ${String(value)}; write a fraction such as 1.5, or drop the tag to send an integer`;
+    }
+    if (tag in CARRIED) {
+        const sent = kind === 'list' || kind === 'mapping' ? `a ${kind}` : JSON.stringify(value) ?? 'something else';
+        return `it does not fit what is written there, which would be sent as ${sent}; ${DROP_TAG}`;
+    }
+    switch (tag) {
+        case `${CORE}binary`:
+            return `it reads the value as bytes, which JSON has no type for; ${DROP_TAG}`;
+        case `${CORE}set`:
+        case `${CORE}omap`:
+        case `${CORE}pairs`:
+            return 'JSON has no such collection, and it would be sent changed; write a plain list or mapping';
+        case `${CORE}merge`:
+            return 'a merge key has no meaning in JSON, and the key would be dropped; write the mapping out';
+        case `${CORE}timestamp`:
+            return `it would be sent rewritten as a time in UTC; ${DROP_TAG}`;
+        default:
+            return `it is not a type of YAML's core schema (str, int, float, bool, null, map, seq), and would be dropped, sending the value as plain text; ${DROP_TAG}`;
+    }
+}
+/** `!!binary` rather than `tag:yaml.org,2002:binary`, as a YAML user writes it. */
+function shortTag(tag) {
+    if (tag.startsWith(CORE))
+        return `!!${tag.slice(CORE.length)}`;
+    return tag.startsWith('!') ? tag : `!<${tag}>`;
 }
 function checkJsonSafe(input, value, path) {
     const where = path === '' ? '' : ` at '${path}'`;
@@ -32483,7 +32606,7 @@ const KESTRA_TERMINAL_STATES = ['SUCCESS', 'WARNING', 'FAILED', 'KILLED', 'CANCE
 const KESTRA_DEFAULT_FAIL_ON = ['FAILED', 'KILLED', 'CANCELLED', 'RETRIED', 'SKIPPED', 'RESUBMITTED'];
 /** Undefined for a type this version does not know, so the caller reports it instead of waiting on it. */
 function kestraPhase(type) {
-    if (!isOneOf(KESTRA_STATE_TYPES, type))
+    if (!orchestrator_isOneOf(KESTRA_STATE_TYPES, type))
         return undefined;
     switch (type) {
         case 'CREATED':
@@ -32535,7 +32658,7 @@ const PREFECT_TERMINAL_STATES = ['COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED'];
 const PREFECT_DEFAULT_FAIL_ON = ['FAILED', 'CRASHED', 'CANCELLED'];
 /** Undefined for a type this version does not know, so the caller reports it instead of waiting on it. */
 function prefectPhase(type) {
-    if (!isOneOf(PREFECT_STATE_TYPES, type))
+    if (!orchestrator_isOneOf(PREFECT_STATE_TYPES, type))
         return undefined;
     switch (type) {
         // Late, AwaitingRetry, AwaitingConcurrencySlot and Resuming are all SCHEDULED by type.
@@ -32638,6 +32761,7 @@ function booleanInput(name, fallback) {
 }
 /** Reads and checks every input once. Throws `InputError` before any request is made. */
 function getInputs() {
+    maskUrlCredentials();
     const orchestrator = input('orchestrator').toLowerCase();
     switch (orchestrator) {
         case 'prefect':
@@ -32655,16 +32779,7 @@ function getInputs() {
     }
 }
 function getPrefectInputs() {
-    const credentials = readCredentials('PREFECT_API_KEY', () => {
-        const auth = (process.env.PREFECT_API_AUTH_STRING ?? '').trim();
-        if (auth === '')
-            return undefined;
-        mask(auth);
-        const colon = auth.indexOf(':');
-        if (colon < 0)
-            throw new InputError('username', "is empty and PREFECT_API_AUTH_STRING is not in the form 'user:password'");
-        return { username: auth.slice(0, colon), password: auth.slice(colon + 1), source: 'PREFECT_API_AUTH_STRING' };
-    });
+    const credentials = getCredentials('prefect');
     const url = baseUrl('url', inputOrEnv('url', 'PREFECT_API_URL'), 'http://prefect.example.com:4200/api (or set PREFECT_API_URL)');
     if (new URL(url).hostname === 'app.prefect.cloud') {
         throw new InputError('url', 'points at the Prefect Cloud UI; use the API URL https://api.prefect.cloud/api/accounts/<account-id>/workspaces/<workspace-id>');
@@ -32692,12 +32807,7 @@ function getPrefectInputs() {
     };
 }
 function getKestraInputs() {
-    const credentials = readCredentials('KESTRA_API_TOKEN', () => {
-        const username = (process.env.KESTRA_USERNAME ?? '').trim();
-        const password = (process.env.KESTRA_PASSWORD ?? '').trim();
-        mask(password);
-        return username || password ? { username, password, source: 'KESTRA_USERNAME and KESTRA_PASSWORD' } : undefined;
-    });
+    const credentials = getCredentials('kestra');
     const url = baseUrl('url', inputOrEnv('url', 'KESTRA_URL'), 'https://kestra.example.com (or set KESTRA_URL)');
     const tenant = inputOrEnv('tenant', 'KESTRA_TENANT').value || 'main';
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/.test(tenant)) {
@@ -32759,6 +32869,29 @@ function commonInputs(url, credentials, terminal, defaultFailOn) {
         waiting: waitSettings(terminal, defaultFailOn)
     };
 }
+/** The credential inputs alone, with each orchestrator's environment fallbacks: also all the post step reads. */
+function getCredentials(orchestrator) {
+    switch (orchestrator) {
+        case 'prefect':
+            return readCredentials('PREFECT_API_KEY', () => {
+                const auth = (process.env.PREFECT_API_AUTH_STRING ?? '').trim();
+                if (auth === '')
+                    return undefined;
+                mask(auth);
+                const colon = auth.indexOf(':');
+                if (colon < 0)
+                    throw new InputError('username', "is empty and PREFECT_API_AUTH_STRING is not in the form 'user:password'");
+                return { username: auth.slice(0, colon), password: auth.slice(colon + 1), source: 'PREFECT_API_AUTH_STRING' };
+            });
+        case 'kestra':
+            return readCredentials('KESTRA_API_TOKEN', () => {
+                const username = (process.env.KESTRA_USERNAME ?? '').trim();
+                const password = (process.env.KESTRA_PASSWORD ?? '').trim();
+                mask(password);
+                return username || password ? { username, password, source: 'KESTRA_USERNAME and KESTRA_PASSWORD' } : undefined;
+            });
+    }
+}
 /**
  * `api-key` (Bearer) or `username` + `password` (Basic), never both; when the
  * inputs are empty, the orchestrator's own environment variables.
@@ -32802,19 +32935,70 @@ function basic(username, password, source) {
 function baseUrl(name, { value, from }, example) {
     if (value === '')
         throw new InputError(name, `is required: set it to the base URL, e.g. ${example}`);
-    if (!URL.canParse(value))
-        throw new InputError(name, `is not a URL (read from ${from}): '${value}'`);
+    // Credentials in a URL come before an '@'; a base URL has no other use for one, so any '@' is refused unseen.
+    const shown = hideUserinfo(value);
+    if (shown !== value) {
+        throw new InputError(name, `must not carry credentials (read from ${from}: '${shown}'); use 'username' and 'password', and write an '@' that belongs to the URL as %40`);
+    }
+    if (!URL.canParse(value)) {
+        // A query may hold a token too (`?api_key=`): the value is shown up to it, which is enough to find the mistake.
+        throw new InputError(name, `is not a URL (read from ${from}): '${value.replace(/[?#].*$/s, '?…')}'`);
+    }
     const parsed = new URL(value);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
         throw new InputError(name, `must be an http:// or https:// URL (read from ${from}); got '${parsed.protocol}'`);
-    }
-    if (parsed.username || parsed.password) {
-        throw new InputError(name, "must not carry credentials; use 'username' and 'password'");
     }
     if (parsed.search || parsed.hash) {
         throw new InputError(name, `must be a base URL without '?' or '#' (read from ${from})`);
     }
     return parsed.href.replace(/\/+$/, '');
+}
+/** Where a URL's authority starts: after the scheme and its slashes (the parser takes any number of either kind), or at the start. */
+const SCHEME = /^[a-z][a-z0-9+.-]*:[/\\]*/i;
+/**
+ * Masks what may be credentials in a URL, and returns the URL with `***` in
+ * their place. A URL's userinfo is what comes before the last '@' of its
+ * authority; but in a value that does not parse nobody knows where the
+ * authority ends (a password may hold '/', '?', '#' or '@'), so all that
+ * comes between the scheme and the last '@' of the whole value counts, in
+ * every spelling that could be printed: as written, percent-decoded, and as
+ * the URL parser would encode it.
+ */
+function hideUserinfo(url) {
+    const at = url.lastIndexOf('@');
+    if (at < 0)
+        return url;
+    const start = Math.min(SCHEME.exec(url)?.[0].length ?? 0, at);
+    const userinfo = url.slice(start, at);
+    const colon = userinfo.indexOf(':');
+    const password = colon < 0 ? undefined : userinfo.slice(colon + 1);
+    const encoded = new URL('http://host');
+    encoded.username = colon < 0 ? userinfo : userinfo.slice(0, colon);
+    if (password !== undefined)
+        encoded.password = password;
+    for (const secret of [userinfo, password, encoded.password, encoded.username + (password === undefined ? '' : `:${encoded.password}`)]) {
+        if (secret === undefined)
+            continue;
+        mask(secret);
+        mask(percentDecoded(secret));
+    }
+    return `${url.slice(0, start)}***${url.slice(at)}`;
+}
+function percentDecoded(text) {
+    try {
+        return decodeURIComponent(text);
+    }
+    catch (error) {
+        // A '%' not followed by two hex digits: the text cannot be decoded, so it has no other spelling.
+        if (error instanceof URIError)
+            return text;
+        throw error;
+    }
+}
+/** Every URL this step may read, masked before any check can fail and print one. */
+function maskUrlCredentials() {
+    for (const value of [input('url'), input('ui-url'), process.env.PREFECT_API_URL, process.env.KESTRA_URL])
+        hideUserinfo((value ?? '').trim());
 }
 function deploymentRef(raw) {
     if (raw === '') {
@@ -32832,15 +33016,48 @@ function deploymentRef(raw) {
     }
     throw new InputError('deployment', `must be a deployment UUID or 'flow-name/deployment-name'; got '${raw}'`);
 }
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/i;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+/**
+ * The time as written, checked field by field before any conversion: a date
+ * parser moves 31 February to 3 March and 24:00 to the next day, which would
+ * schedule the run on a day nobody asked for.
+ */
 function scheduledTime(raw) {
     if (raw === '')
         return undefined;
-    const time = ISO_DATE_TIME.test(raw) ? Date.parse(raw.replace(' ', 'T')) : NaN;
-    if (Number.isNaN(time)) {
-        throw new InputError('scheduled-time', `must be an ISO 8601 date and time with a time zone, e.g. 2026-11-22T18:00:00Z; got '${raw}'`);
-    }
+    const refuse = (problem) => {
+        throw new InputError('scheduled-time', `${problem}; give an ISO 8601 date and time with a time zone, e.g. 2026-11-22T18:00:00Z; got '${raw}'`);
+    };
+    const match = ISO_DATE_TIME.exec(raw);
+    if (!match)
+        return refuse('must be an ISO 8601 date and time with a time zone');
+    const [, year, month, day, hour, minute, second = '00', fraction = '', sign, zoneHours = '00', zoneMinutes = '00'] = match;
+    const y = Number(year);
+    const m = Number(month);
+    if (m < 1 || m > 12)
+        refuse(`has the month ${month}, and months run 01 to 12`);
+    const days = m === 2 && isLeapYear(y) ? 29 : DAYS_IN_MONTH[m - 1];
+    if (Number(day) < 1 || Number(day) > days)
+        refuse(`has the day ${day}, and ${MONTHS[m - 1]} ${year} has ${days} days`);
+    if (Number(hour) > 23)
+        refuse(`has the hour ${hour}, and hours run 00 to 23`);
+    if (Number(minute) > 59)
+        refuse(`has the minute ${minute}, and minutes run 00 to 59`);
+    if (Number(second) > 59)
+        refuse(`has the second ${second}, and seconds run 00 to 59`);
+    if (Number(zoneHours) > 23 || Number(zoneMinutes) > 59)
+        refuse(`has the time zone offset ${sign}${zoneHours}:${zoneMinutes}, which is not one`);
+    // Written out again in the one form every date parser reads the same way, now that each field is known to exist.
+    const zone = sign === undefined ? 'Z' : `${sign}${zoneHours}:${zoneMinutes}`;
+    const time = Date.parse(`${year}-${month}-${day}T${hour}:${minute}:${second}.${fraction.slice(0, 3).padEnd(3, '0')}${zone}`);
+    if (Number.isNaN(time))
+        return refuse('is outside the range of dates a run can be scheduled for');
     return new Date(time).toISOString();
+}
+function isLeapYear(year) {
+    return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 }
 function waitSettings(terminal, defaultFailOn) {
     const failOnRaw = input('fail-on');
@@ -32883,6 +33100,7 @@ var external_node_stream_ = __nccwpck_require__(7075);
 
 
 
+
 /** No HTTP answer at all: refused, reset, timed out, name not found. */
 class NetworkError extends Error {
     code;
@@ -32903,12 +33121,13 @@ class Http {
         this.options = { attemptTimeoutMs: 30_000, maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 30_000, ...options };
     }
     async send(request) {
-        const { maxAttempts } = this.options;
         const deadline = request.deadline ?? Number.POSITIVE_INFINITY;
+        const maxAttempts = request.untilDeadline && Number.isFinite(deadline) ? Number.POSITIVE_INFINITY : this.options.maxAttempts;
+        const started = Date.now();
         for (let attempt = 1;; attempt++) {
             const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now());
             if (timeoutMs <= 0)
-                throw new NetworkError(`${describe(request)}: no time left before the deadline`, 'ETIMEDOUT');
+                throw new NetworkError(`${describe(request)}: no time left before the deadline${tried(attempt - 1, started)}`, 'ETIMEDOUT');
             let delayMs;
             let reason;
             try {
@@ -32917,23 +33136,35 @@ class Http {
                 if (!RETRYABLE_STATUS.has(response.status) || !request.idempotent || attempt >= maxAttempts)
                     return response;
                 delayMs = retryAfterMs(response.headers['retry-after']) ?? this.backoffMs(attempt);
-                reason = `${describe(request)}: HTTP ${response.status}`;
+                reason = `HTTP ${response.status}`;
                 if (Date.now() + delayMs >= deadline)
                     return response;
             }
             catch (error) {
-                const failure = asNetworkError(error, request);
+                const failure = asFailure(error, request);
+                if (failure instanceof RemoteError)
+                    throw failure;
                 const neverConnected = failure.code !== undefined && CONNECT_ERRORS.has(failure.code) && !this.reachedServer;
                 if (!request.idempotent || attempt >= maxAttempts || neverConnected)
-                    throw failure;
+                    throw withAttempts(failure, attempt, started);
                 delayMs = this.backoffMs(attempt);
                 reason = failure.message;
                 if (Date.now() + delayMs >= deadline)
-                    throw failure;
+                    throw withAttempts(failure, attempt, started);
             }
-            host.info(`${reason}; retrying in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${maxAttempts})`);
+            if (attempt === 1)
+                host.info(`${describe(request)}: ${firstFailure(reason, request)}; ${this.retryPlan(maxAttempts, deadline)}`);
+            else
+                host.debug(`${describe(request)}: attempt ${attempt}: ${reason}; next in ${(delayMs / 1000).toFixed(1)}s`);
             await (0,promises_namespaceObject.setTimeout)(delayMs);
         }
+    }
+    /** What the retries of one request will be, said once when the first attempt fails. */
+    retryPlan(maxAttempts, deadline) {
+        const pause = `pauses of up to ${(this.options.maxDelayMs / 1000).toFixed(0)}s`;
+        if (Number.isFinite(maxAttempts))
+            return `retrying up to ${maxAttempts - 1} times, with ${pause}`;
+        return `retrying until the step's timeout (${new Date(deadline).toISOString().replace(/\.\d+Z$/, 'Z')}), with ${pause}`;
     }
     backoffMs(attempt) {
         const exponential = this.options.baseDelayMs * 2 ** (attempt - 1);
@@ -32971,7 +33202,7 @@ class Http {
         }
         catch (error) {
             client.dispose();
-            throw asNetworkError(error, request);
+            throw asFailure(error, request);
         }
     }
     async attempt(request, timeoutMs) {
@@ -33026,12 +33257,65 @@ async function withTimeout(promise, ms, expire) {
 function describe(request) {
     return `${request.method} ${request.url}`;
 }
-function asNetworkError(error, request) {
+/** The error as a NetworkError, or, for a TLS failure, the RemoteError that says what to check: retrying would only repeat it. */
+function asFailure(error, request) {
     if (error instanceof NetworkError)
         return error;
     const code = error?.code;
     const message = error instanceof Error ? error.message : String(error);
-    return new NetworkError(`${describe(request)}: ${message}`, code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined));
+    return tlsFailure(code, message, request) ?? new NetworkError(`${describe(request)}: ${oneLine(message)}`, code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined));
+}
+function withAttempts(failure, attempts, started) {
+    return attempts > 1 ? new NetworkError(`${failure.message}${tried(attempts, started)}`, failure.code) : failure;
+}
+function tried(attempts, started) {
+    return attempts > 1 ? ` (after ${attempts} attempts in ${((Date.now() - started) / 1000).toFixed(0)}s)` : '';
+}
+/** The first failure of a request, as the one line that says it. */
+function firstFailure(reason, request) {
+    const prefix = `${describe(request)}: `;
+    return reason.startsWith(prefix) ? reason.slice(prefix.length) : reason;
+}
+/** Node's certificate verdicts (from OpenSSL's X509_V_ERR_* names) and its own. */
+const CERTIFICATE_ERRORS = new Set([
+    'CERT_HAS_EXPIRED',
+    'CERT_NOT_YET_VALID',
+    'CERT_REVOKED',
+    'CERT_UNTRUSTED',
+    'CERT_REJECTED',
+    'CERT_SIGNATURE_FAILURE',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'HOSTNAME_MISMATCH',
+    'ERR_TLS_CERT_ALTNAME_INVALID'
+]);
+/**
+ * A TLS failure is a property of the URL and the server, not of the moment:
+ * the same request fails the same way every time. Undefined for anything else.
+ */
+function tlsFailure(code, message, request) {
+    const { origin } = new URL(request.url);
+    const openssl = /SSL routines:[^:]*:([^:]+)/.exec(message)?.[1];
+    if (code !== undefined && CERTIFICATE_ERRORS.has(code)) {
+        return new RemoteError(`${describe(request)}: the certificate of ${origin} was refused (${code}: ${oneLine(message)}). ` +
+            "Check that the URL names the server as its certificate does; a certificate of a private CA must be given to Node with NODE_EXTRA_CA_CERTS (the runner's environment).");
+    }
+    if (openssl !== undefined && /wrong version number|packet length too long|http request|unknown protocol/.test(openssl)) {
+        return new RemoteError(`${describe(request)}: ${origin} does not speak TLS on that port (${openssl}): it looks like a plain-HTTP server. ` +
+            'Check the scheme and port of the URL: http:// for a server without TLS, or the port where it serves HTTPS.');
+    }
+    if (openssl !== undefined || code === 'EPROTO' || code?.startsWith('ERR_SSL_') || code?.startsWith('ERR_TLS_')) {
+        return new RemoteError(`${describe(request)}: no TLS connection to ${origin} (${code ?? 'TLS'}: ${openssl ?? oneLine(message)}). ` +
+            'Check the scheme and port of the URL, and that the server and Node agree on a TLS version and cipher.');
+    }
+    return undefined;
+}
+/** OpenSSL's messages end in a newline and a source path; one line of the reason is enough. */
+function oneLine(text) {
+    return text.replace(/\s+/g, ' ').trim();
 }
 /** `Retry-After` as seconds or an HTTP date; undefined when absent or unreadable. */
 function retryAfterMs(header, now = Date.now()) {
@@ -33105,6 +33389,7 @@ function isTransient(error) {
 
 
 
+
 /**
  * One orchestrator's HTTP API as the clients see it: every failure turned
  * into a message that names the server and says what to check.
@@ -33151,7 +33436,7 @@ class Api {
             case 401:
                 throw new RemoteError(`Could not ${what}: ${server} refused the credentials (401 ${detail}). ${this.options.credentialHint(this.options.credentials)}`, status);
             case 403:
-                throw new RemoteError(`Could not ${what}: ${server} forbids it (403 ${detail}). ${this.options.forbiddenHint}`, status);
+                throw new RemoteError(`Could not ${what}: ${server} forbids it (403 ${detail}). ${forbiddenHint(this.options.credentials, this.options.credentialHint)}`, status);
             case 400:
             case 409:
             case 422:
@@ -33159,6 +33444,21 @@ class Api {
             default:
                 throw new RemoteError(`Could not ${what}: ${server} answered ${status}: ${detail}`, status);
         }
+    }
+}
+/**
+ * What to check when the server forbids a request: it names the credentials
+ * that were sent, for a 403 is about what they may do, and it applies to
+ * whatever request was forbidden (a look-up, a create, a log read, a cancel).
+ */
+function forbiddenHint(credentials, credentialHint) {
+    switch (credentials.kind) {
+        case 'none':
+            return credentialHint(credentials);
+        case 'bearer':
+            return `Check that the account of the key in ${host.inputLabel('api-key')} (a user or a service account) is allowed to do this.`;
+        case 'basic':
+            return `Check that the user in ${host.inputLabel('username')} is allowed to do this.`;
     }
 }
 /** The Authorization line of a request shown to the user: its kind, never its value. */
@@ -38870,7 +39170,6 @@ function isDuration(text) {
 const KEY_LABEL = 'flow-dispatch-key';
 /** A new execution is queued, not written: for a while a read of it may find nothing (Kestra's own follow waits 10s). */
 const VISIBILITY_MS = 30_000;
-const MAX_CREATE_ATTEMPTS = 4;
 class KestraClient {
     inputs;
     origin;
@@ -38891,8 +39190,7 @@ class KestraClient {
             server: inputs.url,
             credentials: inputs.credentials,
             userAgent,
-            credentialHint,
-            forbiddenHint: 'Check that the API token or user may execute flows in this namespace.'
+            credentialHint
         });
     }
     /** `/api/v1/<tenant>/...`; servers from before 0.23 have no tenant in their paths. */
@@ -38906,7 +39204,7 @@ class KestraClient {
     async prepare(deadline) {
         const what = `look up ${this.target}`;
         const revision = this.inputs.revision === undefined ? '' : `?revision=${this.inputs.revision}`;
-        const response = await this.api.send(what, { method: 'GET', url: this.path(`/flows/${this.flowPath()}${revision}`), idempotent: true, deadline });
+        const response = await this.api.send(what, { method: 'GET', url: this.path(`/flows/${this.flowPath()}${revision}`), idempotent: true, deadline, untilDeadline: true });
         if (response.status === 404) {
             const where = this.inputs.tenant === undefined ? '' : ` (tenant '${this.inputs.tenant}')`;
             throw new RemoteError(`${this.api.serverName}${where} has no ${this.target}${this.inputs.revision ? ` at revision ${this.inputs.revision}` : ''}. Check both names: they are case-sensitive.`, 404);
@@ -39006,6 +39304,7 @@ class KestraClient {
         const body = await this.form();
         const what = `execute ${this.target}`;
         const url = this.path(`/executions/${this.flowPath()}?${this.query(key)}`);
+        // Until the step's timeout, not a number of times: each repeat follows a look-up by key, so a busy server costs time, never a second execution.
         for (let attempt = 1;; attempt++) {
             let failure;
             try {
@@ -39017,11 +39316,15 @@ class KestraClient {
                 return this.toRun(parseJson(this.api.ok(response, what), what), true);
             }
             catch (error) {
-                if (!isTransient(error) || attempt >= MAX_CREATE_ATTEMPTS)
+                if (!isTransient(error) || (deadline !== undefined && Date.now() >= deadline))
                     throw error;
                 failure = error;
             }
-            host.untrusted(`The request to ${what} may or may not have created it (${failure.message}); looking for it by its key before trying again`);
+            const news = `The request to ${what} may or may not have created it (${failure.message})`;
+            if (attempt === 1)
+                host.untrusted(`${news}; looking for it by its key before each new try, until the step's timeout`);
+            else
+                host.debug(`Attempt ${attempt}: ${news}`);
             const found = await this.findByKey(key, VISIBILITY_MS / 3, deadline);
             if (found)
                 return this.toRun(found, true);
@@ -39076,7 +39379,7 @@ class KestraClient {
         const what = `look for an execution of ${this.target} with ${KEY_LABEL}=${key}`;
         const giveUpAt = Math.min(Date.now() + patienceMs, deadline ?? Number.POSITIVE_INFINITY);
         for (let pause = 1_000;; pause *= 2) {
-            const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true, deadline });
+            const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true, deadline, untilDeadline: true });
             const { results = [] } = parseJson(this.api.ok(response, what), what);
             if (results.length > 1)
                 host.warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`);
@@ -39141,7 +39444,8 @@ function credentialHint(credentials) {
 function toStatus(execution) {
     const { state } = execution;
     const last = state.histories?.at(-1);
-    const start = state.startDate ? Date.parse(state.startDate) : NaN;
+    // Kestra's startDate is when the execution was created: the run started when it first went RUNNING.
+    const start = Date.parse(state.histories?.find((entry) => entry.state === 'RUNNING')?.date ?? '');
     const end = state.endDate ? Date.parse(state.endDate) : NaN;
     return {
         state: state.current,
@@ -39382,8 +39686,7 @@ class PrefectClient {
             credentials: inputs.credentials,
             userAgent,
             headers: { 'x-prefect-api-version': API_VERSION },
-            credentialHint: client_credentialHint,
-            forbiddenHint: "Check that the API key's account or service account may run this deployment."
+            credentialHint: client_credentialHint
         });
     }
     async prepare(deadline) {
@@ -39391,7 +39694,10 @@ class PrefectClient {
         const path = ref.kind === 'id'
             ? `/deployments/${ref.id}`
             : `/deployments/name/${encodeURIComponent(ref.flow)}/${encodeURIComponent(ref.name)}`;
-        const response = await this.call('GET', path, undefined, true, `look up ${this.target}`, deadline);
+        // Nothing is created without it: like the create, it waits out a busy server for as long as the step may.
+        const response = await this.call('GET', path, undefined, true, `look up ${this.target}`, deadline, true);
+        if (!hasApiPath(this.inputs.url) && (response.status === 404 || !isJson(response)))
+            await this.checkApiPath(deadline);
         if (response.status === 404) {
             throw new RemoteError(`${this.api.serverName} has no ${this.target}. ` +
                 (ref.kind === 'name'
@@ -39406,10 +39712,32 @@ class PrefectClient {
             throw new InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`);
         }
         if (deployment.paused) {
-            host.warning(`${this.target} is paused: the run will be created but will not start until the deployment is resumed.`);
+            // Pausing stops the scheduler only: workers and serve processes still pick up runs made through the API (seen on 3.8.8).
+            host.info(`${this.target} is paused: Prefect makes no scheduled runs of it, but runs the one created here as usual.`);
         }
         if (deployment.status === 'NOT_READY') {
             host.warning(`${this.target} is NOT_READY: no worker or serve process has polled it lately, so the run may stay Scheduled and turn Late.`);
+        }
+    }
+    /**
+     * A self-hosted server serves its API under `/api`; a url without it
+     * reaches the UI or nothing, and every deployment looks missing. Asked only
+     * when the look-up failed, and only of a url whose path has no `/api`.
+     */
+    async checkApiPath(deadline) {
+        const { url } = this.inputs;
+        const what = `check whether ${url}/api is the API`;
+        let response;
+        try {
+            response = await this.api.send(what, { method: 'GET', url: `${url}/api/health`, idempotent: true, deadline });
+        }
+        catch (error) {
+            // Only a hint: the look-up's own failure is the one to report.
+            host.debug(`Could not ${what}: ${errorMessage(error)}`);
+            return;
+        }
+        if (response.status === 200 && response.body.trim() === 'true') {
+            throw new InputError('url', `is ${url}, which is not the API of this Prefect server: a self-hosted server serves it under /api. Use ${url}/api.`);
         }
     }
     /** The server does not refuse unknown parameter names, so we do, as Prefect's own CLI does. */
@@ -39456,7 +39784,8 @@ class PrefectClient {
         const { path, body } = this.createRequest();
         host.debug(`Idempotency key: ${body.idempotency_key}`);
         const what = `create a flow run of ${this.target}`;
-        const response = await this.call('POST', path, body, true, what, deadline);
+        // The key makes a repeat return the run the first made: safe to go on through a busy server until the step's timeout.
+        const response = await this.call('POST', path, body, true, what, deadline, true);
         const flowRun = parseJson(this.ok(response, what), what);
         return {
             id: flowRun.id,
@@ -39539,8 +39868,8 @@ class PrefectClient {
             .replace('/accounts/', '/account/')
             .replace('/workspaces/', '/workspace/');
     }
-    call(method, path, json, idempotent, what, deadline) {
-        return this.api.send(what, { method, url: `${this.inputs.url}${path}`, json, idempotent, deadline });
+    call(method, path, json, idempotent, what, deadline, untilDeadline = false) {
+        return this.api.send(what, { method, url: `${this.inputs.url}${path}`, json, idempotent, deadline, untilDeadline });
     }
     ok(response, what) {
         return this.api.ok(response, what);
@@ -39554,6 +39883,20 @@ function client_credentialHint(credentials) {
             return "Check 'api-key': it must be a valid key for this account and workspace.";
         case 'basic':
             return "Check 'username' and 'password': they must match the server's PREFECT_SERVER_API_AUTH_STRING.";
+    }
+}
+/** Prefect Cloud's workspace URLs and a self-hosted server's API URL both have it. */
+function hasApiPath(url) {
+    return /\/api(\/|$)/.test(new URL(url).pathname);
+}
+function isJson(response) {
+    try {
+        JSON.parse(response.body);
+        return true;
+    }
+    catch (error) {
+        host.debug(`The answer is not JSON: ${errorMessage(error)}`);
+        return false;
     }
 }
 function client_toStatus(run) {
@@ -39571,12 +39914,31 @@ function client_toStatus(run) {
 }
 
 ;// CONCATENATED MODULE: ./src/untrusted.ts
-/** Text from the orchestrator reaches the log only through `host.untrusted`, and the summary only through this. */
+/**
+ * Text from the orchestrator reaches the log only through `host.untrusted`, and the summary only through these.
+ *
+ * GitHub renders the summary as Markdown, in which our HTML is one raw HTML
+ * block: a blank line ends it, and whatever follows is read as Markdown
+ * (headings, lists, code blocks). So no text leaves here with a line ending in
+ * it, and nothing in it can start a line, where Markdown's block syntax lives.
+ * Every character that HTML acts on, or that opens or closes Markdown's inline
+ * syntax (emphasis, code, links, images, tables, strikethrough, math, escapes,
+ * entities), leaves as a character reference: the text renders as itself,
+ * whatever it holds.
+ */
+/** HTML's and inline Markdown's characters, and the three line endings Markdown knows (CR, LF, CRLF). */
+const ACTIVE = /[!"#$&'*<>[\\\]_`|~\r\n]/g;
+/** For an attribute value, or anywhere text must stay text: line endings become character references too. */
 function escapeHtml(text) {
-    return text.replace(/[&<>"'`|\\*_[\]]/g, (c) => `&#${c.charCodeAt(0)};`);
+    return text.replace(ACTIVE, (c) => `&#${c.charCodeAt(0)};`);
+}
+/** For an element's content (a cell, a paragraph, a `<pre>`): each line of the text on a line of its own. */
+function htmlLines(text) {
+    return text.split(/\r\n|\r|\n/).map(escapeHtml).join('<br>');
 }
 
 ;// CONCATENATED MODULE: ./src/report.ts
+
 
 
 
@@ -39593,8 +39955,10 @@ function outcomeOf(phase) {
 }
 /** Log lines kept for the summary of a run that did not succeed. */
 const LAST_LINES = 20;
-/** Parameter names whose values the summary never shows. */
+/** Parameter names whose values the summary never shows, at any depth of the parameters. */
 const SECRET_NAME = /pass|secret|token|key|credential|auth|private|cert/i;
+/** What the summary shows for a masked secret, or the value of a secret-like name inside a parameter. */
+const REDACTED = '***';
 /**
  * Everything the step tells its user: outputs (each set the moment it is
  * known, so a failing or killed step still has them), log lines, and the job
@@ -39609,6 +39973,8 @@ class Report {
     outcome;
     failure;
     waitedSince;
+    /** We saw the run running or paused: it started, whether or not the orchestrator says when. */
+    ran = false;
     timeline = [];
     lastLines = [];
     /** How the step ended, for the CLI's exit code; `error` until it has ended otherwise. */
@@ -39637,6 +40003,8 @@ class Report {
     }
     changed(status) {
         this.status = status;
+        if (status.phase === 'running' || status.phase === 'paused')
+            this.ran = true;
         host.setOutput('state', status.state);
         host.setOutput('state-name', status.stateName);
         if (status.outputs !== undefined)
@@ -39660,7 +40028,7 @@ class Report {
         this.failure = failure;
         host.setOutput('outcome', outcome);
         if (outcome !== 'triggered' && outcome !== 'dry-run' && this.waitedSince !== undefined) {
-            host.setOutput('duration-seconds', String(Math.round(this.seconds() ?? 0)));
+            host.setOutput('duration-seconds', String(Math.round(this.duration()?.seconds ?? 0)));
         }
     }
     /** For a failure with no outcome of its own yet: we could not trigger or read the run. */
@@ -39670,8 +40038,21 @@ class Report {
         else
             this.failure ??= message;
     }
-    seconds() {
-        return this.status?.runSeconds ?? (this.waitedSince ? (Date.now() - this.waitedSince) / 1000 : undefined);
+    /**
+     * The run's own start-to-end time when the orchestrator knows it; 0 for a
+     * run that never started (it ended, or we stopped waiting, before it ran);
+     * for a run that started and has not ended, the seconds we waited.
+     */
+    duration() {
+        if (this.waitedSince === undefined)
+            return undefined;
+        const status = this.status;
+        if (status?.runSeconds !== undefined)
+            return { seconds: status.runSeconds, started: true };
+        // An ended run with no start time never ran: Prefect sets the start when the run first enters RUNNING.
+        if (status?.phase !== undefined && isTerminal(status.phase))
+            return { seconds: 0, started: false };
+        return this.ran ? { seconds: (Date.now() - this.waitedSince) / 1000, started: true } : { seconds: 0, started: false };
     }
     async writeSummary() {
         if (!process.env.GITHUB_STEP_SUMMARY || !this.details.summary)
@@ -39679,24 +40060,27 @@ class Report {
         const product = this.orchestrator?.product ?? 'flow-dispatch';
         const outcome = this.outcome ?? 'error';
         const run = this.run;
-        const text = (value) => escapeHtml(this.redact(value));
+        // Every text that is not ours goes through `text`: redacted, then escaped onto one line.
+        const text = (value) => htmlLines(this.redact(value));
         const rows = [
-            ['Run', run ? `<a href="${escapeHtml(run.url)}">${text(run.name)}</a> <code>${text(run.id)}</code>` : 'not created'],
+            ['Run', run ? `<a href="${escapeHtml(this.redact(run.url))}">${text(run.name)}</a> <code>${text(run.id)}</code>` : 'not created'],
             ['Target', text(this.orchestrator?.target ?? 'unknown')],
             ['State', this.status ? `${text(this.status.state)} (${text(this.status.stateName)})` : 'unknown'],
             ['Outcome', `<b>${outcome}</b>`]
         ];
-        const seconds = this.seconds();
-        if (seconds !== undefined && outcome !== 'triggered')
-            rows.push(['Duration', formatDuration(seconds)]);
+        const duration = this.duration();
+        if (duration !== undefined && outcome !== 'triggered')
+            rows.push(['Duration', duration.started ? formatDuration(duration.seconds) : '0s (the run never started)']);
         const summary = summary_summary.addHeading(`${escapeHtml(product)} run: ${outcome}`, 3).addTable([[{ data: 'Field', header: true }, { data: 'Value', header: true }], ...rows]);
         if (this.failure)
             summary.addRaw(`<p>${text(this.failure)}</p>`, true);
         const parameters = Object.entries(this.details.parameters ?? {});
         if (parameters.length > 0) {
-            summary.addHeading('Parameters sent', 4).addTable([
+            // 'Sent' only once a run holds them: a dry run sends nothing, and a step that failed before the run existed may have sent nothing.
+            const heading = run ? 'Parameters sent' : outcome === 'dry-run' ? 'Parameters checked (dry run: nothing was sent)' : 'Parameters given (no run was created)';
+            summary.addHeading(heading, 4).addTable([
                 [{ data: 'Name', header: true }, { data: 'Value', header: true }],
-                ...parameters.map(([name, value]) => [text(name), SECRET_NAME.test(name) ? '<i>redacted</i>' : `<code>${text(JSON.stringify(value))}</code>`])
+                ...parameters.map(([name, value]) => [text(name), SECRET_NAME.test(name) ? '<i>redacted</i>' : `<code>${text(this.shown(value))}</code>`])
             ]);
         }
         if (this.timeline.length > 0) {
@@ -39711,8 +40095,20 @@ class Report {
         let result = value;
         for (const secret of this.details.secrets)
             if (secret.length > 0)
-                result = result.replaceAll(secret, '***');
+                result = result.replaceAll(secret, REDACTED);
         return result;
+    }
+    /**
+     * A parameter's value as JSON, with the value of every secret-like name in
+     * it redacted, however deep, and masked secrets redacted in each string
+     * before JSON escaping could change how they are spelt.
+     */
+    shown(value) {
+        return JSON.stringify(value, (name, item) => {
+            if (name !== '' && SECRET_NAME.test(name))
+                return REDACTED;
+            return typeof item === 'string' ? this.redact(item) : item;
+        });
     }
 }
 /** `2026-11-22T18:00:05Z` from an ISO time (now when none); the text as it is when it is not a time. */
@@ -39726,6 +40122,94 @@ function hint(status) {
     }
     const phase = status.phase;
     return phase === 'paused' ? ' — it waits to be resumed in the orchestrator' : '';
+}
+
+;// CONCATENATED MODULE: ./src/state.ts
+
+
+
+/**
+ * What the main step leaves for the post step: where the run is, and what the
+ * main step decided about it. The post step works from this alone, with the
+ * credentials read again from the inputs: the state file is not masked on
+ * disk, so no secret goes in it.
+ */
+/**
+ * What the main step decided about its run. The post step acts on the first
+ * two only: every other one means the main step finished its own handling.
+ */
+const HANDLINGS = (/* unused pure expression or super */ null && ([
+    /** Waiting, and cancels per cancel-on if the job is cancelled: only a killed main step leaves this. */
+    'watching',
+    /** Asked for a cancel it could not see through: the post step checks again. */
+    'cancel-asked',
+    /** Saw the run end, on its own or by its cancel. */
+    'ended',
+    /** `wait: false`: left going on purpose. */
+    'not-waited',
+    /** Timed out, and cancel-on leaves timeouts out. */
+    'left-at-timeout',
+    /** The job was cancelled, and cancel-on leaves job cancellation out. */
+    'left-at-job-cancel',
+    /** Stopped on an error of its own, and left the run as it was. */
+    'left-on-error'
+]));
+const KEY = {
+    orchestrator: 'orchestrator',
+    server: 'server',
+    tenant: 'tenant',
+    cancelOnJobCancel: 'cancel-on-job-cancel',
+    handling: 'handling',
+    runId: 'run-id',
+    runUrl: 'run-url'
+};
+const ORCHESTRATORS = (/* unused pure expression or super */ null && (['prefect', 'kestra']));
+/** Kestra servers older than 0.23 have no tenant; `none` is what the input says then, and never a tenant id. */
+const NO_TENANT = 'none';
+let lastHandling;
+/** Before anything is created: where a run will be, and what main means to do with it. */
+function saveTarget(inputs) {
+    host.saveState(KEY.orchestrator, inputs.orchestrator);
+    host.saveState(KEY.server, inputs.url);
+    if (inputs.orchestrator === 'kestra')
+        host.saveState(KEY.tenant, inputs.tenant ?? NO_TENANT);
+    host.saveState(KEY.cancelOnJobCancel, String(inputs.waiting.cancelOn.jobCancel));
+    saveHandling(inputs.waiting.wait ? 'watching' : 'not-waited');
+}
+/** The moment the run exists. */
+function saveRun(run) {
+    host.saveState(KEY.runId, run.id);
+    host.saveState(KEY.runUrl, run.url);
+}
+function saveHandling(handling) {
+    lastHandling = handling;
+    host.saveState(KEY.handling, handling);
+}
+/** What this process saved last, so that an error can settle a run main was still watching. */
+function savedHandling() {
+    return lastHandling;
+}
+/** Undefined when no run was created. Throws when the state is not what this version's main step saves. */
+function getSavedRun() {
+    const runId = core.getState(KEY.runId);
+    if (runId === '')
+        return undefined;
+    const orchestrator = core.getState(KEY.orchestrator);
+    const handling = core.getState(KEY.handling);
+    const server = core.getState(KEY.server);
+    const tenant = core.getState(KEY.tenant);
+    if (!isOneOf(ORCHESTRATORS, orchestrator) || !isOneOf(HANDLINGS, handling) || server === '' || (orchestrator === 'kestra' && tenant === '')) {
+        throw new Error(`the main step's saved state is incomplete (orchestrator '${orchestrator}', handling '${handling}', server '${server}')`);
+    }
+    return {
+        orchestrator,
+        server,
+        tenant: orchestrator === 'kestra' && tenant !== NO_TENANT ? tenant : undefined,
+        cancelOnJobCancel: core.getState(KEY.cancelOnJobCancel) === 'true',
+        handling,
+        runId,
+        runUrl: core.getState(KEY.runUrl)
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/wait.ts
@@ -39819,9 +40303,8 @@ const package_namespaceObject = {"rE":"0.1.0"};
 
 
 
+
 const USER_AGENT = `flow-dispatch/${package_namespaceObject.rE}`;
-/** What the main step leaves for the post step, which cancels a run the main step could not. */
-const STATE = { runId: 'run-id', ended: 'run-ended' };
 /** The runner sends SIGTERM 7.5 s after SIGINT and kills the step 2.5 s later: cancel and confirm well before. */
 const SIGNAL_BUDGET_MS = 6_000;
 const DRAIN_PAUSE_MS = 2_500;
@@ -39866,8 +40349,10 @@ async function run() {
         }
         if (jobCancelled.signal.aborted)
             throw new Error('The job was cancelled before the run was created; nothing was created.');
+        // Before the create: a step killed the moment the run exists leaves the post step all it needs.
+        saveTarget(inputs);
         const run = await orchestrator.trigger(deadline);
-        host.saveState(STATE.runId, run.id);
+        saveRun(run);
         report.created(run);
         if (!inputs.waiting.wait) {
             report.finish('triggered');
@@ -39904,7 +40389,7 @@ async function run() {
             await onTimeout(orchestrator, run, inputs, report);
             return report.result(false);
         }
-        host.saveState(STATE.ended, 'true');
+        saveHandling('ended');
         const failing = inputs.waiting.failOn.has(status.state);
         const outcome = outcomeOf(status.phase);
         // A success-like state that fail-on names (Kestra's WARNING, say) is a failure for this step.
@@ -39917,6 +40402,9 @@ async function run() {
     }
     catch (error) {
         failure = error;
+        // Stopped, not killed: the post step must not take this for a main step that never got to act.
+        if (savedHandling() === 'watching')
+            saveHandling('left-on-error');
         report.fail(errorMessage(error));
         failStep(errorMessage(error));
     }
@@ -39933,13 +40421,13 @@ async function onTimeout(orchestrator, run, inputs, report) {
     let message = `${orchestrator.product} run ${run.id} did not end within the timeout of ${limit}; it was ${last.state} (${last.stateName})`;
     if (inputs.waiting.cancelOn.timeout) {
         const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason(`the wait timed out after ${limit}`), TIMEOUT_CANCEL_BUDGET_MS, (next) => report.changed(next));
-        if (confirmed)
-            host.saveState(STATE.ended, 'true');
+        saveHandling(confirmed ? 'ended' : 'cancel-asked');
         message += confirmed
             ? ` and was cancelled: it ended ${status.state} (${status.stateName}). ${run.url}`
             : `; cancelling it was asked for, but it was still ${status.state} (${status.stateName}) and may still be going: ${run.url}`;
     }
     else {
+        saveHandling('left-at-timeout');
         message += ` and may still be going (cancel-on leaves timeouts out): ${run.url}`;
     }
     report.finish('timed-out', message);
@@ -39948,14 +40436,14 @@ async function onTimeout(orchestrator, run, inputs, report) {
 async function onJobCancelled(orchestrator, run, inputs, report) {
     const last = report.lastStatus ?? run.status;
     if (!inputs.waiting.cancelOn.jobCancel) {
+        saveHandling('left-at-job-cancel');
         const message = `The job was cancelled; ${orchestrator.product} run ${run.id} was left ${last.state}, as cancel-on asks: ${run.url}`;
         report.finish('error', message);
         failStep(message, 'Job cancelled');
         return;
     }
     const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason('the job was cancelled'), SIGNAL_BUDGET_MS, (next) => report.changed(next));
-    if (confirmed)
-        host.saveState(STATE.ended, 'true');
+    saveHandling(confirmed ? 'ended' : 'cancel-asked');
     const message = confirmed
         ? `The job was cancelled, and so was ${orchestrator.product} run ${run.id}: it ended ${status.state} (${status.stateName}). ${run.url}`
         : `The job was cancelled; cancelling ${orchestrator.product} run ${run.id} was asked for, but it was still ${status.state} (${status.stateName}); the post step checks again. ${run.url}`;
@@ -42853,14 +43341,14 @@ __webpack_unused_export__ = errors.YAMLError;
 __webpack_unused_export__ = errors.YAMLParseError;
 __webpack_unused_export__ = errors.YAMLWarning;
 __webpack_unused_export__ = Alias.Alias;
-__webpack_unused_export__ = identity.isAlias;
+exports.Vj = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
-__webpack_unused_export__ = identity.isMap;
+exports.jh = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
-__webpack_unused_export__ = identity.isScalar;
-__webpack_unused_export__ = identity.isSeq;
+exports.jn = identity.isScalar;
+exports.oP = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;
 __webpack_unused_export__ = YAMLMap.YAMLMap;
@@ -42869,9 +43357,9 @@ __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
 __webpack_unused_export__ = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
-exports.qg = publicApi.parse;
+__webpack_unused_export__ = publicApi.parse;
 exports.hR = publicApi.parseAllDocuments;
-__webpack_unused_export__ = publicApi.parseDocument;
+exports.Tp = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;
 exports.YR = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;

@@ -1,4 +1,5 @@
 import { RemoteError } from './errors.js'
+import { host } from './host.js'
 import { Http, type HttpRequest, type HttpResponse, type HttpStream, NetworkError } from './http.js'
 import type { Credentials } from './inputs.js'
 import { explain } from './remote.js'
@@ -11,10 +12,8 @@ export interface ApiOptions {
   credentials: Credentials
   userAgent: string
   headers?: Record<string, string>
-  /** What to check when the server refuses the credentials, by kind of credentials. */
+  /** What to check when the server refuses the credentials, by kind of credentials; also what to set when it forbids a request sent without any. */
   credentialHint: (credentials: Credentials) => string
-  /** What to check when it forbids the request. */
-  forbiddenHint: string
 }
 
 /**
@@ -66,7 +65,7 @@ export class Api {
       case 401:
         throw new RemoteError(`Could not ${what}: ${server} refused the credentials (401 ${detail}). ${this.options.credentialHint(this.options.credentials)}`, status)
       case 403:
-        throw new RemoteError(`Could not ${what}: ${server} forbids it (403 ${detail}). ${this.options.forbiddenHint}`, status)
+        throw new RemoteError(`Could not ${what}: ${server} forbids it (403 ${detail}). ${forbiddenHint(this.options.credentials, this.options.credentialHint)}`, status)
       case 400:
       case 409:
       case 422:
@@ -74,6 +73,22 @@ export class Api {
       default:
         throw new RemoteError(`Could not ${what}: ${server} answered ${status}: ${detail}`, status)
     }
+  }
+}
+
+/**
+ * What to check when the server forbids a request: it names the credentials
+ * that were sent, for a 403 is about what they may do, and it applies to
+ * whatever request was forbidden (a look-up, a create, a log read, a cancel).
+ */
+function forbiddenHint(credentials: Credentials, credentialHint: (credentials: Credentials) => string): string {
+  switch (credentials.kind) {
+    case 'none':
+      return credentialHint(credentials)
+    case 'bearer':
+      return `Check that the account of the key in ${host.inputLabel('api-key')} (a user or a service account) is allowed to do this.`
+    case 'basic':
+      return `Check that the user in ${host.inputLabel('username')} is allowed to do this.`
   }
 }
 

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util'
-import { parse, stringify } from 'yaml'
+import { stringify } from 'yaml'
 import { InputError, RemoteError, errorMessage } from './errors.js'
 import { guardCommands, type Host, useHost } from './host.js'
 import { NetworkError } from './http.js'
+import { parseYamlValue } from './mapping.js'
 import { run, type RunResult } from './main.js'
 import pkg from '../package.json' with { type: 'json' }
 
@@ -127,23 +128,36 @@ function parametersOf(items: string[]): string {
     if (eq <= 0) throw new InputError('param', `must be name=value; got '${item}'`)
     const name = item.slice(0, eq)
     if (name in mapping) throw new InputError('param', `names '${name}' twice`)
-    try {
-      mapping[name] = parse(item.slice(eq + 1), { schema: 'core' }) ?? null
-    } catch (error) {
-      throw new InputError('param', `gives '${name}' a value that is not valid YAML: ${errorMessage(error)}`)
-    }
+    // The same YAML rules as the parameters input, tags included: a value is refused here, never changed.
+    mapping[name] = parseYamlValue('param', name, item.slice(eq + 1))
   }
   return stringify(mapping)
 }
 
 /**
- * A terminal: plain lines, every secret replaced by `***`, control characters
- * from the orchestrator dropped, GitLab's collapsible sections for groups,
- * and, when it runs inside a GitHub Actions step after all, the same guard
- * against workflow commands as the action.
+ * Escape sequences whole (CSI such as colours and `\x1b[0K`, OSC such as titles
+ * and links), then every other control character but tab and newline, C1
+ * included (U+009B is a CSI of its own to many terminals).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
+const CONTROL = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g
+
+/** Text as a terminal or a CI log shows it literally: it cannot move the cursor, recolour, or open a GitLab section. */
+export function plainText(text: string): string {
+  return text.replace(CONTROL, '')
+}
+
+/**
+ * A terminal: plain lines, every secret replaced by `***`, and, when it runs
+ * inside a GitHub Actions step after all, the same guard against workflow
+ * commands as the action. Every line goes through the same cleaning, whatever
+ * method wrote it: an error message quotes a server's body, a group names a
+ * run, and the callers need not know which text came from the orchestrator.
  */
 export class TerminalHost implements Host {
   readonly outputs: Record<string, string> = {}
+  /** The message of the last error, for the result document of --json. */
+  failure: string | undefined
   private readonly secrets: string[] = []
   private group: { id: string } | undefined
   private readonly values: Map<string, string>
@@ -179,20 +193,22 @@ export class TerminalHost implements Host {
   }
 
   error(text: string, title?: string): void {
+    this.failure = this.shown(text)
     this.line(`error: ${title ? `${title}: ` : ''}${text}`)
   }
 
   startGroup(name: string): void {
     if (this.env.GITLAB_CI) {
+      // The section markers are ours, the only escape sequences that reach the log.
       this.group = { id: `flow_dispatch_${Date.now()}` }
-      this.write(`\x1b[0Ksection_start:${Math.floor(Date.now() / 1000)}:${this.group.id}[collapsed=false]\r\x1b[0K${this.redact(name)}\n`)
+      this.emit(`\x1b[0Ksection_start:${Math.floor(Date.now() / 1000)}:${this.group.id}[collapsed=false]\r\x1b[0K${this.shown(name)}`)
     } else {
       this.line(`--- ${name}`)
     }
   }
 
   endGroup(): void {
-    if (this.group) this.write(`\x1b[0Ksection_end:${Math.floor(Date.now() / 1000)}:${this.group.id}\r\x1b[0K\n`)
+    if (this.group) this.emit(`\x1b[0Ksection_end:${Math.floor(Date.now() / 1000)}:${this.group.id}\r\x1b[0K`)
     this.group = undefined
   }
 
@@ -212,15 +228,21 @@ export class TerminalHost implements Host {
   }
 
   untrusted(text: string): void {
-    // Escape sequences could rewrite the terminal, or open a GitLab section of their own.
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
-    const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]/g, '')
-    if (this.env.GITHUB_ACTIONS === 'true') guardCommands(clean, (line) => this.line(line))
-    else this.line(clean)
+    this.line(text)
   }
 
   private line(text: string): void {
-    this.write(`${this.redact(text)}\n`)
+    this.emit(this.shown(text))
+  }
+
+  /** Cleaned before redacted: a secret split by a control character is whole again once it is dropped. */
+  private shown(text: string): string {
+    return this.redact(plainText(text))
+  }
+
+  private emit(text: string): void {
+    if (this.env.GITHUB_ACTIONS === 'true') guardCommands(text, (line) => this.write(`${line}\n`))
+    else this.write(`${text}\n`)
   }
 
   private redact(text: string): string {
@@ -266,15 +288,45 @@ export interface Streams {
 
 const processStreams: Streams = { stdout: (text) => void process.stdout.write(text), stderr: (text) => void process.stderr.write(text) }
 
+/**
+ * With --json, the one line on stdout: the outputs, the outcome, the message
+ * of the error that stopped the command, if one did, and the exit code.
+ */
+interface ResultDocument {
+  outcome: RunResult['outcome']
+  error?: string
+  'exit-code': number
+  [output: string]: string | number | undefined
+}
+
+/**
+ * The result as one line of JSON whose values parse back exactly, but whose
+ * text no log reads as anything else: JSON escapes C0 controls already; DEL,
+ * C1 controls and line separators are escaped too, and so is the `[` of `##[`,
+ * which the Actions runner reads as a command anywhere in a line.
+ */
+export function resultLine(document: ResultDocument): string {
+  const unicodeEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+  return `${JSON.stringify(document).replace(/[\x7f-\x9f\u2028\u2029]|(?<=##)\[/g, unicodeEscape)}\n`
+}
+
+/** Whether the command line asks for --json, even one that cannot be read otherwise: its errors are results too. */
+function asksForJson(argv: string[]): boolean {
+  const end = argv.indexOf('--')
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json')
+}
+
 /** The command: its exit code, and whether it was interrupted (a signal cancels the run, as a cancelled job does). */
 export async function cli(argv: string[], streams: Streams = processStreams): Promise<{ code: number; jobCancelled: boolean }> {
   let line: CommandLine | 'help' | 'version'
   // Options are named as options from the first message on.
-  useHost(new TerminalHost(new Map(), streams.stderr, false))
+  const early = new TerminalHost(new Map(), streams.stderr, false)
+  useHost(early)
   try {
     line = parseCommandLine(argv)
   } catch (error) {
-    streams.stderr(`error: ${errorMessage(error)}\n`)
+    early.error(errorMessage(error))
+    if (asksForJson(argv)) streams.stdout(resultLine({ outcome: 'error', error: early.failure, 'exit-code': EXIT.badInput }))
     return { code: EXIT.badInput, jobCancelled: false }
   }
   if (line === 'help' || line === 'version') {
@@ -286,7 +338,7 @@ export async function cli(argv: string[], streams: Streams = processStreams): Pr
   useHost(host)
   const result = await run()
   const code = exitCodeOf(result)
-  if (line.json) streams.stdout(`${JSON.stringify({ ...host.outputs, 'exit-code': code })}\n`)
+  if (line.json) streams.stdout(resultLine({ ...host.outputs, outcome: result.outcome, error: host.failure, 'exit-code': code }))
   else host.info(`outcome: ${result.outcome} (exit code ${code})`)
   return { code, jobCancelled: result.jobCancelled }
 }

@@ -46,11 +46,19 @@ export function guardCommands(text: string, write: (line: string) => void): void
   write(`::${token}::`)
 }
 
-/** The Actions runner: workflow commands on stdout, files for outputs and state. */
+/**
+ * The Actions runner: workflow commands on stdout, files for outputs and state.
+ * `core.info` writes its text as it is, so it is guarded whatever its caller
+ * thought of the text (a run id read back from the state is the server's text
+ * too). The other messages cannot hold a command: @actions/core writes each as
+ * one command line (`::error title=…::…`) with `%`, CR and LF escaped in the
+ * message, and `:` and `,` too in properties, and the runner reads one command
+ * a line, from its start, so a `::set-output` inside is only the message's text.
+ */
 export const actionsHost: Host = {
   input: (name) => core.getInput(name),
   inputLabel: (name) => `input '${name}'`,
-  info: (text) => core.info(text),
+  info: (text) => guardCommands(text, core.info),
   debug: (text) => core.debug(text),
   warning: (text) => core.warning(text),
   error: (text, title) => core.error(text, title ? { title } : undefined),

@@ -2,6 +2,7 @@ import { HttpClient } from '@actions/http-client'
 import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { RemoteError } from './errors.js'
 import { host } from './host.js'
 
 /**
@@ -9,7 +10,8 @@ import { host } from './host.js'
  * settings but retries almost nothing itself (only 502-504, on reads, a few ms
  * apart). Here: network errors, 408, 429 and 5xx, with exponential backoff and
  * jitter, `Retry-After` obeyed, and a deadline no attempt may outlive. Only
- * requests that are safe to repeat are ever retried.
+ * requests that are safe to repeat are ever retried, and a request's retries
+ * are told once, not once an attempt.
  */
 
 export interface HttpRequest {
@@ -20,6 +22,12 @@ export interface HttpRequest {
   body?: { contentType: string; data: Buffer }
   /** True when sending it twice has the effect of sending it once (reads, keyed creates). */
   idempotent: boolean
+  /**
+   * Retried for as long as the deadline allows rather than a number of times:
+   * for a request the step fails without (the look-up and the create), where
+   * a busy server must cost time, not the run. Needs `idempotent` and a deadline.
+   */
+  untilDeadline?: boolean
   /** Epoch ms after which no attempt is started or allowed to go on. */
   deadline?: number
 }
@@ -73,11 +81,12 @@ export class Http {
   }
 
   async send(request: HttpRequest): Promise<HttpResponse> {
-    const { maxAttempts } = this.options
     const deadline = request.deadline ?? Number.POSITIVE_INFINITY
+    const maxAttempts = request.untilDeadline && Number.isFinite(deadline) ? Number.POSITIVE_INFINITY : this.options.maxAttempts
+    const started = Date.now()
     for (let attempt = 1; ; attempt++) {
       const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now())
-      if (timeoutMs <= 0) throw new NetworkError(`${describe(request)}: no time left before the deadline`, 'ETIMEDOUT')
+      if (timeoutMs <= 0) throw new NetworkError(`${describe(request)}: no time left before the deadline${tried(attempt - 1, started)}`, 'ETIMEDOUT')
       let delayMs: number
       let reason: string
       try {
@@ -85,19 +94,28 @@ export class Http {
         this.reachedServer = true
         if (!RETRYABLE_STATUS.has(response.status) || !request.idempotent || attempt >= maxAttempts) return response
         delayMs = retryAfterMs(response.headers['retry-after']) ?? this.backoffMs(attempt)
-        reason = `${describe(request)}: HTTP ${response.status}`
+        reason = `HTTP ${response.status}`
         if (Date.now() + delayMs >= deadline) return response
       } catch (error) {
-        const failure = asNetworkError(error, request)
+        const failure = asFailure(error, request)
+        if (failure instanceof RemoteError) throw failure
         const neverConnected = failure.code !== undefined && CONNECT_ERRORS.has(failure.code) && !this.reachedServer
-        if (!request.idempotent || attempt >= maxAttempts || neverConnected) throw failure
+        if (!request.idempotent || attempt >= maxAttempts || neverConnected) throw withAttempts(failure, attempt, started)
         delayMs = this.backoffMs(attempt)
         reason = failure.message
-        if (Date.now() + delayMs >= deadline) throw failure
+        if (Date.now() + delayMs >= deadline) throw withAttempts(failure, attempt, started)
       }
-      host.info(`${reason}; retrying in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${maxAttempts})`)
+      if (attempt === 1) host.info(`${describe(request)}: ${firstFailure(reason, request)}; ${this.retryPlan(maxAttempts, deadline)}`)
+      else host.debug(`${describe(request)}: attempt ${attempt}: ${reason}; next in ${(delayMs / 1000).toFixed(1)}s`)
       await sleep(delayMs)
     }
+  }
+
+  /** What the retries of one request will be, said once when the first attempt fails. */
+  private retryPlan(maxAttempts: number, deadline: number): string {
+    const pause = `pauses of up to ${(this.options.maxDelayMs / 1000).toFixed(0)}s`
+    if (Number.isFinite(maxAttempts)) return `retrying up to ${maxAttempts - 1} times, with ${pause}`
+    return `retrying until the step's timeout (${new Date(deadline).toISOString().replace(/\.\d+Z$/, 'Z')}), with ${pause}`
   }
 
   private backoffMs(attempt: number): number {
@@ -135,7 +153,7 @@ export class Http {
       }
     } catch (error) {
       client.dispose()
-      throw asNetworkError(error, request)
+      throw asFailure(error, request)
     }
   }
 
@@ -191,11 +209,76 @@ function describe(request: HttpRequest): string {
   return `${request.method} ${request.url}`
 }
 
-function asNetworkError(error: unknown, request: HttpRequest): NetworkError {
+/** The error as a NetworkError, or, for a TLS failure, the RemoteError that says what to check: retrying would only repeat it. */
+function asFailure(error: unknown, request: HttpRequest): NetworkError | RemoteError {
   if (error instanceof NetworkError) return error
   const code = (error as NodeJS.ErrnoException)?.code
   const message = error instanceof Error ? error.message : String(error)
-  return new NetworkError(`${describe(request)}: ${message}`, code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined))
+  return tlsFailure(code, message, request) ?? new NetworkError(`${describe(request)}: ${oneLine(message)}`, code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined))
+}
+
+function withAttempts(failure: NetworkError, attempts: number, started: number): NetworkError {
+  return attempts > 1 ? new NetworkError(`${failure.message}${tried(attempts, started)}`, failure.code) : failure
+}
+
+function tried(attempts: number, started: number): string {
+  return attempts > 1 ? ` (after ${attempts} attempts in ${((Date.now() - started) / 1000).toFixed(0)}s)` : ''
+}
+
+/** The first failure of a request, as the one line that says it. */
+function firstFailure(reason: string, request: HttpRequest): string {
+  const prefix = `${describe(request)}: `
+  return reason.startsWith(prefix) ? reason.slice(prefix.length) : reason
+}
+
+/** Node's certificate verdicts (from OpenSSL's X509_V_ERR_* names) and its own. */
+const CERTIFICATE_ERRORS = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID'
+])
+
+/**
+ * A TLS failure is a property of the URL and the server, not of the moment:
+ * the same request fails the same way every time. Undefined for anything else.
+ */
+function tlsFailure(code: string | undefined, message: string, request: HttpRequest): RemoteError | undefined {
+  const { origin } = new URL(request.url)
+  const openssl = /SSL routines:[^:]*:([^:]+)/.exec(message)?.[1]
+  if (code !== undefined && CERTIFICATE_ERRORS.has(code)) {
+    return new RemoteError(
+      `${describe(request)}: the certificate of ${origin} was refused (${code}: ${oneLine(message)}). ` +
+        "Check that the URL names the server as its certificate does; a certificate of a private CA must be given to Node with NODE_EXTRA_CA_CERTS (the runner's environment)."
+    )
+  }
+  if (openssl !== undefined && /wrong version number|packet length too long|http request|unknown protocol/.test(openssl)) {
+    return new RemoteError(
+      `${describe(request)}: ${origin} does not speak TLS on that port (${openssl}): it looks like a plain-HTTP server. ` +
+        'Check the scheme and port of the URL: http:// for a server without TLS, or the port where it serves HTTPS.'
+    )
+  }
+  if (openssl !== undefined || code === 'EPROTO' || code?.startsWith('ERR_SSL_') || code?.startsWith('ERR_TLS_')) {
+    return new RemoteError(
+      `${describe(request)}: no TLS connection to ${origin} (${code ?? 'TLS'}: ${openssl ?? oneLine(message)}). ` +
+        'Check the scheme and port of the URL, and that the server and Node agree on a TLS version and cipher.'
+    )
+  }
+  return undefined
+}
+
+/** OpenSSL's messages end in a newline and a source path; one line of the reason is enough. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim()
 }
 
 /** `Retry-After` as seconds or an HTTP date; undefined when absent or unreadable. */

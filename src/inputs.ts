@@ -151,6 +151,7 @@ function booleanInput(name: string, fallback: boolean): boolean {
 
 /** Reads and checks every input once. Throws `InputError` before any request is made. */
 export function getInputs(): Inputs {
+  maskUrlCredentials()
   const orchestrator = input('orchestrator').toLowerCase()
   switch (orchestrator) {
     case 'prefect':
@@ -169,14 +170,7 @@ export function getInputs(): Inputs {
 }
 
 function getPrefectInputs(): PrefectInputs {
-  const credentials = readCredentials('PREFECT_API_KEY', () => {
-    const auth = (process.env.PREFECT_API_AUTH_STRING ?? '').trim()
-    if (auth === '') return undefined
-    mask(auth)
-    const colon = auth.indexOf(':')
-    if (colon < 0) throw new InputError('username', "is empty and PREFECT_API_AUTH_STRING is not in the form 'user:password'")
-    return { username: auth.slice(0, colon), password: auth.slice(colon + 1), source: 'PREFECT_API_AUTH_STRING' }
-  })
+  const credentials = getCredentials('prefect')
   const url = baseUrl('url', inputOrEnv('url', 'PREFECT_API_URL'), 'http://prefect.example.com:4200/api (or set PREFECT_API_URL)')
   if (new URL(url).hostname === 'app.prefect.cloud') {
     throw new InputError(
@@ -211,12 +205,7 @@ function getPrefectInputs(): PrefectInputs {
 }
 
 function getKestraInputs(): KestraInputs {
-  const credentials = readCredentials('KESTRA_API_TOKEN', () => {
-    const username = (process.env.KESTRA_USERNAME ?? '').trim()
-    const password = (process.env.KESTRA_PASSWORD ?? '').trim()
-    mask(password)
-    return username || password ? { username, password, source: 'KESTRA_USERNAME and KESTRA_PASSWORD' } : undefined
-  })
+  const credentials = getCredentials('kestra')
   const url = baseUrl('url', inputOrEnv('url', 'KESTRA_URL'), 'https://kestra.example.com (or set KESTRA_URL)')
   const tenant = inputOrEnv('tenant', 'KESTRA_TENANT').value || 'main'
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/.test(tenant)) {
@@ -277,6 +266,28 @@ function commonInputs(url: string, credentials: Credentials, terminal: readonly 
   }
 }
 
+/** The credential inputs alone, with each orchestrator's environment fallbacks: also all the post step reads. */
+export function getCredentials(orchestrator: Inputs['orchestrator']): Credentials {
+  switch (orchestrator) {
+    case 'prefect':
+      return readCredentials('PREFECT_API_KEY', () => {
+        const auth = (process.env.PREFECT_API_AUTH_STRING ?? '').trim()
+        if (auth === '') return undefined
+        mask(auth)
+        const colon = auth.indexOf(':')
+        if (colon < 0) throw new InputError('username', "is empty and PREFECT_API_AUTH_STRING is not in the form 'user:password'")
+        return { username: auth.slice(0, colon), password: auth.slice(colon + 1), source: 'PREFECT_API_AUTH_STRING' }
+      })
+    case 'kestra':
+      return readCredentials('KESTRA_API_TOKEN', () => {
+        const username = (process.env.KESTRA_USERNAME ?? '').trim()
+        const password = (process.env.KESTRA_PASSWORD ?? '').trim()
+        mask(password)
+        return username || password ? { username, password, source: 'KESTRA_USERNAME and KESTRA_PASSWORD' } : undefined
+      })
+  }
+}
+
 type BasicFromEnv = { username: string; password: string; source: string } | undefined
 
 /**
@@ -318,18 +329,71 @@ function basic(username: string, password: string, source: string): Credentials 
 
 function baseUrl(name: string, { value, from }: { value: string; from: string }, example: string): string {
   if (value === '') throw new InputError(name, `is required: set it to the base URL, e.g. ${example}`)
-  if (!URL.canParse(value)) throw new InputError(name, `is not a URL (read from ${from}): '${value}'`)
+  // Credentials in a URL come before an '@'; a base URL has no other use for one, so any '@' is refused unseen.
+  const shown = hideUserinfo(value)
+  if (shown !== value) {
+    throw new InputError(
+      name,
+      `must not carry credentials (read from ${from}: '${shown}'); use 'username' and 'password', and write an '@' that belongs to the URL as %40`
+    )
+  }
+  if (!URL.canParse(value)) {
+    // A query may hold a token too (`?api_key=`): the value is shown up to it, which is enough to find the mistake.
+    throw new InputError(name, `is not a URL (read from ${from}): '${value.replace(/[?#].*$/s, '?…')}'`)
+  }
   const parsed = new URL(value)
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new InputError(name, `must be an http:// or https:// URL (read from ${from}); got '${parsed.protocol}'`)
-  }
-  if (parsed.username || parsed.password) {
-    throw new InputError(name, "must not carry credentials; use 'username' and 'password'")
   }
   if (parsed.search || parsed.hash) {
     throw new InputError(name, `must be a base URL without '?' or '#' (read from ${from})`)
   }
   return parsed.href.replace(/\/+$/, '')
+}
+
+/** Where a URL's authority starts: after the scheme and its slashes (the parser takes any number of either kind), or at the start. */
+const SCHEME = /^[a-z][a-z0-9+.-]*:[/\\]*/i
+
+/**
+ * Masks what may be credentials in a URL, and returns the URL with `***` in
+ * their place. A URL's userinfo is what comes before the last '@' of its
+ * authority; but in a value that does not parse nobody knows where the
+ * authority ends (a password may hold '/', '?', '#' or '@'), so all that
+ * comes between the scheme and the last '@' of the whole value counts, in
+ * every spelling that could be printed: as written, percent-decoded, and as
+ * the URL parser would encode it.
+ */
+function hideUserinfo(url: string): string {
+  const at = url.lastIndexOf('@')
+  if (at < 0) return url
+  const start = Math.min(SCHEME.exec(url)?.[0].length ?? 0, at)
+  const userinfo = url.slice(start, at)
+  const colon = userinfo.indexOf(':')
+  const password = colon < 0 ? undefined : userinfo.slice(colon + 1)
+  const encoded = new URL('http://host')
+  encoded.username = colon < 0 ? userinfo : userinfo.slice(0, colon)
+  if (password !== undefined) encoded.password = password
+  for (const secret of [userinfo, password, encoded.password, encoded.username + (password === undefined ? '' : `:${encoded.password}`)]) {
+    if (secret === undefined) continue
+    mask(secret)
+    mask(percentDecoded(secret))
+  }
+  return `${url.slice(0, start)}***${url.slice(at)}`
+}
+
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch (error) {
+    // A '%' not followed by two hex digits: the text cannot be decoded, so it has no other spelling.
+    if (error instanceof URIError) return text
+    throw error
+  }
+}
+
+/** Every URL this step may read, masked before any check can fail and print one. */
+function maskUrlCredentials(): void {
+  for (const value of [input('url'), input('ui-url'), process.env.PREFECT_API_URL, process.env.KESTRA_URL]) hideUserinfo((value ?? '').trim())
 }
 
 function deploymentRef(raw: string): DeploymentRef {
@@ -348,18 +412,41 @@ function deploymentRef(raw: string): DeploymentRef {
   throw new InputError('deployment', `must be a deployment UUID or 'flow-name/deployment-name'; got '${raw}'`)
 }
 
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/i
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December']
 
+/**
+ * The time as written, checked field by field before any conversion: a date
+ * parser moves 31 February to 3 March and 24:00 to the next day, which would
+ * schedule the run on a day nobody asked for.
+ */
 function scheduledTime(raw: string): string | undefined {
   if (raw === '') return undefined
-  const time = ISO_DATE_TIME.test(raw) ? Date.parse(raw.replace(' ', 'T')) : NaN
-  if (Number.isNaN(time)) {
-    throw new InputError(
-      'scheduled-time',
-      `must be an ISO 8601 date and time with a time zone, e.g. 2026-11-22T18:00:00Z; got '${raw}'`
-    )
+  const refuse = (problem: string): never => {
+    throw new InputError('scheduled-time', `${problem}; give an ISO 8601 date and time with a time zone, e.g. 2026-11-22T18:00:00Z; got '${raw}'`)
   }
+  const match = ISO_DATE_TIME.exec(raw)
+  if (!match) return refuse('must be an ISO 8601 date and time with a time zone')
+  const [, year, month, day, hour, minute, second = '00', fraction = '', sign, zoneHours = '00', zoneMinutes = '00'] = match
+  const y = Number(year)
+  const m = Number(month)
+  if (m < 1 || m > 12) refuse(`has the month ${month}, and months run 01 to 12`)
+  const days = m === 2 && isLeapYear(y) ? 29 : DAYS_IN_MONTH[m - 1]
+  if (Number(day) < 1 || Number(day) > days) refuse(`has the day ${day}, and ${MONTHS[m - 1]} ${year} has ${days} days`)
+  if (Number(hour) > 23) refuse(`has the hour ${hour}, and hours run 00 to 23`)
+  if (Number(minute) > 59) refuse(`has the minute ${minute}, and minutes run 00 to 59`)
+  if (Number(second) > 59) refuse(`has the second ${second}, and seconds run 00 to 59`)
+  if (Number(zoneHours) > 23 || Number(zoneMinutes) > 59) refuse(`has the time zone offset ${sign}${zoneHours}:${zoneMinutes}, which is not one`)
+  // Written out again in the one form every date parser reads the same way, now that each field is known to exist.
+  const zone = sign === undefined ? 'Z' : `${sign}${zoneHours}:${zoneMinutes}`
+  const time = Date.parse(`${year}-${month}-${day}T${hour}:${minute}:${second}.${fraction.slice(0, 3).padEnd(3, '0')}${zone}`)
+  if (Number.isNaN(time)) return refuse('is outside the range of dates a run can be scheduled for')
   return new Date(time).toISOString()
+}
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
 }
 
 function waitSettings(terminal: readonly string[], defaultFailOn: readonly string[]): WaitSettings {

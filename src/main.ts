@@ -11,13 +11,11 @@ import { getOrigin } from './origin.js'
 import { isTransient } from './remote.js'
 import { PrefectClient } from './prefect/client.js'
 import { type Outcome, outcomeOf, Report } from './report.js'
+import { saveHandling, savedHandling, saveRun, saveTarget } from './state.js'
 import { waitForRun } from './wait.js'
 import pkg from '../package.json' with { type: 'json' }
 
-const USER_AGENT = `flow-dispatch/${pkg.version}`
-
-/** What the main step leaves for the post step, which cancels a run the main step could not. */
-export const STATE = { runId: 'run-id', ended: 'run-ended' } as const
+export const USER_AGENT = `flow-dispatch/${pkg.version}`
 
 /** The runner sends SIGTERM 7.5 s after SIGINT and kills the step 2.5 s later: cancel and confirm well before. */
 const SIGNAL_BUDGET_MS = 6_000
@@ -71,8 +69,10 @@ export async function run(): Promise<RunResult> {
       return report.result(false)
     }
     if (jobCancelled.signal.aborted) throw new Error('The job was cancelled before the run was created; nothing was created.')
+    // Before the create: a step killed the moment the run exists leaves the post step all it needs.
+    saveTarget(inputs)
     const run = await orchestrator.trigger(deadline)
-    host.saveState(STATE.runId, run.id)
+    saveRun(run)
     report.created(run)
     if (!inputs.waiting.wait) {
       report.finish('triggered')
@@ -103,7 +103,7 @@ export async function run(): Promise<RunResult> {
       await onTimeout(orchestrator, run, inputs, report)
       return report.result(false)
     }
-    host.saveState(STATE.ended, 'true')
+    saveHandling('ended')
     const failing = inputs.waiting.failOn.has(status.state)
     const outcome = outcomeOf(status.phase)
     // A success-like state that fail-on names (Kestra's WARNING, say) is a failure for this step.
@@ -115,6 +115,8 @@ export async function run(): Promise<RunResult> {
     }
   } catch (error) {
     failure = error
+    // Stopped, not killed: the post step must not take this for a main step that never got to act.
+    if (savedHandling() === 'watching') saveHandling('left-on-error')
     report.fail(errorMessage(error))
     failStep(errorMessage(error))
   } finally {
@@ -133,11 +135,12 @@ async function onTimeout(orchestrator: Orchestrator, run: Run, inputs: Inputs, r
     const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason(`the wait timed out after ${limit}`), TIMEOUT_CANCEL_BUDGET_MS, (next) =>
       report.changed(next)
     )
-    if (confirmed) host.saveState(STATE.ended, 'true')
+    saveHandling(confirmed ? 'ended' : 'cancel-asked')
     message += confirmed
       ? ` and was cancelled: it ended ${status.state} (${status.stateName}). ${run.url}`
       : `; cancelling it was asked for, but it was still ${status.state} (${status.stateName}) and may still be going: ${run.url}`
   } else {
+    saveHandling('left-at-timeout')
     message += ` and may still be going (cancel-on leaves timeouts out): ${run.url}`
   }
   report.finish('timed-out', message)
@@ -147,6 +150,7 @@ async function onTimeout(orchestrator: Orchestrator, run: Run, inputs: Inputs, r
 async function onJobCancelled(orchestrator: Orchestrator, run: Run, inputs: Inputs, report: Report): Promise<void> {
   const last = report.lastStatus ?? run.status
   if (!inputs.waiting.cancelOn.jobCancel) {
+    saveHandling('left-at-job-cancel')
     const message = `The job was cancelled; ${orchestrator.product} run ${run.id} was left ${last.state}, as cancel-on asks: ${run.url}`
     report.finish('error', message)
     failStep(message, 'Job cancelled')
@@ -155,7 +159,7 @@ async function onJobCancelled(orchestrator: Orchestrator, run: Run, inputs: Inpu
   const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason('the job was cancelled'), SIGNAL_BUDGET_MS, (next) =>
     report.changed(next)
   )
-  if (confirmed) host.saveState(STATE.ended, 'true')
+  saveHandling(confirmed ? 'ended' : 'cancel-asked')
   const message = confirmed
     ? `The job was cancelled, and so was ${orchestrator.product} run ${run.id}: it ended ${status.state} (${status.stateName}). ${run.url}`
     : `The job was cancelled; cancelling ${orchestrator.product} run ${run.id} was asked for, but it was still ${status.state} (${status.stateName}); the post step checks again. ${run.url}`

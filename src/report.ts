@@ -1,8 +1,8 @@
 import * as core from '@actions/core'
 import { formatDuration } from './duration.js'
-import type { LogLine, Orchestrator, Phase, Run, RunStatus, TerminalPhase } from './orchestrator.js'
+import { isTerminal, type LogLine, type Orchestrator, type Phase, type Run, type RunStatus, type TerminalPhase } from './orchestrator.js'
 import { host } from './host.js'
-import { escapeHtml } from './untrusted.js'
+import { escapeHtml, htmlLines } from './untrusted.js'
 
 export type Outcome = 'success' | 'failed' | 'cancelled' | 'timed-out' | 'triggered' | 'dry-run' | 'error'
 
@@ -19,8 +19,10 @@ export function outcomeOf(phase: TerminalPhase): Outcome {
 
 /** Log lines kept for the summary of a run that did not succeed. */
 const LAST_LINES = 20
-/** Parameter names whose values the summary never shows. */
+/** Parameter names whose values the summary never shows, at any depth of the parameters. */
 const SECRET_NAME = /pass|secret|token|key|credential|auth|private|cert/i
+/** What the summary shows for a masked secret, or the value of a secret-like name inside a parameter. */
+const REDACTED = '***'
 
 export interface ReportDetails {
   parameters?: Record<string, unknown>
@@ -43,6 +45,8 @@ export class Report {
   private outcome?: Outcome
   private failure?: string
   private waitedSince?: number
+  /** We saw the run running or paused: it started, whether or not the orchestrator says when. */
+  private ran = false
   private readonly timeline: Array<{ time: string; state: string }> = []
   private readonly lastLines: string[] = []
 
@@ -78,6 +82,7 @@ export class Report {
 
   changed(status: RunStatus): void {
     this.status = status
+    if (status.phase === 'running' || status.phase === 'paused') this.ran = true
     host.setOutput('state', status.state)
     host.setOutput('state-name', status.stateName)
     if (status.outputs !== undefined) host.setOutput('outputs', JSON.stringify(status.outputs))
@@ -103,7 +108,7 @@ export class Report {
     this.failure = failure
     host.setOutput('outcome', outcome)
     if (outcome !== 'triggered' && outcome !== 'dry-run' && this.waitedSince !== undefined) {
-      host.setOutput('duration-seconds', String(Math.round(this.seconds() ?? 0)))
+      host.setOutput('duration-seconds', String(Math.round(this.duration()?.seconds ?? 0)))
     }
   }
 
@@ -113,8 +118,18 @@ export class Report {
     else this.failure ??= message
   }
 
-  private seconds(): number | undefined {
-    return this.status?.runSeconds ?? (this.waitedSince ? (Date.now() - this.waitedSince) / 1000 : undefined)
+  /**
+   * The run's own start-to-end time when the orchestrator knows it; 0 for a
+   * run that never started (it ended, or we stopped waiting, before it ran);
+   * for a run that started and has not ended, the seconds we waited.
+   */
+  private duration(): { seconds: number; started: boolean } | undefined {
+    if (this.waitedSince === undefined) return undefined
+    const status = this.status
+    if (status?.runSeconds !== undefined) return { seconds: status.runSeconds, started: true }
+    // An ended run with no start time never ran: Prefect sets the start when the run first enters RUNNING.
+    if (status?.phase !== undefined && isTerminal(status.phase)) return { seconds: 0, started: false }
+    return this.ran ? { seconds: (Date.now() - this.waitedSince) / 1000, started: true } : { seconds: 0, started: false }
   }
 
   async writeSummary(): Promise<void> {
@@ -122,22 +137,25 @@ export class Report {
     const product = this.orchestrator?.product ?? 'flow-dispatch'
     const outcome = this.outcome ?? 'error'
     const run = this.run
-    const text = (value: string): string => escapeHtml(this.redact(value))
+    // Every text that is not ours goes through `text`: redacted, then escaped onto one line.
+    const text = (value: string): string => htmlLines(this.redact(value))
     const rows: [string, string][] = [
-      ['Run', run ? `<a href="${escapeHtml(run.url)}">${text(run.name)}</a> <code>${text(run.id)}</code>` : 'not created'],
+      ['Run', run ? `<a href="${escapeHtml(this.redact(run.url))}">${text(run.name)}</a> <code>${text(run.id)}</code>` : 'not created'],
       ['Target', text(this.orchestrator?.target ?? 'unknown')],
       ['State', this.status ? `${text(this.status.state)} (${text(this.status.stateName)})` : 'unknown'],
       ['Outcome', `<b>${outcome}</b>`]
     ]
-    const seconds = this.seconds()
-    if (seconds !== undefined && outcome !== 'triggered') rows.push(['Duration', formatDuration(seconds)])
+    const duration = this.duration()
+    if (duration !== undefined && outcome !== 'triggered') rows.push(['Duration', duration.started ? formatDuration(duration.seconds) : '0s (the run never started)'])
     const summary = core.summary.addHeading(`${escapeHtml(product)} run: ${outcome}`, 3).addTable([[{ data: 'Field', header: true }, { data: 'Value', header: true }], ...rows])
     if (this.failure) summary.addRaw(`<p>${text(this.failure)}</p>`, true)
     const parameters = Object.entries(this.details.parameters ?? {})
     if (parameters.length > 0) {
-      summary.addHeading('Parameters sent', 4).addTable([
+      // 'Sent' only once a run holds them: a dry run sends nothing, and a step that failed before the run existed may have sent nothing.
+      const heading = run ? 'Parameters sent' : outcome === 'dry-run' ? 'Parameters checked (dry run: nothing was sent)' : 'Parameters given (no run was created)'
+      summary.addHeading(heading, 4).addTable([
         [{ data: 'Name', header: true }, { data: 'Value', header: true }],
-        ...parameters.map(([name, value]): [string, string] => [text(name), SECRET_NAME.test(name) ? '<i>redacted</i>' : `<code>${text(JSON.stringify(value))}</code>`])
+        ...parameters.map(([name, value]): [string, string] => [text(name), SECRET_NAME.test(name) ? '<i>redacted</i>' : `<code>${text(this.shown(value))}</code>`])
       ])
     }
     if (this.timeline.length > 0) {
@@ -151,8 +169,20 @@ export class Report {
 
   private redact(value: string): string {
     let result = value
-    for (const secret of this.details.secrets) if (secret.length > 0) result = result.replaceAll(secret, '***')
+    for (const secret of this.details.secrets) if (secret.length > 0) result = result.replaceAll(secret, REDACTED)
     return result
+  }
+
+  /**
+   * A parameter's value as JSON, with the value of every secret-like name in
+   * it redacted, however deep, and masked secrets redacted in each string
+   * before JSON escaping could change how they are spelt.
+   */
+  private shown(value: unknown): string {
+    return JSON.stringify(value, (name: string, item: unknown) => {
+      if (name !== '' && SECRET_NAME.test(name)) return REDACTED
+      return typeof item === 'string' ? this.redact(item) : item
+    })
   }
 }
 

@@ -29211,7 +29211,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3394:
+/***/ 2048:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29220,6 +29220,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   b: () => (/* binding */ post)
 });
 
+// UNUSED EXPORTS: decide
+
 // NAMESPACE OBJECT: ./node_modules/@actions/github/lib/github.js
 var github_namespaceObject = {};
 __nccwpck_require__.r(github_namespaceObject);
@@ -29227,6 +29229,8 @@ __nccwpck_require__.d(github_namespaceObject, {
   _: () => (github_context)
 });
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -32174,8 +32178,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/host.ts
@@ -32198,11 +32200,19 @@ function guardCommands(text, write) {
     write(text);
     write(`::${token}::`);
 }
-/** The Actions runner: workflow commands on stdout, files for outputs and state. */
+/**
+ * The Actions runner: workflow commands on stdout, files for outputs and state.
+ * `core.info` writes its text as it is, so it is guarded whatever its caller
+ * thought of the text (a run id read back from the state is the server's text
+ * too). The other messages cannot hold a command: @actions/core writes each as
+ * one command line (`::error title=…::…`) with `%`, CR and LF escaped in the
+ * message, and `:` and `,` too in properties, and the runner reads one command
+ * a line, from its start, so a `::set-output` inside is only the message's text.
+ */
 const actionsHost = {
     input: (name) => getInput(name),
     inputLabel: (name) => `input '${name}'`,
-    info: (text) => info(text),
+    info: (text) => guardCommands(text, info),
     debug: (text) => core_debug(text),
     warning: (text) => warning(text),
     error: (text, title) => error(text, title ? { title } : undefined),
@@ -32226,7 +32236,7 @@ function useHost(next) {
  * `outcome` output can say whether the run itself failed or we could not reach it.
  */
 /** A bad input, found before any request is sent. */
-class InputError extends Error {
+class errors_InputError extends Error {
     input;
     constructor(input, problem) {
         const label = host_host.inputLabel(input);
@@ -32319,7 +32329,7 @@ const UNIT_SECONDS = { h: 3600, m: 60, s: 1 };
  * Reads `90`, `90s`, `30m`, `2h` or `1h30m` as seconds. A bare number is seconds,
  * as in GitHub's own `timeout-minutes` spirit but at the finer unit.
  */
-function parseDuration(input, raw) {
+function duration_parseDuration(input, raw) {
     const text = raw.trim().toLowerCase();
     let seconds;
     if (/^\d+(\.\d+)?$/.test(text)) {
@@ -32360,24 +32370,139 @@ var dist = __nccwpck_require__(8815);
  * `parameters: |` blocks expect. Values that JSON cannot carry faithfully are
  * refused here, naming where they are, instead of reaching the server changed.
  */
-function parseMapping(input, raw) {
+function mapping_parseMapping(input, raw) {
     if (raw.trim() === '')
         return undefined;
-    let value;
-    try {
-        value = (0,dist/* parse */.qg)(raw, { schema: 'core', uniqueKeys: true, strict: true, prettyErrors: true });
-    }
-    catch (error) {
-        throw new InputError(input, `is not valid YAML or JSON: ${error.message}`);
-    }
+    const value = parseYaml(input, raw, '');
     if (value === null || value === undefined)
         return undefined;
     if (!isPlainObject(value)) {
         const got = Array.isArray(value) ? 'a list' : `a ${typeof value} (${JSON.stringify(value)})`;
         throw new InputError(input, `must be a mapping of names to values (name: value), but it is ${got}`);
     }
-    checkJsonSafe(input, value, '');
     return value;
+}
+/**
+ * One YAML value, checked as `parseMapping` checks each of its values; `path`
+ * names it in messages. For a value given on its own, such as the CLI's
+ * `--param name=value`, so it is read exactly as the same text in a mapping.
+ */
+function parseYamlValue(input, path, raw) {
+    return parseYaml(input, raw, path) ?? null;
+}
+function parseYaml(input, raw, path) {
+    const document = parseDocument(raw, { schema: 'core', uniqueKeys: true, strict: true, prettyErrors: true });
+    const [error] = document.errors;
+    if (error)
+        throw new InputError(input, `is not valid YAML or JSON${path === '' ? '' : ` at '${path}'`}: ${error.message}`);
+    checkTags(input, document.contents, path);
+    // Left over after the tags are checked, a warning still means a value read other than as written: nothing only warns.
+    const [warning] = document.warnings;
+    if (warning)
+        throw new InputError(input, `is not accepted as written: ${warning.message}`);
+    const value = document.toJS();
+    checkJsonSafe(input, value, path);
+    return value;
+}
+const CORE = 'tag:yaml.org,2002:';
+/**
+ * The tags JSON carries as written, and what each must hold. The core
+ * schema's own tags pass when they hold what they say (`!!int 3`, `!!str 3`,
+ * `!!map`), and so does `!`, YAML's "no particular type" (a string for a
+ * scalar). `!!float` passes only with a fraction: JSON has one kind of number,
+ * so `!!float 1` would reach the server as the integer 1.
+ */
+const CARRIED = {
+    '!': (kind) => kind === 'string' || kind === 'list' || kind === 'mapping',
+    [`${CORE}str`]: (kind) => kind === 'string',
+    [`${CORE}bool`]: (kind) => kind === 'boolean',
+    [`${CORE}null`]: (kind) => kind === 'null',
+    [`${CORE}int`]: (kind) => kind === 'number',
+    [`${CORE}float`]: (kind, value) => kind === 'number' && !Number.isInteger(value),
+    [`${CORE}map`]: (kind) => kind === 'mapping',
+    [`${CORE}seq`]: (kind) => kind === 'list'
+};
+function kindOf(node) {
+    if (isMap(node))
+        return 'mapping';
+    if (isSeq(node))
+        return 'list';
+    const value = isScalar(node) ? node.value : undefined;
+    if (value === null)
+        return 'null';
+    switch (typeof value) {
+        case 'string':
+        case 'number':
+        case 'boolean':
+            return typeof value;
+        default:
+            return 'other';
+    }
+}
+/**
+ * Refuses every explicit tag whose value would reach the server other than as
+ * written: bytes (`!!binary`), a set or an ordered map sent as `{}`, a time
+ * rewritten in UTC, a merge key dropped, or, for a tag the parser cannot
+ * resolve (`!foo`, `!!float 1`, `!!bool yes`), the text sent as a string with
+ * only a warning on stderr.
+ */
+function checkTags(input, node, path, isKey = false) {
+    if (node === null || isAlias(node))
+        return; // An alias repeats a node checked where its anchor is.
+    const where = `${isKey ? 'on a key ' : ''}${path === '' ? 'at the top' : `at '${path}'`}`;
+    if (node.tag !== undefined) {
+        const kind = kindOf(node);
+        const carried = CARRIED[node.tag];
+        const value = isScalar(node) ? node.value : undefined;
+        if (carried === undefined || kind === 'other' || !carried(kind, value)) {
+            throw new InputError(input, `has the tag ${shortTag(node.tag)} ${where}: ${whyRefused(node.tag, kind, value)}`);
+        }
+    }
+    if (isMap(node)) {
+        for (const pair of node.items) {
+            const key = pair.key;
+            if (key !== null && !isScalar(key) && !isAlias(key)) {
+                throw new InputError(input, `has a key that is a list or a mapping ${where}, which JSON cannot carry: keys are names`);
+            }
+            checkTags(input, key, path, true);
+            const name = String(isScalar(key) ? key.value : key);
+            checkTags(input, pair.value, path === '' ? name : `${path}.${name}`);
+        }
+    }
+    else if (isSeq(node)) {
+        for (const [i, item] of node.items.entries())
+            checkTags(input, item, `${path}[${i}]`);
+    }
+}
+const DROP_TAG = 'remove the tag, or quote the value to send it as a string';
+function whyRefused(tag, kind, value) {
+    if (tag === `${CORE}float` && kind === 'number') {
+        return `JSON has no whole-number float, so the server would read the integer ${String(value)}; write a fraction such as 1.5, or drop the tag to send an integer`;
+    }
+    if (tag in CARRIED) {
+        const sent = kind === 'list' || kind === 'mapping' ? `a ${kind}` : JSON.stringify(value) ?? 'something else';
+        return `it does not fit what is written there, which would be sent as ${sent}; ${DROP_TAG}`;
+    }
+    switch (tag) {
+        case `${CORE}binary`:
+            return `it reads the value as bytes, which JSON has no type for; ${DROP_TAG}`;
+        case `${CORE}set`:
+        case `${CORE}omap`:
+        case `${CORE}pairs`:
+            return 'JSON has no such collection, and it would be sent changed; write a plain list or mapping';
+        case `${CORE}merge`:
+            return 'a merge key has no meaning in JSON, and the key would be dropped; write the mapping out';
+        case `${CORE}timestamp`:
+            return `it would be sent rewritten as a time in UTC; ${DROP_TAG}`;
+        default:
+            return `it is not a type of YAML's core schema (str, int, float, bool, null, map, seq), and would be dropped, sending the value as plain text; ${DROP_TAG}`;
+    }
+}
+/** `!!binary` rather than `tag:yaml.org,2002:binary`, as a YAML user writes it. */
+function shortTag(tag) {
+    if (tag.startsWith(CORE))
+        return `!!${tag.slice(CORE.length)}`;
+    return tag.startsWith('!') ? tag : `!<${tag}>`;
 }
 function checkJsonSafe(input, value, path) {
     const where = path === '' ? '' : ` at '${path}'`;
@@ -32406,7 +32531,7 @@ function isPlainObject(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 /** `a, b` or one item a line; blanks dropped, duplicates removed in order. */
-function parseList(raw) {
+function mapping_parseList(raw) {
     const items = raw
         .split(/[\n,]/)
         .map((item) => item.trim())
@@ -32414,7 +32539,7 @@ function parseList(raw) {
     return [...new Set(items)];
 }
 /** One `key=value` a line; the value may itself contain `=` and `:`. */
-function parseKeyValueLines(input, raw) {
+function mapping_parseKeyValueLines(input, raw) {
     const result = {};
     for (const [index, line] of raw.split('\n').entries()) {
         const text = line.trim();
@@ -32431,116 +32556,6 @@ function parseKeyValueLines(input, raw) {
         result[key] = text.slice(eq + 1).trim();
     }
     return result;
-}
-
-;// CONCATENATED MODULE: ./src/kestra/states.ts
-
-/** Kestra's `State.Type` enum, all of it, as its OpenAPI description gives it from 1.1 to 2.0. */
-const KESTRA_STATE_TYPES = [
-    'CREATED',
-    'SUBMITTED',
-    'RUNNING',
-    'PAUSED',
-    'RESTARTED',
-    'KILLING',
-    'SUCCESS',
-    'WARNING',
-    'FAILED',
-    'KILLED',
-    'CANCELLED',
-    'QUEUED',
-    'RETRYING',
-    'RETRIED',
-    'SKIPPED',
-    'BREAKPOINT',
-    'RESUBMITTED'
-];
-/** `State.Type.isTerminated()` in Kestra's source. */
-const KESTRA_TERMINAL_STATES = ['SUCCESS', 'WARNING', 'FAILED', 'KILLED', 'CANCELLED', 'RETRIED', 'SKIPPED', 'RESUBMITTED'];
-/**
- * Every terminal state but SUCCESS and WARNING: the run did not do its work.
- * RETRIED, SKIPPED and RESUBMITTED are task-run states in practice; should one
- * ever end an execution, it must not pass for a success.
- */
-const KESTRA_DEFAULT_FAIL_ON = ['FAILED', 'KILLED', 'CANCELLED', 'RETRIED', 'SKIPPED', 'RESUBMITTED'];
-/** Undefined for a type this version does not know, so the caller reports it instead of waiting on it. */
-function kestraPhase(type) {
-    if (!isOneOf(KESTRA_STATE_TYPES, type))
-        return undefined;
-    switch (type) {
-        case 'CREATED':
-        case 'SUBMITTED':
-        // Held back by the flow's concurrency limit.
-        case 'QUEUED':
-            return 'pending';
-        case 'RUNNING':
-        case 'RESTARTED':
-        case 'RETRYING':
-            return 'running';
-        // Both wait for a person (or a Pause task's delay); Kestra's own follow waits through them too.
-        case 'PAUSED':
-        case 'BREAKPOINT':
-            return 'paused';
-        case 'KILLING':
-            return 'cancelling';
-        // WARNING: it ended with warnings; it fails the step only when fail-on names it.
-        case 'SUCCESS':
-        case 'WARNING':
-            return 'succeeded';
-        case 'FAILED':
-        case 'RETRIED':
-        case 'RESUBMITTED':
-            return 'failed';
-        case 'KILLED':
-        case 'CANCELLED':
-        case 'SKIPPED':
-            return 'cancelled';
-    }
-}
-
-;// CONCATENATED MODULE: ./src/prefect/states.ts
-
-/** Prefect's `StateType` enum (prefect/server/schemas/states.py), all of it. */
-const PREFECT_STATE_TYPES = [
-    'SCHEDULED',
-    'PENDING',
-    'RUNNING',
-    'PAUSED',
-    'CANCELLING',
-    'COMPLETED',
-    'FAILED',
-    'CANCELLED',
-    'CRASHED'
-];
-/** `TERMINAL_STATES` in Prefect's source: the only types a run never leaves. */
-const PREFECT_TERMINAL_STATES = ['COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED'];
-const PREFECT_DEFAULT_FAIL_ON = ['FAILED', 'CRASHED', 'CANCELLED'];
-/** Undefined for a type this version does not know, so the caller reports it instead of waiting on it. */
-function prefectPhase(type) {
-    if (!isOneOf(PREFECT_STATE_TYPES, type))
-        return undefined;
-    switch (type) {
-        // Late, AwaitingRetry, AwaitingConcurrencySlot and Resuming are all SCHEDULED by type.
-        case 'SCHEDULED':
-            return 'scheduled';
-        case 'PENDING':
-            return 'pending';
-        case 'RUNNING':
-            return 'running';
-        // Paused or Suspended: it waits for input, and fails by itself when its own timeout ends.
-        case 'PAUSED':
-            return 'paused';
-        // Not final: the worker or serve process still has to stop the infrastructure.
-        case 'CANCELLING':
-            return 'cancelling';
-        case 'COMPLETED':
-            return 'succeeded';
-        case 'FAILED':
-        case 'CRASHED':
-            return 'failed';
-        case 'CANCELLED':
-            return 'cancelled';
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/inputs.ts
@@ -32569,7 +32584,7 @@ const ONLY_FOR = {
 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** DeploymentFlowRunCreate fields with no input of their own. */
-const PREFECT_EXTRA_FIELDS = ['context', 'empirical_policy', 'parent_task_run_id', 'infrastructure_document_id'];
+const PREFECT_EXTRA_FIELDS = (/* unused pure expression or super */ null && (['context', 'empirical_policy', 'parent_task_run_id', 'infrastructure_document_id']));
 /** DeploymentFlowRunCreate fields that an input sets, and which input. */
 const PREFECT_FIELDS_BY_INPUT = {
     parameters: 'parameters',
@@ -32601,7 +32616,7 @@ function input(name) {
 function inputOrEnv(name, envName) {
     const value = input(name);
     if (value !== '')
-        return { value, from: host_host.inputLabel(name) };
+        return { value, from: host.inputLabel(name) };
     return { value: (process.env[envName] ?? '').trim(), from: `environment variable ${envName}` };
 }
 function optional(name) {
@@ -32620,6 +32635,7 @@ function booleanInput(name, fallback) {
 }
 /** Reads and checks every input once. Throws `InputError` before any request is made. */
 function inputs_getInputs() {
+    maskUrlCredentials();
     const orchestrator = input('orchestrator').toLowerCase();
     switch (orchestrator) {
         case 'prefect':
@@ -32637,16 +32653,7 @@ function inputs_getInputs() {
     }
 }
 function getPrefectInputs() {
-    const credentials = readCredentials('PREFECT_API_KEY', () => {
-        const auth = (process.env.PREFECT_API_AUTH_STRING ?? '').trim();
-        if (auth === '')
-            return undefined;
-        mask(auth);
-        const colon = auth.indexOf(':');
-        if (colon < 0)
-            throw new InputError('username', "is empty and PREFECT_API_AUTH_STRING is not in the form 'user:password'");
-        return { username: auth.slice(0, colon), password: auth.slice(colon + 1), source: 'PREFECT_API_AUTH_STRING' };
-    });
+    const credentials = getCredentials('prefect');
     const url = baseUrl('url', inputOrEnv('url', 'PREFECT_API_URL'), 'http://prefect.example.com:4200/api (or set PREFECT_API_URL)');
     if (new URL(url).hostname === 'app.prefect.cloud') {
         throw new InputError('url', 'points at the Prefect Cloud UI; use the API URL https://api.prefect.cloud/api/accounts/<account-id>/workspaces/<workspace-id>');
@@ -32654,7 +32661,7 @@ function getPrefectInputs() {
     const extraBody = parseMapping('extra-body', input('extra-body')) ?? {};
     for (const key of Object.keys(extraBody)) {
         if (key in PREFECT_FIELDS_BY_INPUT) {
-            throw new InputError('extra-body', `sets '${key}'; use ${host_host.inputLabel(PREFECT_FIELDS_BY_INPUT[key])} instead`);
+            throw new InputError('extra-body', `sets '${key}'; use ${host.inputLabel(PREFECT_FIELDS_BY_INPUT[key])} instead`);
         }
         if (!PREFECT_EXTRA_FIELDS.includes(key)) {
             throw new InputError('extra-body', `sets '${key}', which is not a field of Prefect's create-flow-run request; allowed: ${PREFECT_EXTRA_FIELDS.join(', ')}`);
@@ -32674,12 +32681,7 @@ function getPrefectInputs() {
     };
 }
 function getKestraInputs() {
-    const credentials = readCredentials('KESTRA_API_TOKEN', () => {
-        const username = (process.env.KESTRA_USERNAME ?? '').trim();
-        const password = (process.env.KESTRA_PASSWORD ?? '').trim();
-        mask(password);
-        return username || password ? { username, password, source: 'KESTRA_USERNAME and KESTRA_PASSWORD' } : undefined;
-    });
+    const credentials = getCredentials('kestra');
     const url = baseUrl('url', inputOrEnv('url', 'KESTRA_URL'), 'https://kestra.example.com (or set KESTRA_URL)');
     const tenant = inputOrEnv('tenant', 'KESTRA_TENANT').value || 'main';
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/.test(tenant)) {
@@ -32720,8 +32722,8 @@ function kestraName(name, pattern, allowed) {
 function fileInputs() {
     const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
     return Object.entries(parseKeyValueLines('files', input('files'))).map(([name, path]) => {
-        const absolute = (0,external_node_path_namespaceObject.resolve)(workspace, path);
-        if (path === '' || !(0,external_node_fs_namespaceObject.existsSync)(absolute) || !(0,external_node_fs_namespaceObject.statSync)(absolute).isFile()) {
+        const absolute = resolve(workspace, path);
+        if (path === '' || !existsSync(absolute) || !statSync(absolute).isFile()) {
             throw new InputError('files', `gives '${path}' for the input '${name}', which is not a file (looked for ${absolute})`);
         }
         return { input: name, path: absolute };
@@ -32731,7 +32733,7 @@ function commonInputs(url, credentials, terminal, defaultFailOn) {
     const uiUrl = input('ui-url');
     return {
         url,
-        uiUrl: uiUrl === '' ? undefined : baseUrl('ui-url', { value: uiUrl, from: host_host.inputLabel('ui-url') }, ''),
+        uiUrl: uiUrl === '' ? undefined : baseUrl('ui-url', { value: uiUrl, from: host.inputLabel('ui-url') }, ''),
         credentials,
         parameters: parseMapping('parameters', input('parameters')),
         labels: parseKeyValueLines('labels', input('labels')),
@@ -32740,6 +32742,29 @@ function commonInputs(url, credentials, terminal, defaultFailOn) {
         dryRun: booleanInput('dry-run', false),
         waiting: waitSettings(terminal, defaultFailOn)
     };
+}
+/** The credential inputs alone, with each orchestrator's environment fallbacks: also all the post step reads. */
+function getCredentials(orchestrator) {
+    switch (orchestrator) {
+        case 'prefect':
+            return readCredentials('PREFECT_API_KEY', () => {
+                const auth = (process.env.PREFECT_API_AUTH_STRING ?? '').trim();
+                if (auth === '')
+                    return undefined;
+                mask(auth);
+                const colon = auth.indexOf(':');
+                if (colon < 0)
+                    throw new errors_InputError('username', "is empty and PREFECT_API_AUTH_STRING is not in the form 'user:password'");
+                return { username: auth.slice(0, colon), password: auth.slice(colon + 1), source: 'PREFECT_API_AUTH_STRING' };
+            });
+        case 'kestra':
+            return readCredentials('KESTRA_API_TOKEN', () => {
+                const username = (process.env.KESTRA_USERNAME ?? '').trim();
+                const password = (process.env.KESTRA_PASSWORD ?? '').trim();
+                mask(password);
+                return username || password ? { username, password, source: 'KESTRA_USERNAME and KESTRA_PASSWORD' } : undefined;
+            });
+    }
 }
 /**
  * `api-key` (Bearer) or `username` + `password` (Basic), never both; when the
@@ -32753,7 +32778,7 @@ function readCredentials(envKeyName, basicFromEnv) {
     mask(apiKey);
     mask(password);
     if (apiKey && (username || password)) {
-        throw new InputError('api-key', "and 'username'/'password' are both set; give one: an API key (Bearer) or basic auth");
+        throw new errors_InputError('api-key', "and 'username'/'password' are both set; give one: an API key (Bearer) or basic auth");
     }
     if (apiKey)
         return { kind: 'bearer', token: apiKey };
@@ -32763,7 +32788,7 @@ function readCredentials(envKeyName, basicFromEnv) {
     mask(envKey);
     const envBasic = basicFromEnv();
     if (envKey && envBasic) {
-        throw new InputError('api-key', `is empty and both ${envKeyName} and ${envBasic.source} are set in the environment; unset one, or set the inputs`);
+        throw new errors_InputError('api-key', `is empty and both ${envKeyName} and ${envBasic.source} are set in the environment; unset one, or set the inputs`);
     }
     if (envKey)
         return { kind: 'bearer', token: envKey };
@@ -32773,9 +32798,9 @@ function readCredentials(envKeyName, basicFromEnv) {
 }
 function basic(username, password, source) {
     if (username === '')
-        throw new InputError('username', `is empty but a password is set (from ${source}); give both`);
+        throw new errors_InputError('username', `is empty but a password is set (from ${source}); give both`);
     if (password === '')
-        throw new InputError('password', `is empty but a username is set (from ${source}); give both`);
+        throw new errors_InputError('password', `is empty but a username is set (from ${source}); give both`);
     mask(password);
     mask(`${username}:${password}`);
     mask(Buffer.from(`${username}:${password}`).toString('base64'));
@@ -32784,19 +32809,70 @@ function basic(username, password, source) {
 function baseUrl(name, { value, from }, example) {
     if (value === '')
         throw new InputError(name, `is required: set it to the base URL, e.g. ${example}`);
-    if (!URL.canParse(value))
-        throw new InputError(name, `is not a URL (read from ${from}): '${value}'`);
+    // Credentials in a URL come before an '@'; a base URL has no other use for one, so any '@' is refused unseen.
+    const shown = hideUserinfo(value);
+    if (shown !== value) {
+        throw new InputError(name, `must not carry credentials (read from ${from}: '${shown}'); use 'username' and 'password', and write an '@' that belongs to the URL as %40`);
+    }
+    if (!URL.canParse(value)) {
+        // A query may hold a token too (`?api_key=`): the value is shown up to it, which is enough to find the mistake.
+        throw new InputError(name, `is not a URL (read from ${from}): '${value.replace(/[?#].*$/s, '?…')}'`);
+    }
     const parsed = new URL(value);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
         throw new InputError(name, `must be an http:// or https:// URL (read from ${from}); got '${parsed.protocol}'`);
-    }
-    if (parsed.username || parsed.password) {
-        throw new InputError(name, "must not carry credentials; use 'username' and 'password'");
     }
     if (parsed.search || parsed.hash) {
         throw new InputError(name, `must be a base URL without '?' or '#' (read from ${from})`);
     }
     return parsed.href.replace(/\/+$/, '');
+}
+/** Where a URL's authority starts: after the scheme and its slashes (the parser takes any number of either kind), or at the start. */
+const SCHEME = /^[a-z][a-z0-9+.-]*:[/\\]*/i;
+/**
+ * Masks what may be credentials in a URL, and returns the URL with `***` in
+ * their place. A URL's userinfo is what comes before the last '@' of its
+ * authority; but in a value that does not parse nobody knows where the
+ * authority ends (a password may hold '/', '?', '#' or '@'), so all that
+ * comes between the scheme and the last '@' of the whole value counts, in
+ * every spelling that could be printed: as written, percent-decoded, and as
+ * the URL parser would encode it.
+ */
+function hideUserinfo(url) {
+    const at = url.lastIndexOf('@');
+    if (at < 0)
+        return url;
+    const start = Math.min(SCHEME.exec(url)?.[0].length ?? 0, at);
+    const userinfo = url.slice(start, at);
+    const colon = userinfo.indexOf(':');
+    const password = colon < 0 ? undefined : userinfo.slice(colon + 1);
+    const encoded = new URL('http://host');
+    encoded.username = colon < 0 ? userinfo : userinfo.slice(0, colon);
+    if (password !== undefined)
+        encoded.password = password;
+    for (const secret of [userinfo, password, encoded.password, encoded.username + (password === undefined ? '' : `:${encoded.password}`)]) {
+        if (secret === undefined)
+            continue;
+        mask(secret);
+        mask(percentDecoded(secret));
+    }
+    return `${url.slice(0, start)}***${url.slice(at)}`;
+}
+function percentDecoded(text) {
+    try {
+        return decodeURIComponent(text);
+    }
+    catch (error) {
+        // A '%' not followed by two hex digits: the text cannot be decoded, so it has no other spelling.
+        if (error instanceof URIError)
+            return text;
+        throw error;
+    }
+}
+/** Every URL this step may read, masked before any check can fail and print one. */
+function maskUrlCredentials() {
+    for (const value of [input('url'), input('ui-url'), process.env.PREFECT_API_URL, process.env.KESTRA_URL])
+        hideUserinfo((value ?? '').trim());
 }
 function deploymentRef(raw) {
     if (raw === '') {
@@ -32814,15 +32890,48 @@ function deploymentRef(raw) {
     }
     throw new InputError('deployment', `must be a deployment UUID or 'flow-name/deployment-name'; got '${raw}'`);
 }
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/i;
+const DAYS_IN_MONTH = (/* unused pure expression or super */ null && ([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]));
+const MONTHS = (/* unused pure expression or super */ null && (['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December']));
+/**
+ * The time as written, checked field by field before any conversion: a date
+ * parser moves 31 February to 3 March and 24:00 to the next day, which would
+ * schedule the run on a day nobody asked for.
+ */
 function scheduledTime(raw) {
     if (raw === '')
         return undefined;
-    const time = ISO_DATE_TIME.test(raw) ? Date.parse(raw.replace(' ', 'T')) : NaN;
-    if (Number.isNaN(time)) {
-        throw new InputError('scheduled-time', `must be an ISO 8601 date and time with a time zone, e.g. 2026-11-22T18:00:00Z; got '${raw}'`);
-    }
+    const refuse = (problem) => {
+        throw new InputError('scheduled-time', `${problem}; give an ISO 8601 date and time with a time zone, e.g. 2026-11-22T18:00:00Z; got '${raw}'`);
+    };
+    const match = ISO_DATE_TIME.exec(raw);
+    if (!match)
+        return refuse('must be an ISO 8601 date and time with a time zone');
+    const [, year, month, day, hour, minute, second = '00', fraction = '', sign, zoneHours = '00', zoneMinutes = '00'] = match;
+    const y = Number(year);
+    const m = Number(month);
+    if (m < 1 || m > 12)
+        refuse(`has the month ${month}, and months run 01 to 12`);
+    const days = m === 2 && isLeapYear(y) ? 29 : DAYS_IN_MONTH[m - 1];
+    if (Number(day) < 1 || Number(day) > days)
+        refuse(`has the day ${day}, and ${MONTHS[m - 1]} ${year} has ${days} days`);
+    if (Number(hour) > 23)
+        refuse(`has the hour ${hour}, and hours run 00 to 23`);
+    if (Number(minute) > 59)
+        refuse(`has the minute ${minute}, and minutes run 00 to 59`);
+    if (Number(second) > 59)
+        refuse(`has the second ${second}, and seconds run 00 to 59`);
+    if (Number(zoneHours) > 23 || Number(zoneMinutes) > 59)
+        refuse(`has the time zone offset ${sign}${zoneHours}:${zoneMinutes}, which is not one`);
+    // Written out again in the one form every date parser reads the same way, now that each field is known to exist.
+    const zone = sign === undefined ? 'Z' : `${sign}${zoneHours}:${zoneMinutes}`;
+    const time = Date.parse(`${year}-${month}-${day}T${hour}:${minute}:${second}.${fraction.slice(0, 3).padEnd(3, '0')}${zone}`);
+    if (Number.isNaN(time))
+        return refuse('is outside the range of dates a run can be scheduled for');
     return new Date(time).toISOString();
+}
+function isLeapYear(year) {
+    return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 }
 function waitSettings(terminal, defaultFailOn) {
     const failOnRaw = input('fail-on');
@@ -32865,6 +32974,7 @@ var external_node_stream_ = __nccwpck_require__(7075);
 
 
 
+
 /** No HTTP answer at all: refused, reset, timed out, name not found. */
 class NetworkError extends Error {
     code;
@@ -32885,12 +32995,13 @@ class Http {
         this.options = { attemptTimeoutMs: 30_000, maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 30_000, ...options };
     }
     async send(request) {
-        const { maxAttempts } = this.options;
         const deadline = request.deadline ?? Number.POSITIVE_INFINITY;
+        const maxAttempts = request.untilDeadline && Number.isFinite(deadline) ? Number.POSITIVE_INFINITY : this.options.maxAttempts;
+        const started = Date.now();
         for (let attempt = 1;; attempt++) {
             const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now());
             if (timeoutMs <= 0)
-                throw new NetworkError(`${describe(request)}: no time left before the deadline`, 'ETIMEDOUT');
+                throw new NetworkError(`${describe(request)}: no time left before the deadline${tried(attempt - 1, started)}`, 'ETIMEDOUT');
             let delayMs;
             let reason;
             try {
@@ -32899,23 +33010,35 @@ class Http {
                 if (!RETRYABLE_STATUS.has(response.status) || !request.idempotent || attempt >= maxAttempts)
                     return response;
                 delayMs = retryAfterMs(response.headers['retry-after']) ?? this.backoffMs(attempt);
-                reason = `${describe(request)}: HTTP ${response.status}`;
+                reason = `HTTP ${response.status}`;
                 if (Date.now() + delayMs >= deadline)
                     return response;
             }
             catch (error) {
-                const failure = asNetworkError(error, request);
+                const failure = asFailure(error, request);
+                if (failure instanceof errors_RemoteError)
+                    throw failure;
                 const neverConnected = failure.code !== undefined && CONNECT_ERRORS.has(failure.code) && !this.reachedServer;
                 if (!request.idempotent || attempt >= maxAttempts || neverConnected)
-                    throw failure;
+                    throw withAttempts(failure, attempt, started);
                 delayMs = this.backoffMs(attempt);
                 reason = failure.message;
                 if (Date.now() + delayMs >= deadline)
-                    throw failure;
+                    throw withAttempts(failure, attempt, started);
             }
-            host_host.info(`${reason}; retrying in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${maxAttempts})`);
+            if (attempt === 1)
+                host_host.info(`${describe(request)}: ${firstFailure(reason, request)}; ${this.retryPlan(maxAttempts, deadline)}`);
+            else
+                host_host.debug(`${describe(request)}: attempt ${attempt}: ${reason}; next in ${(delayMs / 1000).toFixed(1)}s`);
             await (0,promises_namespaceObject.setTimeout)(delayMs);
         }
+    }
+    /** What the retries of one request will be, said once when the first attempt fails. */
+    retryPlan(maxAttempts, deadline) {
+        const pause = `pauses of up to ${(this.options.maxDelayMs / 1000).toFixed(0)}s`;
+        if (Number.isFinite(maxAttempts))
+            return `retrying up to ${maxAttempts - 1} times, with ${pause}`;
+        return `retrying until the step's timeout (${new Date(deadline).toISOString().replace(/\.\d+Z$/, 'Z')}), with ${pause}`;
     }
     backoffMs(attempt) {
         const exponential = this.options.baseDelayMs * 2 ** (attempt - 1);
@@ -32953,7 +33076,7 @@ class Http {
         }
         catch (error) {
             client.dispose();
-            throw asNetworkError(error, request);
+            throw asFailure(error, request);
         }
     }
     async attempt(request, timeoutMs) {
@@ -33008,12 +33131,65 @@ async function withTimeout(promise, ms, expire) {
 function describe(request) {
     return `${request.method} ${request.url}`;
 }
-function asNetworkError(error, request) {
+/** The error as a NetworkError, or, for a TLS failure, the RemoteError that says what to check: retrying would only repeat it. */
+function asFailure(error, request) {
     if (error instanceof NetworkError)
         return error;
     const code = error?.code;
     const message = error instanceof Error ? error.message : String(error);
-    return new NetworkError(`${describe(request)}: ${message}`, code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined));
+    return tlsFailure(code, message, request) ?? new NetworkError(`${describe(request)}: ${oneLine(message)}`, code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined));
+}
+function withAttempts(failure, attempts, started) {
+    return attempts > 1 ? new NetworkError(`${failure.message}${tried(attempts, started)}`, failure.code) : failure;
+}
+function tried(attempts, started) {
+    return attempts > 1 ? ` (after ${attempts} attempts in ${((Date.now() - started) / 1000).toFixed(0)}s)` : '';
+}
+/** The first failure of a request, as the one line that says it. */
+function firstFailure(reason, request) {
+    const prefix = `${describe(request)}: `;
+    return reason.startsWith(prefix) ? reason.slice(prefix.length) : reason;
+}
+/** Node's certificate verdicts (from OpenSSL's X509_V_ERR_* names) and its own. */
+const CERTIFICATE_ERRORS = new Set([
+    'CERT_HAS_EXPIRED',
+    'CERT_NOT_YET_VALID',
+    'CERT_REVOKED',
+    'CERT_UNTRUSTED',
+    'CERT_REJECTED',
+    'CERT_SIGNATURE_FAILURE',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'HOSTNAME_MISMATCH',
+    'ERR_TLS_CERT_ALTNAME_INVALID'
+]);
+/**
+ * A TLS failure is a property of the URL and the server, not of the moment:
+ * the same request fails the same way every time. Undefined for anything else.
+ */
+function tlsFailure(code, message, request) {
+    const { origin } = new URL(request.url);
+    const openssl = /SSL routines:[^:]*:([^:]+)/.exec(message)?.[1];
+    if (code !== undefined && CERTIFICATE_ERRORS.has(code)) {
+        return new errors_RemoteError(`${describe(request)}: the certificate of ${origin} was refused (${code}: ${oneLine(message)}). ` +
+            "Check that the URL names the server as its certificate does; a certificate of a private CA must be given to Node with NODE_EXTRA_CA_CERTS (the runner's environment).");
+    }
+    if (openssl !== undefined && /wrong version number|packet length too long|http request|unknown protocol/.test(openssl)) {
+        return new errors_RemoteError(`${describe(request)}: ${origin} does not speak TLS on that port (${openssl}): it looks like a plain-HTTP server. ` +
+            'Check the scheme and port of the URL: http:// for a server without TLS, or the port where it serves HTTPS.');
+    }
+    if (openssl !== undefined || code === 'EPROTO' || code?.startsWith('ERR_SSL_') || code?.startsWith('ERR_TLS_')) {
+        return new errors_RemoteError(`${describe(request)}: no TLS connection to ${origin} (${code ?? 'TLS'}: ${openssl ?? oneLine(message)}). ` +
+            'Check the scheme and port of the URL, and that the server and Node agree on a TLS version and cipher.');
+    }
+    return undefined;
+}
+/** OpenSSL's messages end in a newline and a source path; one line of the reason is enough. */
+function oneLine(text) {
+    return text.replace(/\s+/g, ' ').trim();
 }
 /** `Retry-After` as seconds or an HTTP date; undefined when absent or unreadable. */
 function retryAfterMs(header, now = Date.now()) {
@@ -33087,6 +33263,7 @@ function remote_isTransient(error) {
 
 
 
+
 /**
  * One orchestrator's HTTP API as the clients see it: every failure turned
  * into a message that names the server and says what to check.
@@ -33133,7 +33310,7 @@ class Api {
             case 401:
                 throw new errors_RemoteError(`Could not ${what}: ${server} refused the credentials (401 ${detail}). ${this.options.credentialHint(this.options.credentials)}`, status);
             case 403:
-                throw new errors_RemoteError(`Could not ${what}: ${server} forbids it (403 ${detail}). ${this.options.forbiddenHint}`, status);
+                throw new errors_RemoteError(`Could not ${what}: ${server} forbids it (403 ${detail}). ${forbiddenHint(this.options.credentials, this.options.credentialHint)}`, status);
             case 400:
             case 409:
             case 422:
@@ -33141,6 +33318,21 @@ class Api {
             default:
                 throw new errors_RemoteError(`Could not ${what}: ${server} answered ${status}: ${detail}`, status);
         }
+    }
+}
+/**
+ * What to check when the server forbids a request: it names the credentials
+ * that were sent, for a 403 is about what they may do, and it applies to
+ * whatever request was forbidden (a look-up, a create, a log read, a cancel).
+ */
+function forbiddenHint(credentials, credentialHint) {
+    switch (credentials.kind) {
+        case 'none':
+            return credentialHint(credentials);
+        case 'bearer':
+            return `Check that the account of the key in ${host_host.inputLabel('api-key')} (a user or a service account) is allowed to do this.`;
+        case 'basic':
+            return `Check that the user in ${host_host.inputLabel('username')} is allowed to do this.`;
     }
 }
 /** The Authorization line of a request shown to the user: its kind, never its value. */
@@ -38160,7 +38352,7 @@ function getOctokit(token, options, ...additionalPlugins) {
 ;// CONCATENATED MODULE: ./src/origin.ts
 
 
-function getOrigin() {
+function origin_getOrigin() {
     const env = process.env;
     if (env.GITHUB_REPOSITORY)
         return githubOrigin(env.GITHUB_REPOSITORY);
@@ -38413,6 +38605,71 @@ function toLine(entry) {
     return { time: entry.timestamp ?? '', level: entry.level ?? '', message: entry.message ?? '' };
 }
 
+;// CONCATENATED MODULE: ./src/kestra/states.ts
+
+/** Kestra's `State.Type` enum, all of it, as its OpenAPI description gives it from 1.1 to 2.0. */
+const KESTRA_STATE_TYPES = [
+    'CREATED',
+    'SUBMITTED',
+    'RUNNING',
+    'PAUSED',
+    'RESTARTED',
+    'KILLING',
+    'SUCCESS',
+    'WARNING',
+    'FAILED',
+    'KILLED',
+    'CANCELLED',
+    'QUEUED',
+    'RETRYING',
+    'RETRIED',
+    'SKIPPED',
+    'BREAKPOINT',
+    'RESUBMITTED'
+];
+/** `State.Type.isTerminated()` in Kestra's source. */
+const states_KESTRA_TERMINAL_STATES = ['SUCCESS', 'WARNING', 'FAILED', 'KILLED', 'CANCELLED', 'RETRIED', 'SKIPPED', 'RESUBMITTED'];
+/**
+ * Every terminal state but SUCCESS and WARNING: the run did not do its work.
+ * RETRIED, SKIPPED and RESUBMITTED are task-run states in practice; should one
+ * ever end an execution, it must not pass for a success.
+ */
+const states_KESTRA_DEFAULT_FAIL_ON = (/* unused pure expression or super */ null && (['FAILED', 'KILLED', 'CANCELLED', 'RETRIED', 'SKIPPED', 'RESUBMITTED']));
+/** Undefined for a type this version does not know, so the caller reports it instead of waiting on it. */
+function kestraPhase(type) {
+    if (!isOneOf(KESTRA_STATE_TYPES, type))
+        return undefined;
+    switch (type) {
+        case 'CREATED':
+        case 'SUBMITTED':
+        // Held back by the flow's concurrency limit.
+        case 'QUEUED':
+            return 'pending';
+        case 'RUNNING':
+        case 'RESTARTED':
+        case 'RETRYING':
+            return 'running';
+        // Both wait for a person (or a Pause task's delay); Kestra's own follow waits through them too.
+        case 'PAUSED':
+        case 'BREAKPOINT':
+            return 'paused';
+        case 'KILLING':
+            return 'cancelling';
+        // WARNING: it ended with warnings; it fails the step only when fail-on names it.
+        case 'SUCCESS':
+        case 'WARNING':
+            return 'succeeded';
+        case 'FAILED':
+        case 'RETRIED':
+        case 'RESUBMITTED':
+            return 'failed';
+        case 'KILLED':
+        case 'CANCELLED':
+        case 'SKIPPED':
+            return 'cancelled';
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/kestra/input-values.ts
 
 
@@ -38462,17 +38719,17 @@ function formFields(input, value) {
     if (input.type === 'FORM') {
         const children = input.inputs ?? [];
         if (!isPlainObject(value)) {
-            throw new InputError('parameters', `${gives(input, value)}, which a FORM input cannot hold: give a mapping of its inputs: ${describeInputs(children)}`);
+            throw new errors_InputError('parameters', `${gives(input, value)}, which a FORM input cannot hold: give a mapping of its inputs: ${describeInputs(children)}`);
         }
         return Object.entries(value).flatMap(([key, item]) => {
             const child = children.find((c) => c.id === key);
             if (!child)
-                throw new InputError('parameters', `names '${input.id}.${key}', which FORM '${input.id}' does not declare; its inputs: ${describeInputs(children)}`);
+                throw new errors_InputError('parameters', `names '${input.id}.${key}', which FORM '${input.id}' does not declare; its inputs: ${describeInputs(children)}`);
             return formFields({ ...child, id: `${input.id}.${child.id}` }, item);
         });
     }
     if (input.type === 'FILE')
-        throw new InputError('parameters', `gives '${input.id}', a FILE input: give it in 'files' as ${input.id}=<path>`);
+        throw new errors_InputError('parameters', `gives '${input.id}', a FILE input: give it in 'files' as ${input.id}=<path>`);
     try {
         // Whatever the type, the server drops an empty field as if it were not sent.
         if (value === '')
@@ -38482,7 +38739,7 @@ function formFields(input, value) {
     catch (error) {
         if (!(error instanceof Unfit))
             throw error;
-        throw new InputError('parameters', `${gives(input, value)}, which ${article(typeLabel(input))} input cannot hold: ${error.message}`);
+        throw new errors_InputError('parameters', `${gives(input, value)}, which ${article(typeLabel(input))} input cannot hold: ${error.message}`);
     }
 }
 /** The inputs the server resolves one by one: a FORM's inputs as `form.input`, as Kestra's `Input.expandToLeaves` does. */
@@ -38852,12 +39109,11 @@ function isDuration(text) {
 const KEY_LABEL = 'flow-dispatch-key';
 /** A new execution is queued, not written: for a while a read of it may find nothing (Kestra's own follow waits 10s). */
 const VISIBILITY_MS = 30_000;
-const MAX_CREATE_ATTEMPTS = 4;
-class KestraClient {
+class client_KestraClient {
     inputs;
     origin;
     product = 'Kestra';
-    terminalStates = KESTRA_TERMINAL_STATES;
+    terminalStates = states_KESTRA_TERMINAL_STATES;
     target;
     api;
     createdAt = 0;
@@ -38873,8 +39129,7 @@ class KestraClient {
             server: inputs.url,
             credentials: inputs.credentials,
             userAgent,
-            credentialHint,
-            forbiddenHint: 'Check that the API token or user may execute flows in this namespace.'
+            credentialHint
         });
     }
     /** `/api/v1/<tenant>/...`; servers from before 0.23 have no tenant in their paths. */
@@ -38888,7 +39143,7 @@ class KestraClient {
     async prepare(deadline) {
         const what = `look up ${this.target}`;
         const revision = this.inputs.revision === undefined ? '' : `?revision=${this.inputs.revision}`;
-        const response = await this.api.send(what, { method: 'GET', url: this.path(`/flows/${this.flowPath()}${revision}`), idempotent: true, deadline });
+        const response = await this.api.send(what, { method: 'GET', url: this.path(`/flows/${this.flowPath()}${revision}`), idempotent: true, deadline, untilDeadline: true });
         if (response.status === 404) {
             const where = this.inputs.tenant === undefined ? '' : ` (tenant '${this.inputs.tenant}')`;
             throw new errors_RemoteError(`${this.api.serverName}${where} has no ${this.target}${this.inputs.revision ? ` at revision ${this.inputs.revision}` : ''}. Check both names: they are case-sensitive.`, 404);
@@ -38912,7 +39167,7 @@ class KestraClient {
         for (const [name, value] of Object.entries(this.inputs.parameters ?? {})) {
             const item = byId.get(name);
             if (!item)
-                throw new InputError('parameters', `names '${name}', which ${this.target} does not declare; its inputs: ${list}`);
+                throw new errors_InputError('parameters', `names '${name}', which ${this.target} does not declare; its inputs: ${list}`);
             fields.push(...formFields(item, value));
             for (const leaf of givenLeaves(item, value))
                 given.add(leaf);
@@ -38923,9 +39178,9 @@ class KestraClient {
         for (const { input } of this.inputs.files) {
             const item = leafById.get(input);
             if (!item)
-                throw new InputError('files', `names '${input}', which ${this.target} does not declare; its inputs: ${list}`);
+                throw new errors_InputError('files', `names '${input}', which ${this.target} does not declare; its inputs: ${list}`);
             if (item.type !== 'FILE')
-                throw new InputError('files', `gives a file for '${input}', a ${item.type} input: give it in 'parameters'`);
+                throw new errors_InputError('files', `gives a file for '${input}', a ${item.type} input: give it in 'parameters'`);
             given.add(input);
         }
         // Null leaves an input out. Not required either: one with a default (an auto-selected first value is one), or whose dependsOn may disable it.
@@ -38935,7 +39190,7 @@ class KestraClient {
             item.dependsOn === undefined &&
             !given.has(item.id));
         if (missing.length > 0) {
-            throw new InputError('parameters', `lacks the required input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.id}' (${m.type})`).join(', ')} of ${this.target}`);
+            throw new errors_InputError('parameters', `lacks the required input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.id}' (${m.type})`).join(', ')} of ${this.target}`);
         }
         // A SECRET input's value is as secret as a password: masked in the log and redacted in the summary.
         for (const field of fields)
@@ -38968,7 +39223,7 @@ class KestraClient {
             const result = parseJson(this.api.ok(response, what), what);
             const problems = (result.inputs ?? []).flatMap((item) => (item.errors ?? []).map((error) => `'${item.input?.id ?? '?'}': ${error.message ?? 'invalid'}`));
             if (problems.length > 0)
-                throw new InputError('parameters', `does not fit ${this.target}: ${problems.join('; ')}`);
+                throw new errors_InputError('parameters', `does not fit ${this.target}: ${problems.join('; ')}`);
         }
         return [
             `POST ${this.path(`/executions/${this.flowPath()}?${this.query(this.key())}`)}`,
@@ -38988,6 +39243,7 @@ class KestraClient {
         const body = await this.form();
         const what = `execute ${this.target}`;
         const url = this.path(`/executions/${this.flowPath()}?${this.query(key)}`);
+        // Until the step's timeout, not a number of times: each repeat follows a look-up by key, so a busy server costs time, never a second execution.
         for (let attempt = 1;; attempt++) {
             let failure;
             try {
@@ -38999,11 +39255,15 @@ class KestraClient {
                 return this.toRun(parseJson(this.api.ok(response, what), what), true);
             }
             catch (error) {
-                if (!remote_isTransient(error) || attempt >= MAX_CREATE_ATTEMPTS)
+                if (!remote_isTransient(error) || (deadline !== undefined && Date.now() >= deadline))
                     throw error;
                 failure = error;
             }
-            host_host.untrusted(`The request to ${what} may or may not have created it (${failure.message}); looking for it by its key before trying again`);
+            const news = `The request to ${what} may or may not have created it (${failure.message})`;
+            if (attempt === 1)
+                host_host.untrusted(`${news}; looking for it by its key before each new try, until the step's timeout`);
+            else
+                host_host.debug(`Attempt ${attempt}: ${news}`);
             const found = await this.findByKey(key, VISIBILITY_MS / 3, deadline);
             if (found)
                 return this.toRun(found, true);
@@ -39058,7 +39318,7 @@ class KestraClient {
         const what = `look for an execution of ${this.target} with ${KEY_LABEL}=${key}`;
         const giveUpAt = Math.min(Date.now() + patienceMs, deadline ?? Number.POSITIVE_INFINITY);
         for (let pause = 1_000;; pause *= 2) {
-            const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true, deadline });
+            const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true, deadline, untilDeadline: true });
             const { results = [] } = parseJson(this.api.ok(response, what), what);
             if (results.length > 1)
                 host_host.warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`);
@@ -39123,7 +39383,8 @@ function credentialHint(credentials) {
 function toStatus(execution) {
     const { state } = execution;
     const last = state.histories?.at(-1);
-    const start = state.startDate ? Date.parse(state.startDate) : NaN;
+    // Kestra's startDate is when the execution was created: the run started when it first went RUNNING.
+    const start = Date.parse(state.histories?.find((entry) => entry.state === 'RUNNING')?.date ?? '');
     const end = state.endDate ? Date.parse(state.endDate) : NaN;
     return {
         state: state.current,
@@ -39262,7 +39523,7 @@ function missingRequired(parameters, defaults, schema) {
 }
 function check(value, schema, root, path) {
     if (typeof schema.$ref === 'string') {
-        const target = resolve(schema.$ref, root);
+        const target = schema_resolve(schema.$ref, root);
         return target ? check(value, target, root, path) : [];
     }
     if (Array.isArray(schema.anyOf) || Array.isArray(schema.oneOf)) {
@@ -39326,11 +39587,56 @@ function schema_describe(value) {
     return `${typeof value} ${JSON.stringify(value)}`;
 }
 /** `#/definitions/X` or `#/$defs/X` in the same schema; other references are left to the server. */
-function resolve(ref, root) {
+function schema_resolve(ref, root) {
     const match = /^#\/(definitions|\$defs)\/(.+)$/.exec(ref);
     const table = match ? root[match[1]] : undefined;
     const target = match && isPlainObject(table) ? table[match[2]] : undefined;
     return isPlainObject(target) ? target : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/prefect/states.ts
+
+/** Prefect's `StateType` enum (prefect/server/schemas/states.py), all of it. */
+const PREFECT_STATE_TYPES = [
+    'SCHEDULED',
+    'PENDING',
+    'RUNNING',
+    'PAUSED',
+    'CANCELLING',
+    'COMPLETED',
+    'FAILED',
+    'CANCELLED',
+    'CRASHED'
+];
+/** `TERMINAL_STATES` in Prefect's source: the only types a run never leaves. */
+const states_PREFECT_TERMINAL_STATES = ['COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED'];
+const states_PREFECT_DEFAULT_FAIL_ON = (/* unused pure expression or super */ null && (['FAILED', 'CRASHED', 'CANCELLED']));
+/** Undefined for a type this version does not know, so the caller reports it instead of waiting on it. */
+function prefectPhase(type) {
+    if (!isOneOf(PREFECT_STATE_TYPES, type))
+        return undefined;
+    switch (type) {
+        // Late, AwaitingRetry, AwaitingConcurrencySlot and Resuming are all SCHEDULED by type.
+        case 'SCHEDULED':
+            return 'scheduled';
+        case 'PENDING':
+            return 'pending';
+        case 'RUNNING':
+            return 'running';
+        // Paused or Suspended: it waits for input, and fails by itself when its own timeout ends.
+        case 'PAUSED':
+            return 'paused';
+        // Not final: the worker or serve process still has to stop the infrastructure.
+        case 'CANCELLING':
+            return 'cancelling';
+        case 'COMPLETED':
+            return 'succeeded';
+        case 'FAILED':
+        case 'CRASHED':
+            return 'failed';
+        case 'CANCELLED':
+            return 'cancelled';
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/prefect/client.ts
@@ -39345,11 +39651,11 @@ function resolve(ref, root) {
 /** The API version the current Prefect client sends; older servers accept it too. */
 const API_VERSION = '0.8.4';
 const PREFECT_CLOUD_API = 'https://api.prefect.cloud/api';
-class PrefectClient {
+class client_PrefectClient {
     inputs;
     origin;
     product = 'Prefect';
-    terminalStates = PREFECT_TERMINAL_STATES;
+    terminalStates = states_PREFECT_TERMINAL_STATES;
     target;
     api;
     deployment;
@@ -39364,8 +39670,7 @@ class PrefectClient {
             credentials: inputs.credentials,
             userAgent,
             headers: { 'x-prefect-api-version': API_VERSION },
-            credentialHint: client_credentialHint,
-            forbiddenHint: "Check that the API key's account or service account may run this deployment."
+            credentialHint: client_credentialHint
         });
     }
     async prepare(deadline) {
@@ -39373,7 +39678,10 @@ class PrefectClient {
         const path = ref.kind === 'id'
             ? `/deployments/${ref.id}`
             : `/deployments/name/${encodeURIComponent(ref.flow)}/${encodeURIComponent(ref.name)}`;
-        const response = await this.call('GET', path, undefined, true, `look up ${this.target}`, deadline);
+        // Nothing is created without it: like the create, it waits out a busy server for as long as the step may.
+        const response = await this.call('GET', path, undefined, true, `look up ${this.target}`, deadline, true);
+        if (!hasApiPath(this.inputs.url) && (response.status === 404 || !isJson(response)))
+            await this.checkApiPath(deadline);
         if (response.status === 404) {
             throw new errors_RemoteError(`${this.api.serverName} has no ${this.target}. ` +
                 (ref.kind === 'name'
@@ -39385,13 +39693,35 @@ class PrefectClient {
         host_host.untrusted(`Prefect ${this.target}: id ${deployment.id}`);
         this.checkParameters(deployment);
         if (this.inputs.workQueue && !deployment.work_pool_name) {
-            throw new InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`);
+            throw new errors_InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`);
         }
         if (deployment.paused) {
-            host_host.warning(`${this.target} is paused: the run will be created but will not start until the deployment is resumed.`);
+            // Pausing stops the scheduler only: workers and serve processes still pick up runs made through the API (seen on 3.8.8).
+            host_host.info(`${this.target} is paused: Prefect makes no scheduled runs of it, but runs the one created here as usual.`);
         }
         if (deployment.status === 'NOT_READY') {
             host_host.warning(`${this.target} is NOT_READY: no worker or serve process has polled it lately, so the run may stay Scheduled and turn Late.`);
+        }
+    }
+    /**
+     * A self-hosted server serves its API under `/api`; a url without it
+     * reaches the UI or nothing, and every deployment looks missing. Asked only
+     * when the look-up failed, and only of a url whose path has no `/api`.
+     */
+    async checkApiPath(deadline) {
+        const { url } = this.inputs;
+        const what = `check whether ${url}/api is the API`;
+        let response;
+        try {
+            response = await this.api.send(what, { method: 'GET', url: `${url}/api/health`, idempotent: true, deadline });
+        }
+        catch (error) {
+            // Only a hint: the look-up's own failure is the one to report.
+            host_host.debug(`Could not ${what}: ${errors_errorMessage(error)}`);
+            return;
+        }
+        if (response.status === 200 && response.body.trim() === 'true') {
+            throw new errors_InputError('url', `is ${url}, which is not the API of this Prefect server: a self-hosted server serves it under /api. Use ${url}/api.`);
         }
     }
     /** The server does not refuse unknown parameter names, so we do, as Prefect's own CLI does. */
@@ -39403,7 +39733,7 @@ class PrefectClient {
         const known = Object.keys(properties);
         const unknown = given.filter((name) => !known.includes(name));
         if (unknown.length > 0) {
-            throw new InputError('parameters', `names ${unknown.map((n) => `'${n}'`).join(', ')}, which ${this.target} does not take; ` +
+            throw new errors_InputError('parameters', `names ${unknown.map((n) => `'${n}'`).join(', ')}, which ${this.target} does not take; ` +
                 (known.length > 0 ? `it takes: ${known.join(', ')}` : 'it takes no parameters'));
         }
     }
@@ -39428,7 +39758,7 @@ class PrefectClient {
                 ...missingRequired(this.inputs.parameters ?? {}, deployment.parameters ?? {}, schema).map((name) => `'${name}' is required and has no default`)
             ];
             if (problems.length > 0 && enforced)
-                throw new InputError('parameters', `does not fit the parameter schema of ${this.target}: ${problems.join('; ')}`);
+                throw new errors_InputError('parameters', `does not fit the parameter schema of ${this.target}: ${problems.join('; ')}`);
             for (const problem of problems)
                 host_host.warning(`${problem}; ${this.target} does not enforce its parameter schema, so Prefect would accept it`);
         }
@@ -39438,7 +39768,8 @@ class PrefectClient {
         const { path, body } = this.createRequest();
         host_host.debug(`Idempotency key: ${body.idempotency_key}`);
         const what = `create a flow run of ${this.target}`;
-        const response = await this.call('POST', path, body, true, what, deadline);
+        // The key makes a repeat return the run the first made: safe to go on through a busy server until the step's timeout.
+        const response = await this.call('POST', path, body, true, what, deadline, true);
         const flowRun = parseJson(this.ok(response, what), what);
         return {
             id: flowRun.id,
@@ -39521,8 +39852,8 @@ class PrefectClient {
             .replace('/accounts/', '/account/')
             .replace('/workspaces/', '/workspace/');
     }
-    call(method, path, json, idempotent, what, deadline) {
-        return this.api.send(what, { method, url: `${this.inputs.url}${path}`, json, idempotent, deadline });
+    call(method, path, json, idempotent, what, deadline, untilDeadline = false) {
+        return this.api.send(what, { method, url: `${this.inputs.url}${path}`, json, idempotent, deadline, untilDeadline });
     }
     ok(response, what) {
         return this.api.ok(response, what);
@@ -39536,6 +39867,20 @@ function client_credentialHint(credentials) {
             return "Check 'api-key': it must be a valid key for this account and workspace.";
         case 'basic':
             return "Check 'username' and 'password': they must match the server's PREFECT_SERVER_API_AUTH_STRING.";
+    }
+}
+/** Prefect Cloud's workspace URLs and a self-hosted server's API URL both have it. */
+function hasApiPath(url) {
+    return /\/api(\/|$)/.test(new URL(url).pathname);
+}
+function isJson(response) {
+    try {
+        JSON.parse(response.body);
+        return true;
+    }
+    catch (error) {
+        host_host.debug(`The answer is not JSON: ${errors_errorMessage(error)}`);
+        return false;
     }
 }
 function client_toStatus(run) {
@@ -39557,6 +39902,7 @@ function client_toStatus(run) {
 
 
 
+
 function report_outcomeOf(phase) {
     switch (phase) {
         case 'succeeded':
@@ -39569,8 +39915,10 @@ function report_outcomeOf(phase) {
 }
 /** Log lines kept for the summary of a run that did not succeed. */
 const LAST_LINES = 20;
-/** Parameter names whose values the summary never shows. */
+/** Parameter names whose values the summary never shows, at any depth of the parameters. */
 const SECRET_NAME = /pass|secret|token|key|credential|auth|private|cert/i;
+/** What the summary shows for a masked secret, or the value of a secret-like name inside a parameter. */
+const REDACTED = '***';
 /**
  * Everything the step tells its user: outputs (each set the moment it is
  * known, so a failing or killed step still has them), log lines, and the job
@@ -39585,6 +39933,8 @@ class report_Report {
     outcome;
     failure;
     waitedSince;
+    /** We saw the run running or paused: it started, whether or not the orchestrator says when. */
+    ran = false;
     timeline = [];
     lastLines = [];
     /** How the step ended, for the CLI's exit code; `error` until it has ended otherwise. */
@@ -39613,6 +39963,8 @@ class report_Report {
     }
     changed(status) {
         this.status = status;
+        if (status.phase === 'running' || status.phase === 'paused')
+            this.ran = true;
         host.setOutput('state', status.state);
         host.setOutput('state-name', status.stateName);
         if (status.outputs !== undefined)
@@ -39636,7 +39988,7 @@ class report_Report {
         this.failure = failure;
         host.setOutput('outcome', outcome);
         if (outcome !== 'triggered' && outcome !== 'dry-run' && this.waitedSince !== undefined) {
-            host.setOutput('duration-seconds', String(Math.round(this.seconds() ?? 0)));
+            host.setOutput('duration-seconds', String(Math.round(this.duration()?.seconds ?? 0)));
         }
     }
     /** For a failure with no outcome of its own yet: we could not trigger or read the run. */
@@ -39646,8 +39998,21 @@ class report_Report {
         else
             this.failure ??= message;
     }
-    seconds() {
-        return this.status?.runSeconds ?? (this.waitedSince ? (Date.now() - this.waitedSince) / 1000 : undefined);
+    /**
+     * The run's own start-to-end time when the orchestrator knows it; 0 for a
+     * run that never started (it ended, or we stopped waiting, before it ran);
+     * for a run that started and has not ended, the seconds we waited.
+     */
+    duration() {
+        if (this.waitedSince === undefined)
+            return undefined;
+        const status = this.status;
+        if (status?.runSeconds !== undefined)
+            return { seconds: status.runSeconds, started: true };
+        // An ended run with no start time never ran: Prefect sets the start when the run first enters RUNNING.
+        if (status?.phase !== undefined && isTerminal(status.phase))
+            return { seconds: 0, started: false };
+        return this.ran ? { seconds: (Date.now() - this.waitedSince) / 1000, started: true } : { seconds: 0, started: false };
     }
     async writeSummary() {
         if (!process.env.GITHUB_STEP_SUMMARY || !this.details.summary)
@@ -39655,24 +40020,27 @@ class report_Report {
         const product = this.orchestrator?.product ?? 'flow-dispatch';
         const outcome = this.outcome ?? 'error';
         const run = this.run;
-        const text = (value) => escapeHtml(this.redact(value));
+        // Every text that is not ours goes through `text`: redacted, then escaped onto one line.
+        const text = (value) => htmlLines(this.redact(value));
         const rows = [
-            ['Run', run ? `<a href="${escapeHtml(run.url)}">${text(run.name)}</a> <code>${text(run.id)}</code>` : 'not created'],
+            ['Run', run ? `<a href="${escapeHtml(this.redact(run.url))}">${text(run.name)}</a> <code>${text(run.id)}</code>` : 'not created'],
             ['Target', text(this.orchestrator?.target ?? 'unknown')],
             ['State', this.status ? `${text(this.status.state)} (${text(this.status.stateName)})` : 'unknown'],
             ['Outcome', `<b>${outcome}</b>`]
         ];
-        const seconds = this.seconds();
-        if (seconds !== undefined && outcome !== 'triggered')
-            rows.push(['Duration', formatDuration(seconds)]);
+        const duration = this.duration();
+        if (duration !== undefined && outcome !== 'triggered')
+            rows.push(['Duration', duration.started ? formatDuration(duration.seconds) : '0s (the run never started)']);
         const summary = core.summary.addHeading(`${escapeHtml(product)} run: ${outcome}`, 3).addTable([[{ data: 'Field', header: true }, { data: 'Value', header: true }], ...rows]);
         if (this.failure)
             summary.addRaw(`<p>${text(this.failure)}</p>`, true);
         const parameters = Object.entries(this.details.parameters ?? {});
         if (parameters.length > 0) {
-            summary.addHeading('Parameters sent', 4).addTable([
+            // 'Sent' only once a run holds them: a dry run sends nothing, and a step that failed before the run existed may have sent nothing.
+            const heading = run ? 'Parameters sent' : outcome === 'dry-run' ? 'Parameters checked (dry run: nothing was sent)' : 'Parameters given (no run was created)';
+            summary.addHeading(heading, 4).addTable([
                 [{ data: 'Name', header: true }, { data: 'Value', header: true }],
-                ...parameters.map(([name, value]) => [text(name), SECRET_NAME.test(name) ? '<i>redacted</i>' : `<code>${text(JSON.stringify(value))}</code>`])
+                ...parameters.map(([name, value]) => [text(name), SECRET_NAME.test(name) ? '<i>redacted</i>' : `<code>${text(this.shown(value))}</code>`])
             ]);
         }
         if (this.timeline.length > 0) {
@@ -39687,8 +40055,20 @@ class report_Report {
         let result = value;
         for (const secret of this.details.secrets)
             if (secret.length > 0)
-                result = result.replaceAll(secret, '***');
+                result = result.replaceAll(secret, REDACTED);
         return result;
+    }
+    /**
+     * A parameter's value as JSON, with the value of every secret-like name in
+     * it redacted, however deep, and masked secrets redacted in each string
+     * before JSON escaping could change how they are spelt.
+     */
+    shown(value) {
+        return JSON.stringify(value, (name, item) => {
+            if (name !== '' && SECRET_NAME.test(name))
+                return REDACTED;
+            return typeof item === 'string' ? this.redact(item) : item;
+        });
     }
 }
 /** `2026-11-22T18:00:05Z` from an ISO time (now when none); the text as it is when it is not a time. */
@@ -39702,6 +40082,94 @@ function hint(status) {
     }
     const phase = status.phase;
     return phase === 'paused' ? ' — it waits to be resumed in the orchestrator' : '';
+}
+
+;// CONCATENATED MODULE: ./src/state.ts
+
+
+
+/**
+ * What the main step leaves for the post step: where the run is, and what the
+ * main step decided about it. The post step works from this alone, with the
+ * credentials read again from the inputs: the state file is not masked on
+ * disk, so no secret goes in it.
+ */
+/**
+ * What the main step decided about its run. The post step acts on the first
+ * two only: every other one means the main step finished its own handling.
+ */
+const HANDLINGS = [
+    /** Waiting, and cancels per cancel-on if the job is cancelled: only a killed main step leaves this. */
+    'watching',
+    /** Asked for a cancel it could not see through: the post step checks again. */
+    'cancel-asked',
+    /** Saw the run end, on its own or by its cancel. */
+    'ended',
+    /** `wait: false`: left going on purpose. */
+    'not-waited',
+    /** Timed out, and cancel-on leaves timeouts out. */
+    'left-at-timeout',
+    /** The job was cancelled, and cancel-on leaves job cancellation out. */
+    'left-at-job-cancel',
+    /** Stopped on an error of its own, and left the run as it was. */
+    'left-on-error'
+];
+const KEY = {
+    orchestrator: 'orchestrator',
+    server: 'server',
+    tenant: 'tenant',
+    cancelOnJobCancel: 'cancel-on-job-cancel',
+    handling: 'handling',
+    runId: 'run-id',
+    runUrl: 'run-url'
+};
+const ORCHESTRATORS = ['prefect', 'kestra'];
+/** Kestra servers older than 0.23 have no tenant; `none` is what the input says then, and never a tenant id. */
+const NO_TENANT = 'none';
+let lastHandling;
+/** Before anything is created: where a run will be, and what main means to do with it. */
+function state_saveTarget(inputs) {
+    host.saveState(KEY.orchestrator, inputs.orchestrator);
+    host.saveState(KEY.server, inputs.url);
+    if (inputs.orchestrator === 'kestra')
+        host.saveState(KEY.tenant, inputs.tenant ?? NO_TENANT);
+    host.saveState(KEY.cancelOnJobCancel, String(inputs.waiting.cancelOn.jobCancel));
+    state_saveHandling(inputs.waiting.wait ? 'watching' : 'not-waited');
+}
+/** The moment the run exists. */
+function state_saveRun(run) {
+    host.saveState(KEY.runId, run.id);
+    host.saveState(KEY.runUrl, run.url);
+}
+function state_saveHandling(handling) {
+    lastHandling = handling;
+    host.saveState(KEY.handling, handling);
+}
+/** What this process saved last, so that an error can settle a run main was still watching. */
+function state_savedHandling() {
+    return lastHandling;
+}
+/** Undefined when no run was created. Throws when the state is not what this version's main step saves. */
+function getSavedRun() {
+    const runId = getState(KEY.runId);
+    if (runId === '')
+        return undefined;
+    const orchestrator = getState(KEY.orchestrator);
+    const handling = getState(KEY.handling);
+    const server = getState(KEY.server);
+    const tenant = getState(KEY.tenant);
+    if (!isOneOf(ORCHESTRATORS, orchestrator) || !isOneOf(HANDLINGS, handling) || server === '' || (orchestrator === 'kestra' && tenant === '')) {
+        throw new Error(`the main step's saved state is incomplete (orchestrator '${orchestrator}', handling '${handling}', server '${server}')`);
+    }
+    return {
+        orchestrator,
+        server,
+        tenant: orchestrator === 'kestra' && tenant !== NO_TENANT ? tenant : undefined,
+        cancelOnJobCancel: getState(KEY.cancelOnJobCancel) === 'true',
+        handling,
+        runId,
+        runUrl: getState(KEY.runUrl)
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/wait.ts
@@ -39795,9 +40263,8 @@ const package_namespaceObject = {"rE":"0.1.0"};
 
 
 
+
 const USER_AGENT = `flow-dispatch/${package_namespaceObject.rE}`;
-/** What the main step leaves for the post step, which cancels a run the main step could not. */
-const STATE = { runId: 'run-id', ended: 'run-ended' };
 /** The runner sends SIGTERM 7.5 s after SIGINT and kills the step 2.5 s later: cancel and confirm well before. */
 const SIGNAL_BUDGET_MS = 6_000;
 const DRAIN_PAUSE_MS = 2_500;
@@ -39811,7 +40278,7 @@ function createOrchestrator(inputs) {
     }
 }
 function cancelReason(why) {
-    return `Cancelled by flow-dispatch: ${why} (${getOrigin().runUrl ?? 'run outside CI'})`;
+    return `Cancelled by flow-dispatch: ${why} (${origin_getOrigin().runUrl ?? 'run outside CI'})`;
 }
 /**
  * The engine, for the action and the CLI alike: trigger, optionally wait,
@@ -39842,8 +40309,10 @@ async function run() {
         }
         if (jobCancelled.signal.aborted)
             throw new Error('The job was cancelled before the run was created; nothing was created.');
+        // Before the create: a step killed the moment the run exists leaves the post step all it needs.
+        saveTarget(inputs);
         const run = await orchestrator.trigger(deadline);
-        host.saveState(STATE.runId, run.id);
+        saveRun(run);
         report.created(run);
         if (!inputs.waiting.wait) {
             report.finish('triggered');
@@ -39880,7 +40349,7 @@ async function run() {
             await onTimeout(orchestrator, run, inputs, report);
             return report.result(false);
         }
-        host.saveState(STATE.ended, 'true');
+        saveHandling('ended');
         const failing = inputs.waiting.failOn.has(status.state);
         const outcome = outcomeOf(status.phase);
         // A success-like state that fail-on names (Kestra's WARNING, say) is a failure for this step.
@@ -39893,6 +40362,9 @@ async function run() {
     }
     catch (error) {
         failure = error;
+        // Stopped, not killed: the post step must not take this for a main step that never got to act.
+        if (savedHandling() === 'watching')
+            saveHandling('left-on-error');
         report.fail(errorMessage(error));
         failStep(errorMessage(error));
     }
@@ -39909,13 +40381,13 @@ async function onTimeout(orchestrator, run, inputs, report) {
     let message = `${orchestrator.product} run ${run.id} did not end within the timeout of ${limit}; it was ${last.state} (${last.stateName})`;
     if (inputs.waiting.cancelOn.timeout) {
         const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason(`the wait timed out after ${limit}`), TIMEOUT_CANCEL_BUDGET_MS, (next) => report.changed(next));
-        if (confirmed)
-            host.saveState(STATE.ended, 'true');
+        saveHandling(confirmed ? 'ended' : 'cancel-asked');
         message += confirmed
             ? ` and was cancelled: it ended ${status.state} (${status.stateName}). ${run.url}`
             : `; cancelling it was asked for, but it was still ${status.state} (${status.stateName}) and may still be going: ${run.url}`;
     }
     else {
+        saveHandling('left-at-timeout');
         message += ` and may still be going (cancel-on leaves timeouts out): ${run.url}`;
     }
     report.finish('timed-out', message);
@@ -39924,14 +40396,14 @@ async function onTimeout(orchestrator, run, inputs, report) {
 async function onJobCancelled(orchestrator, run, inputs, report) {
     const last = report.lastStatus ?? run.status;
     if (!inputs.waiting.cancelOn.jobCancel) {
+        saveHandling('left-at-job-cancel');
         const message = `The job was cancelled; ${orchestrator.product} run ${run.id} was left ${last.state}, as cancel-on asks: ${run.url}`;
         report.finish('error', message);
         failStep(message, 'Job cancelled');
         return;
     }
     const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason('the job was cancelled'), SIGNAL_BUDGET_MS, (next) => report.changed(next));
-    if (confirmed)
-        host.saveState(STATE.ended, 'true');
+    saveHandling(confirmed ? 'ended' : 'cancel-asked');
     const message = confirmed
         ? `The job was cancelled, and so was ${orchestrator.product} run ${run.id}: it ended ${status.state} (${status.stateName}). ${run.url}`
         : `The job was cancelled; cancelling ${orchestrator.product} run ${run.id} was asked for, but it was still ${status.state} (${status.stateName}); the post step checks again. ${run.url}`;
@@ -39991,35 +40463,72 @@ class LogPrinter {
 
 
 
+
+
+
 const POST_CANCEL_BUDGET_MS = 60_000;
 /**
+ * Whether the post step cancels the run: only when the main step was killed
+ * while it still had the run to look after (or had asked for a cancel it
+ * could not see through). Otherwise the main step's own decision stands, and
+ * this says which.
+ */
+function decide(saved) {
+    const run = `${PRODUCT[saved.orchestrator]} run ${saved.runId}`;
+    switch (saved.handling) {
+        case 'watching':
+            return saved.cancelOnJobCancel
+                ? { act: true }
+                : { act: false, why: `cancel-on leaves job cancellation out: ${run} is left as it is.` };
+        case 'cancel-asked':
+            return { act: true };
+        case 'ended':
+            return { act: false, why: `${run} had ended: nothing to cancel.` };
+        case 'not-waited':
+            return { act: false, why: `${run} was started with wait: false and is left going on purpose.` };
+        case 'left-at-timeout':
+            return { act: false, why: `${run} outlived the timeout and is left going, as cancel-on asks (it leaves timeouts out).` };
+        case 'left-at-job-cancel':
+            return { act: false, why: `${run} is left going, as cancel-on asks (it leaves job cancellation out).` };
+        case 'left-on-error':
+            return { act: false, why: `The main step stopped on an error and left ${run} as it was; only a run whose main step was killed is cancelled here.` };
+    }
+}
+const PRODUCT = { prefect: 'Prefect', kestra: 'Kestra' };
+/**
  * The post step, run when the job was cancelled: the backstop for a main step
- * that was killed before it could cancel the run it had created. It only ever
- * warns: a cleanup must not turn a cancelled job into a failed one.
+ * that was killed before it could cancel the run it had created. It works
+ * from what the main step saved, never from a second read of the inputs, but
+ * for the credentials. It only ever warns: a cleanup must not turn a
+ * cancelled job into a failed one.
  */
 async function post() {
-    const runId = getState(STATE.runId);
-    if (!runId) {
+    let saved;
+    try {
+        saved = getSavedRun();
+    }
+    catch (error) {
+        host_host.warning(`The post step leaves the run alone: ${errors_errorMessage(error)}`);
+        return;
+    }
+    if (!saved) {
         host_host.info('No run was created: nothing to cancel.');
         return;
     }
-    if (getState(STATE.ended)) {
-        host_host.info(`Run ${runId} had ended: nothing to cancel.`);
+    const decision = decide(saved);
+    if (!decision.act) {
+        host_host.untrusted(decision.why);
         return;
     }
+    const { runId } = saved;
     try {
-        const inputs = inputs_getInputs();
-        if (!inputs.waiting.cancelOn.jobCancel) {
-            host_host.info(`cancel-on leaves job cancellation out: run ${runId} is left as it is.`);
-            return;
-        }
-        const orchestrator = createOrchestrator(inputs);
+        const orchestrator = clientFor(saved, getCredentials(saved.orchestrator));
         const status = await orchestrator.read(runId);
         if (status.phase && orchestrator_isTerminal(status.phase)) {
             host_host.untrusted(`${orchestrator.product} run ${runId} had ended ${status.state}: nothing to cancel.`);
             return;
         }
-        const run = { id: runId, name: runId, url: orchestrator.runUrl(runId), created: true, status };
+        const run = { id: runId, name: runId, url: saved.runUrl, created: true, status };
         const result = await cancel_cancelAndConfirm(orchestrator, run, status, cancelReason('the GitHub job was cancelled'), POST_CANCEL_BUDGET_MS, (next) => host_host.untrusted(`${orchestrator.product} run ${runId}: ${next.state} (${next.stateName})`));
         if (result.confirmed)
             host_host.untrusted(`Cancelled ${orchestrator.product} run ${runId}: it ended ${result.status.state}. ${run.url}`);
@@ -40030,6 +40539,29 @@ async function post() {
         host_host.warning(`Could not cancel run ${runId}: ${errors_errorMessage(error)}`);
     }
 }
+/**
+ * A client that reads and cancels the saved run. The clients take the whole
+ * inputs; read, cancel and what they build on use only the server, the
+ * credentials and Kestra's tenant, so the rest is left empty.
+ */
+function clientFor(saved, credentials) {
+    const waiting = {
+        wait: true,
+        timeoutSeconds: 0,
+        pollIntervalSeconds: 1,
+        failOn: new Set(),
+        cancelOn: { timeout: false, jobCancel: true },
+        logs: false,
+        summary: false
+    };
+    const common = { url: saved.server, credentials, labels: {}, dryRun: false, waiting };
+    switch (saved.orchestrator) {
+        case 'prefect':
+            return new client_PrefectClient({ orchestrator: 'prefect', ...common, deployment: { kind: 'id', id: '' }, tags: [], extraBody: {} }, origin_getOrigin(), USER_AGENT);
+        case 'kestra':
+            return new client_KestraClient({ orchestrator: 'kestra', ...common, tenant: saved.tenant, namespace: '', flow: '', files: [] }, origin_getOrigin(), USER_AGENT);
+    }
+}
 
 
 /***/ }),
@@ -40038,7 +40570,7 @@ async function post() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3394);
+/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2048);
 
 await (0,_cleanup_js__WEBPACK_IMPORTED_MODULE_0__/* .post */ .b)();
 
@@ -42906,7 +43438,7 @@ __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
 __webpack_unused_export__ = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
-exports.qg = publicApi.parse;
+__webpack_unused_export__ = publicApi.parse;
 exports.hR = publicApi.parseAllDocuments;
 __webpack_unused_export__ = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;

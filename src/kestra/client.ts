@@ -21,7 +21,6 @@ export const KEY_LABEL = 'flow-dispatch-key'
 
 /** A new execution is queued, not written: for a while a read of it may find nothing (Kestra's own follow waits 10s). */
 const VISIBILITY_MS = 30_000
-const MAX_CREATE_ATTEMPTS = 4
 
 interface Flow {
   id: string
@@ -65,8 +64,7 @@ export class KestraClient implements Orchestrator {
       server: inputs.url,
       credentials: inputs.credentials,
       userAgent,
-      credentialHint,
-      forbiddenHint: 'Check that the API token or user may execute flows in this namespace.'
+      credentialHint
     })
   }
 
@@ -83,7 +81,7 @@ export class KestraClient implements Orchestrator {
   async prepare(deadline?: number): Promise<void> {
     const what = `look up ${this.target}`
     const revision = this.inputs.revision === undefined ? '' : `?revision=${this.inputs.revision}`
-    const response = await this.api.send(what, { method: 'GET', url: this.path(`/flows/${this.flowPath()}${revision}`), idempotent: true, deadline })
+    const response = await this.api.send(what, { method: 'GET', url: this.path(`/flows/${this.flowPath()}${revision}`), idempotent: true, deadline, untilDeadline: true })
     if (response.status === 404) {
       const where = this.inputs.tenant === undefined ? '' : ` (tenant '${this.inputs.tenant}')`
       throw new RemoteError(
@@ -184,6 +182,7 @@ export class KestraClient implements Orchestrator {
     const body = await this.form()
     const what = `execute ${this.target}`
     const url = this.path(`/executions/${this.flowPath()}?${this.query(key)}`)
+    // Until the step's timeout, not a number of times: each repeat follows a look-up by key, so a busy server costs time, never a second execution.
     for (let attempt = 1; ; attempt++) {
       let failure: unknown
       try {
@@ -194,10 +193,12 @@ export class KestraClient implements Orchestrator {
         }
         return this.toRun(parseJson<Execution>(this.api.ok(response, what), what), true)
       } catch (error) {
-        if (!isTransient(error) || attempt >= MAX_CREATE_ATTEMPTS) throw error
+        if (!isTransient(error) || (deadline !== undefined && Date.now() >= deadline)) throw error
         failure = error
       }
-      host.untrusted(`The request to ${what} may or may not have created it (${(failure as Error).message}); looking for it by its key before trying again`)
+      const news = `The request to ${what} may or may not have created it (${(failure as Error).message})`
+      if (attempt === 1) host.untrusted(`${news}; looking for it by its key before each new try, until the step's timeout`)
+      else host.debug(`Attempt ${attempt}: ${news}`)
       const found = await this.findByKey(key, VISIBILITY_MS / 3, deadline)
       if (found) return this.toRun(found, true)
     }
@@ -248,7 +249,7 @@ export class KestraClient implements Orchestrator {
     const what = `look for an execution of ${this.target} with ${KEY_LABEL}=${key}`
     const giveUpAt = Math.min(Date.now() + patienceMs, deadline ?? Number.POSITIVE_INFINITY)
     for (let pause = 1_000; ; pause *= 2) {
-      const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true, deadline })
+      const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true, deadline, untilDeadline: true })
       const { results = [] } = parseJson<{ results?: Execution[] }>(this.api.ok(response, what), what)
       if (results.length > 1) host.warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`)
       if (results.length > 0 || Date.now() + pause > giveUpAt) return results[0]
@@ -316,7 +317,8 @@ function credentialHint(credentials: Credentials): string {
 function toStatus(execution: Execution): RunStatus {
   const { state } = execution
   const last = state.histories?.at(-1)
-  const start = state.startDate ? Date.parse(state.startDate) : NaN
+  // Kestra's startDate is when the execution was created: the run started when it first went RUNNING.
+  const start = Date.parse(state.histories?.find((entry) => entry.state === 'RUNNING')?.date ?? '')
   const end = state.endDate ? Date.parse(state.endDate) : NaN
   return {
     state: state.current,

@@ -1,4 +1,4 @@
-import { InputError, RemoteError } from '../errors.js'
+import { errorMessage, InputError, RemoteError } from '../errors.js'
 import { Api, describeAuthorization } from '../api.js'
 import type { HttpResponse } from '../http.js'
 import type { Credentials, PrefectInputs } from '../inputs.js'
@@ -58,8 +58,7 @@ export class PrefectClient implements Orchestrator {
       credentials: inputs.credentials,
       userAgent,
       headers: { 'x-prefect-api-version': API_VERSION },
-      credentialHint,
-      forbiddenHint: "Check that the API key's account or service account may run this deployment."
+      credentialHint
     })
   }
 
@@ -69,7 +68,9 @@ export class PrefectClient implements Orchestrator {
       ref.kind === 'id'
         ? `/deployments/${ref.id}`
         : `/deployments/name/${encodeURIComponent(ref.flow)}/${encodeURIComponent(ref.name)}`
-    const response = await this.call('GET', path, undefined, true, `look up ${this.target}`, deadline)
+    // Nothing is created without it: like the create, it waits out a busy server for as long as the step may.
+    const response = await this.call('GET', path, undefined, true, `look up ${this.target}`, deadline, true)
+    if (!hasApiPath(this.inputs.url) && (response.status === 404 || !isJson(response))) await this.checkApiPath(deadline)
     if (response.status === 404) {
       throw new RemoteError(
         `${this.api.serverName} has no ${this.target}. ` +
@@ -87,12 +88,34 @@ export class PrefectClient implements Orchestrator {
       throw new InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`)
     }
     if (deployment.paused) {
-      host.warning(`${this.target} is paused: the run will be created but will not start until the deployment is resumed.`)
+      // Pausing stops the scheduler only: workers and serve processes still pick up runs made through the API (seen on 3.8.8).
+      host.info(`${this.target} is paused: Prefect makes no scheduled runs of it, but runs the one created here as usual.`)
     }
     if (deployment.status === 'NOT_READY') {
       host.warning(
         `${this.target} is NOT_READY: no worker or serve process has polled it lately, so the run may stay Scheduled and turn Late.`
       )
+    }
+  }
+
+  /**
+   * A self-hosted server serves its API under `/api`; a url without it
+   * reaches the UI or nothing, and every deployment looks missing. Asked only
+   * when the look-up failed, and only of a url whose path has no `/api`.
+   */
+  private async checkApiPath(deadline?: number): Promise<void> {
+    const { url } = this.inputs
+    const what = `check whether ${url}/api is the API`
+    let response: HttpResponse
+    try {
+      response = await this.api.send(what, { method: 'GET', url: `${url}/api/health`, idempotent: true, deadline })
+    } catch (error) {
+      // Only a hint: the look-up's own failure is the one to report.
+      host.debug(`Could not ${what}: ${errorMessage(error)}`)
+      return
+    }
+    if (response.status === 200 && response.body.trim() === 'true') {
+      throw new InputError('url', `is ${url}, which is not the API of this Prefect server: a self-hosted server serves it under /api. Use ${url}/api.`)
     }
   }
 
@@ -142,7 +165,8 @@ export class PrefectClient implements Orchestrator {
     const { path, body } = this.createRequest()
     host.debug(`Idempotency key: ${body.idempotency_key}`)
     const what = `create a flow run of ${this.target}`
-    const response = await this.call('POST', path, body, true, what, deadline)
+    // The key makes a repeat return the run the first made: safe to go on through a busy server until the step's timeout.
+    const response = await this.call('POST', path, body, true, what, deadline, true)
     const flowRun = parseJson<FlowRun>(this.ok(response, what), what)
     return {
       id: flowRun.id,
@@ -235,9 +259,10 @@ export class PrefectClient implements Orchestrator {
     json: unknown,
     idempotent: boolean,
     what: string,
-    deadline?: number
+    deadline?: number,
+    untilDeadline = false
   ): Promise<HttpResponse> {
-    return this.api.send(what, { method, url: `${this.inputs.url}${path}`, json, idempotent, deadline })
+    return this.api.send(what, { method, url: `${this.inputs.url}${path}`, json, idempotent, deadline, untilDeadline })
   }
 
   private ok(response: HttpResponse, what: string): HttpResponse {
@@ -253,6 +278,21 @@ function credentialHint(credentials: Credentials): string {
       return "Check 'api-key': it must be a valid key for this account and workspace."
     case 'basic':
       return "Check 'username' and 'password': they must match the server's PREFECT_SERVER_API_AUTH_STRING."
+  }
+}
+
+/** Prefect Cloud's workspace URLs and a self-hosted server's API URL both have it. */
+function hasApiPath(url: string): boolean {
+  return /\/api(\/|$)/.test(new URL(url).pathname)
+}
+
+function isJson(response: HttpResponse): boolean {
+  try {
+    JSON.parse(response.body)
+    return true
+  } catch (error) {
+    host.debug(`The answer is not JSON: ${errorMessage(error)}`)
+    return false
   }
 }
 

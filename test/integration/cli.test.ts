@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { describe, expect, inject, it } from 'vitest'
-import { type CliResult, runCli } from '../support/action.ts'
+import { type CliResult, GITHUB_ENV, runCli } from '../support/action.ts'
 import type { ServerInfo } from './setup.ts'
 
 const open = inject('prefect')
@@ -65,6 +65,18 @@ describe('the command (dist/cli), against the real Prefect and Kestra servers', 
     expect(result.stderr).toMatch(/^error: Prefect run '[\w-]+' ended FAILED: Prefect run [0-9a-f-]{36} ended FAILED/m)
   })
 
+  it("inside a GitHub step, runs no workflow command from a failed run's exception message, the error line included", async () => {
+    const message = 'boom\\n::set-output name=outcome::success\\n::add-mask::x\\n##[set-output name=state;]HACKED'
+    const result = await runCli(prefect(uniqueTag(), '--param', 'outcome=fail', '--param', `message="${message}"`), GITHUB_ENV)
+    expect(result.code, explain(result)).toBe(1)
+    // The message arrives, as text, inside stop-commands blocks: in the state change and in the final error line.
+    const block = /^::stop-commands::([0-9a-f-]{36})\n([\s\S]*?)^::\1::$/gm
+    const guarded = [...result.stdout.matchAll(block)].map((m) => m[2]).join('\n')
+    expect(guarded).toMatch(/^error: Prefect run '[\w-]+' ended FAILED: .*failing on purpose: boom\n::set-output name=outcome::success\n::add-mask::x\n##\[set-output/m)
+    for (const stream of [result.stdout, result.stderr]) expect(stream.replace(block, '')).not.toMatch(/^\s*::|##\[/m)
+    expect(result.stdout).toMatch(/^outcome: failed \(exit code 1\)$/m)
+  })
+
   it('exits 3 on a timeout, after cancelling the run', async () => {
     const result = await runCli(prefect(uniqueTag(), '--param', 'sleep_seconds=60', '--timeout', '8s', '--json'))
     expect(result.code, explain(result)).toBe(3)
@@ -76,6 +88,8 @@ describe('the command (dist/cli), against the real Prefect and Kestra servers', 
     const result = await runCli(prefect(tag, '--param', 'count', '--json'))
     expect(result.code, explain(result)).toBe(2)
     expect(result.stderr).toBe("error: --param must be name=value; got 'count'\n")
+    // With --json, stdout is the result document whatever went wrong.
+    expect(JSON.parse(result.stdout)).toEqual({ outcome: 'error', error: "--param must be name=value; got 'count'", 'exit-code': 2 })
     const wrongName = await runCli(prefect(tag, '--param', 'colour=red'))
     expect(wrongName.code, explain(wrongName)).toBe(2)
     expect(wrongName.stdout).toMatch(/error: --parameters names 'colour', which deployment 'it-flow\/it-deployment' does not take/)
@@ -89,7 +103,7 @@ describe('the command (dist/cli), against the real Prefect and Kestra servers', 
     server.close()
     const result = await runCli(['prefect', '--url', `http://127.0.0.1:${port}/api`, '--deployment', 'it-flow/it-deployment', '--json'])
     expect(result.code, explain(result)).toBe(4)
-    expect(JSON.parse(result.stdout)).toEqual({ outcome: 'error', 'exit-code': 4 })
+    expect(JSON.parse(result.stdout)).toEqual({ outcome: 'error', error: expect.stringContaining(`127.0.0.1:${port}`), 'exit-code': 4 })
   })
 
   it('never shows the password nor the basic-auth value, even with --verbose', async () => {

@@ -226,3 +226,18 @@ describe('a seeded random series of faults', () => {
     )
   })
 })
+
+describe('a TLS mismatch between the url and a real Prefect server', () => {
+  it('an https url to the plain-HTTP server fails at once, said once, with what to check', async () => {
+    const url = prefect.apiUrl.replace(/^http:/, 'https:')
+    const result = await runAction({ orchestrator: 'prefect', url, deployment: 'it-flow/it-deployment', timeout: '5m' }, { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) })
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.outputs.outcome).toBe('error')
+    const told = result.stdout.split('\n').filter((line) => line.includes('TLS'))
+    expect(told, explain(result)).toEqual([
+      expect.stringMatching(/^::error::GET https:\/\/127\.0\.0\.1:\d+\/api\/deployments\/name\/it-flow\/it-deployment: https:\/\/127\.0\.0\.1:\d+ does not speak TLS on that port \(wrong version number\).*Check the scheme and port of the URL/)
+    ])
+    expect(result.stdout).not.toMatch(/retrying|openssl/i)
+    expect(result.elapsedMs).toBeLessThan(10_000)
+  })
+})

@@ -186,7 +186,7 @@ describe('Prefect, against a real server and a served flow', () => {
     expect(result.code, explain(result)).toBe(1)
     expect(latencyMs).toBeLessThan(10_000)
     expect(result.outputs).toMatchObject({ outcome: 'cancelled', state: 'CANCELLED' })
-    expect(result.state['run-ended']).toBe('true')
+    expect(result.state.handling).toBe('ended')
     expect((await api<FlowRun>(open, 'GET', `/flow_runs/${result.outputs['run-id']}`)).state_type).toBe('CANCELLED')
   })
 
@@ -204,8 +204,33 @@ describe('Prefect, against a real server and a served flow', () => {
     expect(post.code, explain(post)).toBe(0)
     expect(post.stdout).toContain(`Cancelled Prefect run ${runId}: it ended CANCELLED`)
     expect((await api<FlowRun>(open, 'GET', `/flow_runs/${runId}`)).state_type).toBe('CANCELLED')
-    const again = await runAction(inputs, {}, { entry: 'post', state: { 'run-id': runId } })
+    const again = await runAction(inputs, {}, { entry: 'post', state: main.state })
     expect(again.stdout).toContain('had ended CANCELLED: nothing to cancel')
+  })
+
+  // A later step of the job is cancelled: the runner starts the post step with the main step's saved state.
+  it('leaves going from the post step a run started with wait: false, and says why', async () => {
+    const inputs = { ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 20', wait: 'false' }
+    const main = await runAction(inputs)
+    expect(main.code, explain(main)).toBe(0)
+    const runId = main.outputs['run-id']
+    const post = await runAction(inputs, {}, { entry: 'post', state: main.state })
+    expect(post.code, explain(post)).toBe(0)
+    expect(post.stdout).toContain(`Prefect run ${runId} was started with wait: false and is left going on purpose.`)
+    expect(post.stdout).not.toContain('::warning::')
+    expect((await api<FlowRun>(open, 'GET', `/flow_runs/${runId}`)).state_type).not.toMatch(/^CANCELL(ING|ED)$/)
+  })
+
+  it('leaves going from the post step a run that timed out with cancel-on none', async () => {
+    const inputs = { ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 20', timeout: '5s', 'poll-interval': '1s', 'cancel-on': 'none' }
+    const main = await runAction(inputs)
+    expect(main.code, explain(main)).toBe(1)
+    expect(main.outputs.outcome).toBe('timed-out')
+    const runId = main.outputs['run-id']
+    const post = await runAction(inputs, {}, { entry: 'post', state: main.state })
+    expect(post.code, explain(post)).toBe(0)
+    expect(post.stdout).toContain(`Prefect run ${runId} outlived the timeout and is left going, as cancel-on asks`)
+    expect((await api<FlowRun>(open, 'GET', `/flow_runs/${runId}`)).state_type).not.toMatch(/^CANCELL(ING|ED)$/)
   })
 
   it('creates one run for a retried step and a new one for a new attempt', async () => {
@@ -335,5 +360,40 @@ describe('Prefect, against a real server and a served flow', () => {
       expect(result.code, explain(result)).toBe(1)
       expect(result.stdout).toContain('The server needs credentials')
     })
+  })
+})
+
+describe('Prefect: what a paused deployment and a url without /api really do', () => {
+  async function setPaused(paused: boolean): Promise<void> {
+    const id = await deploymentId(open)
+    const response = await fetch(`${open.apiUrl}/deployments/${id}/${paused ? 'pause_deployment' : 'resume_deployment'}`, { method: 'POST', headers: open.headers })
+    if (!response.ok) throw new Error(`${paused ? 'pause' : 'resume'} ${id}: ${response.status} ${await response.text()}`)
+  }
+
+  it('a run created for a paused deployment starts and completes, and the log says so instead of warning it will not', async () => {
+    const tag = uniqueTag()
+    await setPaused(true)
+    let result: ActionResult
+    try {
+      expect((await api<{ paused: boolean }>(open, 'GET', '/deployments/name/it-flow/it-deployment')).paused).toBe(true)
+      result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', timeout: '2m' }, { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) })
+    } finally {
+      await setPaused(false)
+    }
+    expect(result.code, explain(result)).toBe(0)
+    expect(result.outputs).toMatchObject({ state: 'COMPLETED', outcome: 'success' })
+    expect(await runsTagged(open, tag)).toBe(1)
+    expect(result.stdout).toContain("deployment 'it-flow/it-deployment' is paused: Prefect makes no scheduled runs of it, but runs the one created here as usual.")
+    expect(result.stdout).not.toMatch(/^::warning::.*paused/m)
+  })
+
+  it('a url without /api is named, with the url to use instead, and nothing is created', async () => {
+    const tag = uniqueTag()
+    const root = open.apiUrl.replace(/\/api$/, '')
+    const result = await runAction({ ...base(tag), url: root, deployment: 'it-flow/it-deployment' })
+    expect(result.code, explain(result)).toBe(1)
+    expect(result.stdout).toContain(`Input 'url' is ${root}, which is not the API of this Prefect server: a self-hosted server serves it under /api. Use ${root}/api.`)
+    expect(result.stdout).not.toContain('has no deployment')
+    expect(await runsTagged(open, tag)).toBe(0)
   })
 })

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { BOOLEAN_OPTIONS, cli, type CommandLine, EXIT, exitCodeOf, parseCommandLine, STRING_OPTIONS, TerminalHost } from '../../src/cli.js'
+import { BOOLEAN_OPTIONS, cli, type CommandLine, EXIT, exitCodeOf, parseCommandLine, resultLine, STRING_OPTIONS, TerminalHost } from '../../src/cli.js'
 import { InputError, RemoteError } from '../../src/errors.js'
 import { actionsHost, useHost } from '../../src/host.js'
 import { NetworkError } from '../../src/http.js'
@@ -39,6 +39,10 @@ describe('the command line', () => {
   it.each([
     [['prefect', '--param', 'count'], "--param must be name=value; got 'count'"],
     [['prefect', '--param', 'a=1', '--param', 'a=2'], "--param names 'a' twice"],
+    // As the parameters input does: a tag that would change the value is refused, not applied or dropped.
+    [['prefect', '--param', 'ratio=!!float 1'], "--param has the tag !!float at 'ratio'"],
+    [['prefect', '--param', 'blob=!!binary aGk='], "--param has the tag !!binary at 'blob'"],
+    [['prefect', '--param', 'x=!custom 1'], "--param has the tag !custom at 'x'"],
     [['prefect', '--parameters', 'a: 1', '--param', 'b=2'], '--parameters is given both whole (--parameters) and item by item (--param): use one'],
     [['prefect', '--wait', '--no-wait'], '--wait is given as both --wait and --no-wait'],
     [['prefect', '--colour', 'red'], "Unknown option '--colour'"],
@@ -49,6 +53,29 @@ describe('the command line', () => {
     const result = await cli(argv, { stdout: () => undefined, stderr: (text) => void stderr.push(text) })
     expect(result.code).toBe(EXIT.badInput)
     expect(stderr.join('')).toContain(message)
+  })
+
+  it.each([
+    [['prefect', '--json', '--param', 'a=1', '--param', 'a=2'], "--param names 'a' twice"],
+    [['prefect', '--colour', 'red', '--json'], "Unknown option '--colour'"],
+    [['--json', '--deployment', 'x'], 'Name the orchestrator first'],
+    [['prefect', '--json', '--wait', '--no-wait'], '--wait is given as both --wait and --no-wait']
+  ])('with --json, refuses %j with the result document on stdout, the log on stderr', async (argv, message) => {
+    const stdout: string[] = []
+    const stderr: string[] = []
+    const result = await cli(argv, { stdout: (text) => void stdout.push(text), stderr: (text) => void stderr.push(text) })
+    expect(result.code).toBe(EXIT.badInput)
+    expect(stdout).toHaveLength(1)
+    expect(JSON.parse(stdout[0])).toEqual({ outcome: 'error', error: expect.stringContaining(message), 'exit-code': 2 })
+    expect(stderr.join('')).toMatch(/^error: /)
+  })
+
+  it('without --json, or with it only after --, prints nothing on stdout for a bad command line', async () => {
+    for (const argv of [['prefect', '--colour', 'red'], ['prefect', '--', '--json']]) {
+      const stdout: string[] = []
+      expect((await cli(argv, { stdout: (text) => void stdout.push(text), stderr: () => undefined })).code).toBe(EXIT.badInput)
+      expect(stdout).toEqual([])
+    }
   })
 
   it('prints its usage and version', async () => {
@@ -120,5 +147,26 @@ describe('the command against a stub Prefect server', () => {
     expect((await cli(['prefect', '--url', `${stub.url}/api`, '--timeout', 'soon'], io)).code).toBe(2)
     expect(stub.requests).toEqual([])
     expect((await cli(['prefect', '--url', `${stub.url}/api`, '--deployment', 'a/b', '--timeout', '3s'], io)).code).toBe(4)
+  })
+
+  it('with --json, a runtime error is a result document too, its message in the error field', async () => {
+    stub = await startStub(() => ({ status: 404, json: { detail: 'Deployment not found' } }))
+    const stdout: string[] = []
+    const code = (await cli(['prefect', '--url', `${stub.url}/api`, '--deployment', 'a/b', '--json'], { stdout: (text) => void stdout.push(text), stderr: () => undefined })).code
+    expect(code).toBe(2)
+    expect(stdout).toHaveLength(1)
+    expect(JSON.parse(stdout[0])).toEqual({ outcome: 'error', error: expect.stringContaining("'a/b'"), 'exit-code': 2 })
+  })
+})
+
+describe('the result document', () => {
+  it('is one line that parses back to the same values, with nothing a log or the runner would act on', () => {
+    const name = 'x\x1b[2J\x9b2J\u2028##[set-output name=outcome;]success\n::add-mask::y'
+    const line = resultLine({ 'run-name': name, outcome: 'failed', error: `ended: ${name}`, 'exit-code': 1 })
+    expect(line.endsWith('\n')).toBe(true)
+    expect(line).not.toContain('##[')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must not be there
+    expect(line.slice(0, -1)).not.toMatch(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/)
+    expect(JSON.parse(line)).toEqual({ 'run-name': name, outcome: 'failed', error: `ended: ${name}`, 'exit-code': 1 })
   })
 })

@@ -1,4 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { once } from 'node:events'
+import { createServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { RemoteError } from '../../src/errors.js'
 import { Http, NetworkError, retryAfterMs } from '../../src/http.js'
 import { freePort } from '../support/processes.ts'
 import { type Reply, type Stub, startStub } from '../support/stub-server.ts'
@@ -87,6 +91,115 @@ describe('Http', () => {
     expect((error as Error).message).toMatch(/no complete answer within|no time left/)
     expect(Date.now() - started).toBeLessThan(3_000)
     expect(server.requests.length).toBeGreaterThanOrEqual(2)
+  })
+})
+
+/** What the code under test printed (the runner's log) while `body` ran. */
+async function printed(body: () => Promise<unknown>): Promise<string> {
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+  try {
+    await body()
+    return write.mock.calls.map(([chunk]) => String(chunk)).join('')
+  } finally {
+    write.mockRestore()
+  }
+}
+
+describe('Http: a request the step needs, retried until the deadline', () => {
+  it('goes on past the attempts a read gets, for as long as the deadline allows, and says so once', async () => {
+    const server = await serve([...Array(7).fill({ status: 503, text: 'Service Unavailable' }), { status: 201, json: { id: 'r' } }])
+    let status = 0
+    const log = await printed(async () => {
+      const response = await http({ maxAttempts: 3 }).send({ method: 'POST', url: server.url, json: {}, idempotent: true, untilDeadline: true, deadline: Date.now() + 15_000 })
+      status = response.status
+    })
+    expect(status).toBe(201)
+    expect(server.requests).toHaveLength(8)
+    const told = log.split('\n').filter((line) => line.includes('503') && !line.startsWith('::debug::'))
+    expect(told).toHaveLength(1)
+    expect(told[0]).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+: HTTP 503; retrying until the step's timeout \(\d{4}-\d\d-\d\dT[\d:]+Z\), with pauses of up to 0s$/)
+  })
+
+  it('stops at the deadline with the last answer, however many attempts that was', async () => {
+    const server = await serve([{ status: 503 }])
+    const started = Date.now()
+    let status = 0
+    await printed(async () => {
+      const response = await http({ maxAttempts: 2 }).send({ method: 'POST', url: server.url, json: {}, idempotent: true, untilDeadline: true, deadline: Date.now() + 1_500 })
+      status = response.status
+    })
+    expect(status).toBe(503)
+    expect(server.requests.length).toBeGreaterThan(2)
+    expect(Date.now() - started).toBeLessThan(2_500)
+  })
+
+  it('tells the retries of a read once too, and the attempts in its last failure', async () => {
+    const server = await serve(['drop'])
+    let error: unknown
+    const log = await printed(async () => {
+      error = await http({ maxAttempts: 4 }).send({ method: 'GET', url: server.url, idempotent: true }).catch((e: unknown) => e)
+    })
+    expect(error).toBeInstanceOf(NetworkError)
+    expect((error as Error).message).toMatch(/\(after 4 attempts in \d+s\)$/)
+    expect(log.split('\n').filter((line) => line.includes('retrying'))).toEqual([expect.stringMatching(/: socket hang up; retrying up to 3 times, with pauses of up to 0s$/)])
+  })
+})
+
+/** A self-signed certificate for 127.0.0.1, made for these tests only (valid until 2126). */
+const TEST_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgCdF4sWbEpK6dffh7
++C2fFMEUzmgO2H1o6GVEABy4CtyhRANCAARb2OBJV2IOkMQn42dt39mB4iCFtzbm
+r0PgqROY9dFw4WVkD35AbLif04MFxtaC4xrplA5LqR4qM9zJvKr7MYIm
+-----END PRIVATE KEY-----
+`
+const TEST_CERT = `-----BEGIN CERTIFICATE-----
+MIIBojCCAUigAwIBAgIUXvF2Voz04s0sPRzVUAav57SxLwwwCgYIKoZIzj0EAwIw
+HTEbMBkGA1UEAwwSZmxvdy1kaXNwYXRjaC10ZXN0MCAXDTI2MTEyNTIyMTA0NFoY
+DzIxMjYxMTAxMjIxMDQ0WjAdMRswGQYDVQQDDBJmbG93LWRpc3BhdGNoLXRlc3Qw
+WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARb2OBJV2IOkMQn42dt39mB4iCFtzbm
+r0PgqROY9dFw4WVkD35AbLif04MFxtaC4xrplA5LqR4qM9zJvKr7MYImo2QwYjAd
+BgNVHQ4EFgQUql0JdhqqIZ5Hw2l5uxyZO2rqhhkwHwYDVR0jBBgwFoAUql0Jdhqq
+IZ5Hw2l5uxyZO2rqhhkwDwYDVR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAAB
+MAoGCCqGSM49BAMCA0gAMEUCIQDzBJ2N5bjg2o2kzdMWGeG9u7tOT93xyDTqPRGc
+TekECwIgeuRurZb6rIeVvk7Mm+Wj8aFlUZGOGgsrsfXQgeVatSw=
+-----END CERTIFICATE-----
+`
+
+describe('Http: a TLS failure', () => {
+  it('to an http server over https: one line naming the URL and what to check, said once, not retried', async () => {
+    const server = await serve([{ status: 200, json: {} }])
+    const url = `${server.url.replace('http:', 'https:')}/api/health`
+    let error: unknown
+    const log = await printed(async () => {
+      error = await http({ baseDelayMs: 2_000 }).send({ method: 'GET', url, idempotent: true, untilDeadline: true, deadline: Date.now() + 60_000 }).catch((e: unknown) => e)
+    })
+    expect(error).toBeInstanceOf(RemoteError)
+    const message = (error as Error).message
+    expect(message).not.toContain('\n')
+    expect(message).toMatch(/^GET https:\/\/127\.0\.0\.1:\d+\/api\/health: https:\/\/127\.0\.0\.1:\d+ does not speak TLS on that port \(wrong version number\): it looks like a plain-HTTP server\. Check the scheme and port of the URL: http:\/\/ for a server without TLS/)
+    expect(log).toBe('')
+  })
+
+  it('a certificate Node does not trust: named, with what to check, not retried', async () => {
+    const tls = createServer({ key: TEST_KEY, cert: TEST_CERT }, (_, res) => res.end('{}'))
+    tls.listen(0, '127.0.0.1')
+    await once(tls, 'listening')
+    let connections = 0
+    tls.on('connection', () => connections++)
+    try {
+      const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/api`
+      let error: unknown
+      const log = await printed(async () => {
+        error = await http({ baseDelayMs: 2_000 }).send({ method: 'GET', url, idempotent: true, deadline: Date.now() + 60_000 }).catch((e: unknown) => e)
+      })
+      expect(error).toBeInstanceOf(RemoteError)
+      expect((error as Error).message).toMatch(/^GET https:\/\/127\.0\.0\.1:\d+\/api: the certificate of https:\/\/127\.0\.0\.1:\d+ was refused \(DEPTH_ZERO_SELF_SIGNED_CERT: self[- ]signed certificate[^)]*\)\. .*NODE_EXTRA_CA_CERTS/)
+      expect(log).toBe('')
+      expect(connections).toBe(1)
+    } finally {
+      tls.closeAllConnections()
+      tls.close()
+    }
   })
 })
 

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { InputError } from '../../src/errors.js'
 import { getInputs, type KestraInputs, type PrefectInputs } from '../../src/inputs.js'
+import { run } from '../../src/main.js'
 import { useActionEnvironment } from '../support/env.ts'
 
 const env = useActionEnvironment()
@@ -64,6 +65,7 @@ describe('getInputs', () => {
     ['a Kestra input with Prefect', { namespace: 'dev' }, /^Input 'namespace' is for Kestra only, and orchestrator is 'prefect'/],
     ['no url', { url: '' }, /^Input 'url' is required/],
     ['a url that is not one', { url: 'prefect.example.com/api' }, /^Input 'url' is not a URL/],
+    ['a url that is not one, with a token in its query', { url: 'http://[bad/api?token=s3cret#x' }, /^Input 'url' is not a URL \(read from input 'url'\): 'http:\/\/\[bad\/api\?…'$/],
     ['a non-http url', { url: 'ftp://x/api' }, /^Input 'url' must be an http:\/\/ or https:\/\/ URL/],
     ['credentials in the url', { url: 'https://u:p@x/api' }, /^Input 'url' must not carry credentials/],
     ['the Prefect Cloud UI url', { url: 'https://app.prefect.cloud/account/a/workspace/w' }, /^Input 'url' points at the Prefect Cloud UI/],
@@ -77,7 +79,15 @@ describe('getInputs', () => {
     ['a non-boolean wait', { wait: 'yes' }, /^Input 'wait' must be true or false; got 'yes'/],
     ['a non-terminal fail-on state', { 'fail-on': 'FAILED, RUNNING' }, /^Input 'fail-on' names 'RUNNING', which is not a terminal state; choose from COMPLETED, FAILED, CANCELLED, CRASHED/],
     ['a time without a zone', { 'scheduled-time': '2026-11-22T18:00:00' }, /^Input 'scheduled-time' must be an ISO 8601 date and time with a time zone/],
-    ['an impossible date', { 'scheduled-time': '2026-13-40T18:00:00Z' }, /^Input 'scheduled-time' must be/],
+    ['an impossible month', { 'scheduled-time': '2026-13-10T18:00:00Z' }, /^Input 'scheduled-time' has the month 13, and months run 01 to 12; give an ISO 8601 date/],
+    ['31 February', { 'scheduled-time': '2026-02-31T18:00:00Z' }, /^Input 'scheduled-time' has the day 31, and February 2026 has 28 days; .*got '2026-02-31T18:00:00Z'$/],
+    ['29 February of a common year', { 'scheduled-time': '2100-02-29T18:00:00Z' }, /^Input 'scheduled-time' has the day 29, and February 2100 has 28 days/],
+    ['31 April', { 'scheduled-time': '2026-04-31 09:30+02:00' }, /^Input 'scheduled-time' has the day 31, and April 2026 has 30 days/],
+    ['day 00', { 'scheduled-time': '2026-04-00T09:30:00Z' }, /^Input 'scheduled-time' has the day 00/],
+    ['the hour 24', { 'scheduled-time': '2026-11-22T24:00:00Z' }, /^Input 'scheduled-time' has the hour 24, and hours run 00 to 23/],
+    ['the minute 60', { 'scheduled-time': '2026-11-22T18:60:00Z' }, /^Input 'scheduled-time' has the minute 60/],
+    ['the second 60', { 'scheduled-time': '2026-11-22T18:00:60Z' }, /^Input 'scheduled-time' has the second 60/],
+    ['an offset of 24 hours', { 'scheduled-time': '2026-11-22T18:00:00+24:00' }, /^Input 'scheduled-time' has the time zone offset \+24:00/],
     ['a label with no key', { labels: 'team=data\n=x' }, /^Input 'labels' line 2 must be key=value; got '=x'/],
     ['a label twice', { labels: 'a=1\na=2' }, /^Input 'labels' names 'a' twice/],
     ['a create field that has its own input', { 'extra-body': 'tags: [a]' }, /^Input 'extra-body' sets 'tags'; use input 'tags' instead/],
@@ -87,6 +97,46 @@ describe('getInputs', () => {
     ['a password without a username', { password: 'p' }, /^Input 'username' is empty but a password is set/]
   ])('refuses %s, naming the input', (_, inputs, message) => {
     expect(failure({ ...minimal, ...inputs }).message).toMatch(message)
+  })
+
+  it.each([
+    ['2028-02-29T12:00:00+01:00', '2028-02-29T11:00:00.000Z'],
+    ['2000-02-29 23:59:59.123456-00:30', '2000-03-01T00:29:59.123Z'],
+    ['2026-12-31t23:59z', '2026-12-31T23:59:00.000Z'],
+    ['2026-11-22T18:00:00+0100', '2026-11-22T17:00:00.000Z']
+  ])('reads the scheduled time %s as %s', (time, iso) => {
+    expect(read({ ...minimal, 'scheduled-time': time }).scheduledTime).toBe(iso)
+  })
+
+  it.each([
+    ['!!binary', 'parameters', 'blob: !!binary aGVsbG8=', /^Input 'parameters' has the tag !!binary at 'blob': it reads the value as bytes, which JSON has no type for/],
+    ['!!set', 'parameters', 'nested:\n  ids: !!set {a, b}', /^Input 'parameters' has the tag !!set at 'nested.ids': JSON has no such collection/],
+    ['!!omap', 'job-variables', 'env: !!omap [{A: 1}, {B: 2}]', /^Input 'job-variables' has the tag !!omap at 'env'/],
+    ['!!pairs', 'parameters', 'p: !!pairs [{A: 1}]', /^Input 'parameters' has the tag !!pairs at 'p'/],
+    ['!!timestamp', 'parameters', 'at: !!timestamp 2026-11-22', /^Input 'parameters' has the tag !!timestamp at 'at': it would be sent rewritten as a time in UTC/],
+    ['!!float on a whole number', 'parameters', 'ratio: !!float 1.0', /^Input 'parameters' has the tag !!float at 'ratio': JSON has no whole-number float, so the server would read the integer 1/],
+    ['!!float on what is no number', 'parameters', 'ratio: !!float 1', /^Input 'parameters' has the tag !!float at 'ratio': it does not fit what is written there, which would be sent as "1"/],
+    ['!!bool on yes', 'parameters', 'flag: !!bool yes', /^Input 'parameters' has the tag !!bool at 'flag': it does not fit what is written there, which would be sent as "yes"/],
+    ['!!int on a fraction', 'parameters', 'n: !!int 1.5', /^Input 'parameters' has the tag !!int at 'n'/],
+    ['!!str on a list', 'parameters', 's: !!str [1]', /^Input 'parameters' has the tag !!str at 's': it does not fit what is written there, which would be sent as a list/],
+    ['a local tag', 'parameters', 'list: [1, !secret x]', /^Input 'parameters' has the tag !secret at 'list\[1\]': it is not a type of YAML's core schema .* would be dropped/],
+    ['a tag of another schema', 'extra-body', '%TAG !e! tag:example.com,2000:\n---\ncontext: !e!thing 1', /^Input 'extra-body' has the tag !<tag:example.com,2000:thing> at 'context'/],
+    ['!!merge', 'parameters', 'a: !!merge {b: 1}', /^Input 'parameters' has the tag !!merge at 'a'/],
+    ['a tagged key', 'parameters', '!!binary aGk=: 1', /^Input 'parameters' has the tag !!binary on a key at the top/],
+    ['a tag on the whole mapping', 'job-variables', '!!set\n? a', /^Input 'job-variables' has the tag !!set at the top/],
+    ['a key that is a list', 'parameters', '? [a, b]\n: 1', /^Input 'parameters' has a key that is a list or a mapping at the top, which JSON cannot carry/]
+  ])('refuses %s in %s, naming the input, the key path and the tag', (_, name, yaml, message) => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    try {
+      expect(failure({ ...minimal, [name]: yaml }).message).toMatch(message)
+    } finally {
+      stderr.mockRestore()
+    }
+  })
+
+  it('keeps the tags JSON carries as written', () => {
+    const yaml = 'a: !!str 1\nb: !!int 0x1F\nc: !!float 1.5\nd: !!bool true\ne: !!null\nf: !!map {x: !!seq [1]}\ng: ! 12\nh: !<tag:yaml.org,2002:str> 007\ni: !!int "12"'
+    expect(read({ ...minimal, parameters: yaml, 'job-variables': yaml }).parameters).toEqual({ a: '1', b: 31, c: 1.5, d: true, e: null, f: { x: [1] }, g: '12', h: '007', i: 12 })
   })
 
   it('reads a deployment UUID in any case', () => {
@@ -251,5 +301,71 @@ describe('getInputs for Kestra', () => {
     expect([...inputs.waiting.failOn]).toEqual(['FAILED', 'WARNING'])
     expect(inputs.labels).toEqual({ team: 'data', url: 'https://x/?a=b:c' })
     expect(inputs.revision).toBe(3)
+  })
+})
+
+describe('credentials in a URL', () => {
+  const kestra = { orchestrator: 'kestra', url: 'https://kestra.example.com', namespace: 'dev', flow: 'inputs_demo' }
+  // Each value with the secrets it carries, as written and as a URL parser would encode them.
+  const urls: [string, string[]][] = [
+    ['https://user:p@ss word@host/api', ['p@ss word', 'p%40ss%20word']],
+    ['http://u:secret@[bad', ['secret']],
+    ['https://u:pa/ss@host/api', ['pa/ss']],
+    ['https://u:1234/ss@host/api', ['1234/ss']],
+    ['https://u:1234#ss@host/api', ['1234#ss']],
+    ['https:/u:s3cr%3Ft@host/api', ['s3cr%3Ft', 's3cr?t']],
+    ['https://ghp_t0ken@[bad/api', ['ghp_t0ken']]
+  ]
+  const places: [string, (url: string) => Record<string, string>][] = [
+    ['input url (Prefect)', (url) => ({ ...minimal, url })],
+    ['input ui-url', (url) => ({ ...minimal, 'ui-url': url })],
+    [
+      'PREFECT_API_URL',
+      (url) => {
+        process.env.PREFECT_API_URL = url
+        return { ...minimal, url: '' }
+      }
+    ],
+    [
+      'KESTRA_URL',
+      (url) => {
+        process.env.KESTRA_URL = url
+        return { ...kestra, url: '' }
+      }
+    ],
+    ['input url, when another input is refused first', (url) => ({ ...minimal, url, namespace: 'dev' })]
+  ]
+
+  describe.each(places)('in %s', (_, inputsFor) => {
+    it.each(urls)('never shows the credentials of %s: masked first, absent from the message, the log and the summary', async (url, secrets) => {
+      let stdout = ''
+      const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+        stdout += String(chunk)
+        return true
+      })
+      try {
+        env.setInputs(inputsFor(url))
+        await run()
+      } finally {
+        write.mockRestore()
+      }
+      // Workflow commands escape '%' and line breaks; read them as the runner does.
+      const lines = stdout.split('\n').map((line) => line.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
+      const masks = lines.filter((line) => line.startsWith('::add-mask::'))
+      const shown = [...lines.filter((line) => !line.startsWith('::add-mask::')), env.summary(), JSON.stringify(env.outputs())].join('\n')
+      expect(process.exitCode).toBe(1)
+      for (const secret of secrets) {
+        expect(masks).toContain(`::add-mask::${secret}`)
+        expect(shown).not.toContain(secret)
+        expect(shown).not.toContain(encodeURIComponent(secret))
+      }
+      if (!/refused first/.test(_)) expect(shown).toMatch(/::error::Input '(url|ui-url)' must not carry credentials \(read from (input '(url|ui-url)'|environment variable \w+): '[^']*\*\*\*@/)
+    })
+  })
+
+  it("refuses an '@' in the path too, as it cannot tell it from a password with a '/'", () => {
+    expect(failure({ ...minimal, url: 'https://prefect.example.com/api/@team' }).message).toMatch(
+      /^Input 'url' must not carry credentials \(read from input 'url': 'https:\/\/\*\*\*@team'\); use 'username' and 'password', and write an '@' that belongs to the URL as %40/
+    )
   })
 })

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { InputError } from '../../src/errors.js'
 import { getInputs, type KestraInputs, maskedSecrets } from '../../src/inputs.js'
 import { KestraClient } from '../../src/kestra/client.js'
@@ -147,6 +147,26 @@ describe('KestraClient', () => {
     expect(methods.at(-1)).toBe('create')
   }, 30_000)
 
+  it('goes on creating through a busy server until the deadline, not a number of tries, looking by key before each, and says so once', async () => {
+    let posts = 0
+    const { client, stub } = await connect({}, server(() => (posts++ < 4 ? { status: 503, text: 'Service Unavailable' } : { status: 200, json: DOCS_CREATE_RESPONSE })))
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+    let printed = ''
+    try {
+      const deadline = Date.now() + 120_000
+      await client.prepare(deadline)
+      expect((await client.trigger(deadline)).id).toBe('1KWLxLeaXEXNDaXWP7YSKA')
+      printed = write.mock.calls.map(([c]) => String(c)).join('')
+    } finally {
+      write.mockRestore()
+    }
+    const methods = stub.requests.map((r) => (r.method === 'POST' ? 'create' : r.path.includes('search') ? 'search' : 'flow'))
+    expect(methods.filter((m) => m === 'create')).toHaveLength(5)
+    // Every create after the first follows a search that found nothing.
+    for (const [i, m] of methods.entries()) if (m === 'create' && i > 2) expect(methods[i - 1]).toBe('search')
+    expect(printed.split('\n').filter((line) => line.includes('may or may not have created it') && !line.startsWith('::debug::'))).toHaveLength(1)
+  }, 60_000)
+
   it('shows the message of a rejected input and does not retry it', async () => {
     const { client, stub } = await connect({ parameters: 'user: x' }, server(() => ({ status: 422, json: { message: 'Invalid entity: Missing required input:user', _links: { self: { href: '/x', templated: false } } } })))
     await client.prepare()
@@ -179,7 +199,7 @@ describe('KestraClient', () => {
       if (reads++ === 0) return { status: 404, json: { message: 'Not Found' } }
       return {
         status: 200,
-        json: { ...DOCS_CREATE_RESPONSE, outputs: { rows: 3 }, state: { current: 'WARNING', startDate: '2026-01-01T00:00:00Z', endDate: '2026-01-01T00:01:00.250Z', histories: [{ state: 'WARNING', date: '2026-01-01T00:01:00.250Z' }] } }
+        json: { ...DOCS_CREATE_RESPONSE, outputs: { rows: 3 }, state: { current: 'WARNING', startDate: '2026-01-01T00:00:00Z', endDate: '2026-01-01T00:01:00.250Z', histories: [{ state: 'RUNNING', date: '2026-01-01T00:00:00Z' }, { state: 'WARNING', date: '2026-01-01T00:01:00.250Z' }] } }
       }
     }))
     await client.prepare()

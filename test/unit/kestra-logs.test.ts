@@ -36,7 +36,7 @@ async function serve(handle: (req: IncomingMessage, res: ServerResponse, index: 
     server.close()
     await once(server, 'close')
   }
-  const api = new Api({ product: 'Kestra', server: url, credentials: { kind: 'none' }, userAgent: 'test', credentialHint: () => '', forbiddenHint: '' })
+  const api = new Api({ product: 'Kestra', server: url, credentials: { kind: 'none' }, userAgent: 'test', credentialHint: () => '' })
   return { follower: new KestraLogFollower(api, (suffix) => `${url}/api/v1/main${suffix}`, RUN), paths, open: () => streams.size }
 }
 

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { run } from '../../src/main.js'
 import { useActionEnvironment } from '../support/env.ts'
@@ -136,7 +137,7 @@ describe('run', () => {
     expect(stdout).toContain(`did not end within the timeout of 2s; it was RUNNING (Running) and may still be going (cancel-on leaves timeouts out): ${server.url}/runs/flow-run/${RUN_ID}`)
     expect(env.summary()).toContain('may still be going')
     expect(server.requests.some((r) => r.path.endsWith('/set_state'))).toBe(false)
-    expect(env.state()).toEqual({ 'run-id': RUN_ID })
+    expect(env.state()).toMatchObject({ 'run-id': RUN_ID, handling: 'left-at-timeout' })
   })
 
   it('cancels the run at the timeout by default, and confirms it', async () => {
@@ -148,7 +149,7 @@ describe('run', () => {
     expect(JSON.parse(setState?.body ?? '{}')).toMatchObject({ state: { type: 'CANCELLING', name: 'Cancelling', message: expect.stringContaining('the wait timed out after 1s') }, force: false })
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'CANCELLED' })
     expect(stdout).toContain('did not end within the timeout of 1s; it was RUNNING (Running) and was cancelled: it ended CANCELLED (Cancelled)')
-    expect(env.state()).toEqual({ 'run-id': RUN_ID, 'run-ended': 'true' })
+    expect(env.state()).toMatchObject({ 'run-id': RUN_ID, handling: 'ended' })
   })
 
   it('cancels the run when the job is cancelled, and says so', async () => {
@@ -179,6 +180,137 @@ describe('run', () => {
     expect(summary).not.toContain('plain-text')
     expect(summary).not.toContain('Hunter2')
     expect(summary).toContain('eu-&#42;&#42;&#42;')
+  })
+
+  it('keeps every text from the orchestrator inside the summary, as the text it is', async () => {
+    // GitHub ends a raw HTML block at a blank line (CR and CRLF end lines too) and reads what follows as Markdown.
+    const message = 'boom\n\n# Heading\n\n- item\r\n\r\n    indented code\r\r```\nfence\n```\n \t\n<script>x</script> **bold** [link](http://x) | a | b |'
+    const withSchema = { ...deployment, parameter_openapi_schema: { properties: { note: {} } } }
+    stub = await startStub((r: Recorded): Reply => {
+      if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: withSchema }
+      if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('SCHEDULED', 'Sched\n\n# uled', null, 'otter\n\n## run') }
+      if (r.path.endsWith('/logs/filter')) return { status: 200, json: r.body.includes('after_') ? [] : [{ id: 'l1', level: 40, timestamp: '2026-11-22T18:00:01Z', message: 'first\n\n# log heading\n\n* star\n\n    code' }] }
+      return { status: 200, json: flowRun('FAILED', 'Fai\r\n\r\nled', message, 'otter\n\n## run') }
+    })
+    env.setInputs(inputs(stub, { parameters: 'note: "a\\n\\n# b\\n\\n- c"' }))
+    await run()
+    const summary = env.summary()
+    expect(summary).toContain('Last log lines')
+    expect(summary).not.toMatch(/\n[ \t]*\n|\r/)
+    for (const line of summary.split('\n').filter(Boolean)) expect(line).toMatch(/^</)
+    // Once our own tags are taken out, nothing is left that HTML or Markdown acts on: the rest is text and character references.
+    const rest = summary.replace(/<\/?(h3|h4|table|tr|th|td|p|pre|code|a|b|i|br)( href="[^"<>]*")?>/g, '').replace(/&#\d+;/g, '')
+    expect(rest).not.toMatch(/[<>&"'`*_#|[\]\\~!$]/)
+    const decoded = summary.replace(/<br>/g, '\n').replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)))
+    expect(decoded).toContain(message.replace(/\r\n?/g, '\n'))
+    // The log's own continuation lines are indented under their first.
+    expect(decoded).toContain('first\n    \n    # log heading\n    \n    * star\n    \n        code')
+    expect(decoded).toContain('otter\n\n## run')
+    expect(decoded).toContain('FAILED (Fai\n\nled)')
+    expect(decoded).toContain('SCHEDULED (Sched\n\n# uled)')
+    expect(decoded).toContain('"a\\n\\n# b\\n\\n- c"')
+  })
+
+  it('redacts the value of a secret-like name at any depth of the parameters', async () => {
+    const withSchema = { ...deployment, parameter_openapi_schema: { properties: { db: {}, targets: {} } } }
+    stub = await startStub((r: Recorded): Reply => {
+      if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: withSchema }
+      if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('COMPLETED', 'Completed') }
+      return { status: 200, json: [] }
+    })
+    // A masked secret is redacted in each string before JSON escapes its quote.
+    const parameters = 'db:\n  host: db.internal\n  note: \'by q"uote-pw\'\n  password: plain-text-1\n  options: {auth: {user: u, value: plain-text-2}}\ntargets:\n  - name: eu\n    api_token: plain-text-3'
+    env.setInputs(inputs(stub, { username: 'ci', password: 'q"uote-pw', parameters }))
+    await run()
+    const summary = env.summary()
+    expect(summary).not.toContain('plain-text')
+    expect(summary).not.toContain('uote')
+    expect(summary).toContain('by &#42;&#42;&#42;')
+    expect(summary).toContain('db.internal')
+    expect(summary).toContain('&#34;password&#34;:&#34;&#42;&#42;&#42;&#34;')
+    expect(summary).toContain('&#34;auth&#34;:&#34;&#42;&#42;&#42;&#34;')
+    expect(summary).toContain('&#34;name&#34;:&#34;eu&#34;')
+    expect(stub.requests.find((r) => r.path.endsWith('/create_flow_run'))?.body).toContain('plain-text-3')
+  })
+
+  it.each([
+    [{ username: 'ci', password: 'pw-1' }, "Check that the user in input 'username' is allowed to do this."],
+    [{ 'api-key': 'key-1' }, "Check that the account of the key in input 'api-key' (a user or a service account) is allowed to do this."],
+    [{}, 'The server needs credentials']
+  ])('says on a 403 what to check about the credentials that were sent (%o)', async (credentials, hint) => {
+    stub = await startStub((): Reply => ({ status: 403, json: { detail: 'Forbidden' } }))
+    env.setInputs(inputs(stub, credentials))
+    await run()
+    expect(process.exitCode).toBe(1)
+    const error = stdout.split('\n').find((line) => line.startsWith('::error')) ?? ''
+    expect(error).toContain(`forbids it (403 Forbidden). ${hint}`)
+    if ('username' in credentials) expect(error).not.toMatch(/api.key|API key|token/i)
+    expect(error.split('Check that').length).toBeLessThanOrEqual(2)
+  })
+
+  it.each([
+    ['the run was never created', { status: 404, json: { detail: 'Not Found' } }, {}, 'Parameters given (no run was created)'],
+    ['a dry run', { status: 200, json: { ...deployment, parameter_openapi_schema: { properties: { region: {} } } } }, { 'dry-run': 'true' }, 'Parameters checked (dry run: nothing was sent)']
+  ])('does not call the parameters sent when %s', async (_, lookup, extra, heading) => {
+    stub = await startStub((): Reply => lookup as Reply)
+    env.setInputs(inputs(stub, { parameters: 'region: eu', ...extra }))
+    await run()
+    const summary = env.summary()
+    expect(summary).not.toContain('Parameters sent')
+    expect(summary).toContain(`<h4>${heading}</h4>`)
+    expect(stub.requests.some((r) => r.path.endsWith('/create_flow_run'))).toBe(false)
+  })
+
+  it('says the parameters were sent once the run exists', async () => {
+    const withSchema = { ...deployment, parameter_openapi_schema: { properties: { region: {} } } }
+    stub = await startStub((r: Recorded): Reply => {
+      if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: withSchema }
+      return { status: r.path.endsWith('/create_flow_run') ? 201 : 200, json: r.path.endsWith('/logs/filter') ? [] : flowRun('COMPLETED', 'Completed') }
+    })
+    env.setInputs(inputs(stub, { parameters: 'region: eu' }))
+    await run()
+    expect(env.summary()).toContain('<h4>Parameters sent</h4>')
+  })
+
+  it('gives duration-seconds 0 for a run cancelled before it started', async () => {
+    let cancelled = false
+    stub = await startStub((r: Recorded): Reply => {
+      if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
+      if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('SCHEDULED', 'Scheduled') }
+      if (r.path.endsWith('/set_state')) {
+        cancelled = true
+        return { status: 201, json: { status: 'REJECT', state: { type: 'CANCELLED' }, details: { type: 'reject_details', reason: 'not running' } } }
+      }
+      if (r.path.endsWith('/logs/filter')) return { status: 200, json: [] }
+      // Prefect sets start_time when a run first enters RUNNING; this one never did.
+      return { status: 200, json: cancelled ? { ...flowRun('CANCELLED', 'Cancelled'), start_time: null, end_time: '2026-11-22T18:00:02Z' } : flowRun('SCHEDULED', 'Late') }
+    })
+    env.setInputs(inputs(stub))
+    setTimeout(() => process.emit('SIGINT', 'SIGINT'), 1600)
+    await run()
+    expect(env.outputs()).toMatchObject({ outcome: 'cancelled', state: 'CANCELLED', 'duration-seconds': '0' })
+    expect(env.summary()).toContain('<td>Duration</td><td>0s (the run never started)</td>')
+  })
+
+  it('gives duration-seconds 0 for a run that had not started when the wait timed out', async () => {
+    const server = await prefect([flowRun('SCHEDULED', 'Late')])
+    env.setInputs(inputs(server, { timeout: '1.6s', 'poll-interval': '1s', 'cancel-on': 'none' }))
+    await run()
+    expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'SCHEDULED', 'duration-seconds': '0' })
+  })
+
+  it("gives duration-seconds the run's own time when it ran, and the seconds waited when it ran past the timeout", async () => {
+    const ran = { ...flowRun('COMPLETED', 'Completed'), start_time: '2026-11-22T18:00:00Z', end_time: '2026-11-22T18:01:05Z' }
+    let server = await prefect([flowRun('RUNNING', 'Running'), ran])
+    env.setInputs(inputs(server))
+    await run()
+    expect(env.outputs()['duration-seconds']).toBe('65')
+    await server.close()
+    writeFileSync(process.env.GITHUB_OUTPUT as string, '')
+    server = await prefect([flowRun('RUNNING', 'Running')])
+    env.setInputs(inputs(server, { timeout: '1.6s', 'poll-interval': '1s', 'cancel-on': 'none' }))
+    await run()
+    expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'RUNNING', 'duration-seconds': '2' })
   })
 
   it('stops at bad input with outcome error and sends nothing', async () => {

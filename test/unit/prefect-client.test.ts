@@ -136,17 +136,66 @@ describe('PrefectClient', () => {
     await expect(client.prepare()).rejects.toThrow("Input 'work-queue' is set, but deployment 'my flow/nightly ?#1' has no work pool")
   })
 
-  it('warns when nothing polls the deployment or it is paused', async () => {
+  it('warns when nothing polls the deployment, and says what pausing it does and does not do', async () => {
     const warnings = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
     try {
       const { client } = await connect({}, () => ({ status: 200, json: { ...deployment, status: 'NOT_READY', paused: true } }))
       await client.prepare()
       const printed = warnings.mock.calls.map(([c]) => String(c)).join('')
-      expect(printed).toContain("::warning::deployment 'my flow/nightly ?#1' is paused")
+      // A paused deployment still runs a run made through the API (see the integration test): nothing to warn of.
+      expect(printed).not.toContain('::warning::deployment \'my flow/nightly ?#1\' is paused')
+      expect(printed).toContain("deployment 'my flow/nightly ?#1' is paused: Prefect makes no scheduled runs of it, but runs the one created here as usual.")
       expect(printed).toContain('is NOT_READY: no worker or serve process has polled it lately')
     } finally {
       warnings.mockRestore()
     }
+  })
+
+  it.each([
+    ['answers 404 without the UI', { status: 404, json: { detail: 'Not Found' } }],
+    ["answers with the UI's page", { status: 200, text: '<!doctype html><html><body>Prefect</body></html>' }]
+  ])('says the url lacks /api when the server %s there and its /api/health answers', async (_, wrong) => {
+    stub = await startStub((r) => (r.path === '/api/health' ? { status: 200, json: true } : (wrong as Reply)))
+    env.setInputs({ orchestrator: 'prefect', url: stub.url, deployment: 'it-flow/nightly' })
+    const client = new PrefectClient(getInputs() as PrefectInputs, {}, 'ua')
+    await expect(client.prepare()).rejects.toThrow(
+      `Input 'url' is ${stub.url}, which is not the API of this Prefect server: a self-hosted server serves it under /api. Use ${stub.url}/api.`
+    )
+    expect(stub.requests.map((r) => r.path)).toEqual(['/deployments/name/it-flow/nightly', '/api/health'])
+  })
+
+  it('asks nothing more of a url that has /api when the deployment is missing', async () => {
+    const { client, stub } = await connect({}, () => ({ status: 404, json: { detail: 'Deployment not found' } }))
+    await expect(client.prepare()).rejects.toThrow(/has no deployment 'my flow\/nightly \?#1'/)
+    expect(stub.requests).toHaveLength(1)
+  })
+
+  it('waits out a busy server for the look-up and the create beyond the attempts of a read, saying so once each', async () => {
+    const busy: Reply = { status: 503, json: { exception_message: 'Service Unavailable' }, headers: { 'retry-after': '0' } }
+    let lookUps = 0
+    let creates = 0
+    const { client, stub } = await connect({}, (r) => {
+      if (r.method === 'GET') return lookUps++ < 6 ? busy : { status: 200, json: deployment }
+      return creates++ < 6 ? busy : { status: 201, json: flowRun() }
+    })
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+    let printed = ''
+    try {
+      const deadline = Date.now() + 60_000
+      await client.prepare(deadline)
+      expect((await client.trigger(deadline)).id).toBe(RUN_ID)
+      printed = write.mock.calls.map(([c]) => String(c)).join('')
+    } finally {
+      write.mockRestore()
+    }
+    expect(stub.requests.filter((r) => r.method === 'POST')).toHaveLength(7)
+    const told = printed.split('\n').filter((line) => line.includes('503') && !line.startsWith('::debug::'))
+    expect(told).toEqual([
+      expect.stringMatching(/^GET .*\/api\/deployments\/name\/.*: HTTP 503; retrying until the step's timeout/),
+      expect.stringMatching(/^POST .*\/create_flow_run: HTTP 503; retrying until the step's timeout/)
+    ])
+    // The same key every time: a create that did land is returned, not made again.
+    expect(new Set(stub.requests.filter((r) => r.method === 'POST').map((r) => JSON.parse(r.body).idempotency_key)).size).toBe(1)
   })
 
   it('reads a run, with its own start-to-end time', async () => {
