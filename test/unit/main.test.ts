@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { run } from '../../src/main.js'
 import { useActionEnvironment } from '../support/env.ts'
+import { captureStdout } from '../support/stdout.ts'
 import { type Recorded, type Reply, type Stub, startStub } from '../support/stub-server.ts'
 
 const env = useActionEnvironment()
@@ -16,16 +17,8 @@ const flowRun = (state_type: string, state_name: string, message: string | null 
 })
 
 let stub: Stub | undefined
-let stdout: string
-beforeEach(() => {
-  stdout = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk)
-    return true
-  })
-})
+const captured = captureStdout()
 afterEach(async () => {
-  vi.restoreAllMocks()
   await stub?.close()
   stub = undefined
 })
@@ -74,7 +67,7 @@ describe('run', () => {
       outcome: 'success',
       'duration-seconds': expect.stringMatching(/^\d+$/)
     })
-    expect(stdout).toMatch(/SCHEDULED \(Scheduled\)\n[\s\S]*RUNNING \(Running\)\n[\s\S]*COMPLETED \(Completed\)\n/)
+    expect(captured.text()).toMatch(/SCHEDULED \(Scheduled\)\n[\s\S]*RUNNING \(Running\)\n[\s\S]*COMPLETED \(Completed\)\n/)
     expect(env.summary()).toContain('<h3>Prefect run: success</h3>')
   })
 
@@ -84,7 +77,7 @@ describe('run', () => {
     await run()
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ 'run-id': RUN_ID, state: 'FAILED', outcome: 'failed', 'duration-seconds': expect.any(String) })
-    expect(stdout).toContain(
+    expect(captured.text()).toContain(
       `::error title=Prefect run 'brave-otter' ended FAILED::Prefect run ${RUN_ID} ended FAILED (Failed): Flow run encountered an exception: <b>ValueError</b> — ${server.url}/runs/flow-run/${RUN_ID}`
     )
     expect(env.summary()).toContain('&#60;b&#62;ValueError&#60;/b&#62;')
@@ -105,17 +98,17 @@ describe('run', () => {
     )
     env.setInputs(inputs(server))
     await run()
-    const blocks = [...stdout.matchAll(/^::stop-commands::([0-9a-f-]{36})\n([\s\S]*?)^::\1::$/gm)].map((m) => m[2])
+    const blocks = [...captured.text().matchAll(/^::stop-commands::([0-9a-f-]{36})\n([\s\S]*?)^::\1::$/gm)].map((m) => m[2])
     expect(blocks.some((text) => text.includes("run '::stop-commands::abc'"))).toBe(true)
     expect(blocks.some((text) => text.includes('::set-output name=outcome::success'))).toBe(true)
     // Outside those blocks, a line is either a command of ours, whose data @actions/core escapes
     // onto one line (the runner reads one command a line), or holds nothing a command starts with.
-    const outside = stdout.replace(/^::stop-commands::([0-9a-f-]{36})\n[\s\S]*?^::\1::$/gm, '')
+    const outside = captured.text().replace(/^::stop-commands::([0-9a-f-]{36})\n[\s\S]*?^::\1::$/gm, '')
     for (const line of outside.split('\n')) {
       if (/^::(error|warning|debug|group|endgroup)( [^:]*)?::/.test(line)) continue
       expect(line).not.toMatch(/^\s*::|##\[/)
     }
-    expect(stdout).toContain("::error title=Prefect run '%3A%3Astop-commands%3A%3Aabc' ended FAILED::Prefect run 99999999-8888-4777-8666-555555555555 ended FAILED (Failed): x%0A::set-output name=outcome::success%0A")
+    expect(captured.text()).toContain("::error title=Prefect run '%3A%3Astop-commands%3A%3Aabc' ended FAILED::Prefect run 99999999-8888-4777-8666-555555555555 ended FAILED (Failed): x%0A::set-output name=outcome::success%0A")
     expect(env.outputs().outcome).toBe('failed')
   })
 
@@ -125,7 +118,7 @@ describe('run', () => {
     await run()
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ 'run-id': RUN_ID, state: 'AWAITING_APPROVAL', outcome: 'error' })
-    expect(stdout).toContain("::error::Prefect reported state 'AWAITING_APPROVAL' (Awaiting approval)")
+    expect(captured.text()).toContain("::error::Prefect reported state 'AWAITING_APPROVAL' (Awaiting approval)")
   })
 
   it('times out with outcome timed-out and a link to the run, leaving it when cancel-on says so', async () => {
@@ -134,7 +127,7 @@ describe('run', () => {
     await run()
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'RUNNING' })
-    expect(stdout).toContain(`did not end within the timeout of 2s; it was RUNNING (Running) and may still be going (cancel-on leaves timeouts out): ${server.url}/runs/flow-run/${RUN_ID}`)
+    expect(captured.text()).toContain(`did not end within the timeout of 2s; it was RUNNING (Running) and may still be going (cancel-on leaves timeouts out): ${server.url}/runs/flow-run/${RUN_ID}`)
     expect(env.summary()).toContain('may still be going')
     expect(server.requests.some((r) => r.path.endsWith('/set_state'))).toBe(false)
     expect(env.state()).toMatchObject({ 'run-id': RUN_ID, handling: 'left-at-timeout' })
@@ -148,7 +141,7 @@ describe('run', () => {
     const setState = stub.requests.find((r) => r.path.endsWith('/set_state'))
     expect(JSON.parse(setState?.body ?? '{}')).toMatchObject({ state: { type: 'CANCELLING', name: 'Cancelling', message: expect.stringContaining('the wait timed out after 1s') }, force: false })
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'CANCELLED' })
-    expect(stdout).toContain('did not end within the timeout of 1s; it was RUNNING (Running) and was cancelled: it ended CANCELLED (Cancelled)')
+    expect(captured.text()).toContain('did not end within the timeout of 1s; it was RUNNING (Running) and was cancelled: it ended CANCELLED (Cancelled)')
     expect(env.state()).toMatchObject({ 'run-id': RUN_ID, handling: 'ended' })
   })
 
@@ -161,8 +154,8 @@ describe('run', () => {
     expect(Date.now() - started).toBeLessThan(5_000)
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ outcome: 'cancelled', state: 'CANCELLED' })
-    expect(stdout).toContain('Received SIGINT: the job is being cancelled')
-    expect(stdout).toContain(`::error title=Job cancelled::The job was cancelled, and so was Prefect run ${RUN_ID}: it ended CANCELLED (Cancelled).`)
+    expect(captured.text()).toContain('Received SIGINT: the job is being cancelled')
+    expect(captured.text()).toContain(`::error title=Job cancelled::The job was cancelled, and so was Prefect run ${RUN_ID}: it ended CANCELLED (Cancelled).`)
     expect(process.listenerCount('SIGINT')).toBe(0)
   })
 
@@ -242,7 +235,7 @@ describe('run', () => {
     env.setInputs(inputs(stub, credentials))
     await run()
     expect(process.exitCode).toBe(1)
-    const error = stdout.split('\n').find((line) => line.startsWith('::error')) ?? ''
+    const error = captured.text().split('\n').find((line) => line.startsWith('::error')) ?? ''
     expect(error).toContain(`forbids it (403 Forbidden). ${hint}`)
     if ('username' in credentials) expect(error).not.toMatch(/api.key|API key|token/i)
     expect(error.split('Check that').length).toBeLessThanOrEqual(2)
@@ -320,7 +313,7 @@ describe('run', () => {
     expect(process.exitCode).toBe(1)
     expect(server.requests).toHaveLength(0)
     expect(env.outputs()).toEqual({ outcome: 'error' })
-    expect(stdout).toContain("::error::Input 'parameters' is not valid YAML or JSON")
+    expect(captured.text()).toContain("::error::Input 'parameters' is not valid YAML or JSON")
     expect(env.summary()).toContain('not created')
   })
 })

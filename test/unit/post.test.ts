@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { decide, post } from '../../src/cleanup.js'
 import { run } from '../../src/main.js'
 import { HANDLINGS, type Handling, type SavedRun } from '../../src/state.js'
 import { useActionEnvironment } from '../support/env.ts'
+import { captureStdout } from '../support/stdout.ts'
 import { type Recorded, type Reply, type Stub, startStub } from '../support/stub-server.ts'
 
 const env = useActionEnvironment()
@@ -19,16 +20,8 @@ const flowRun = (state_type: string, state_name: string) => ({
 })
 
 let stub: Stub | undefined
-let stdout: string
-beforeEach(() => {
-  stdout = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk)
-    return true
-  })
-})
+const captured = captureStdout()
 afterEach(async () => {
-  vi.restoreAllMocks()
   await stub?.close()
   stub = undefined
 })
@@ -65,7 +58,7 @@ const inputs = (server: Stub, extra: Record<string, string> = {}) => ({
 /** The post step as the runner starts it: the main step's saved state as STATE_* variables. */
 async function runPost(state: Record<string, string>): Promise<void> {
   for (const [name, value] of Object.entries(state)) process.env[`STATE_${name}`] = value
-  stdout = ''
+  captured.reset()
   await post()
 }
 
@@ -111,8 +104,8 @@ describe('post step after a real main step', () => {
     expect(env.outputs()).toMatchObject({ 'run-id': RUN_ID, outcome: 'triggered' })
     await runPost(env.state())
     expect(cancels(server)).toHaveLength(0)
-    expect(stdout).toContain(`Prefect run ${RUN_ID} was started with wait: false and is left going on purpose.`)
-    expect(stdout).not.toContain('::warning::')
+    expect(captured.text()).toContain(`Prefect run ${RUN_ID} was started with wait: false and is left going on purpose.`)
+    expect(captured.text()).not.toContain('::warning::')
   })
 
   it('leaves a run that outlived the timeout when cancel-on is none', async () => {
@@ -122,7 +115,7 @@ describe('post step after a real main step', () => {
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'RUNNING' })
     await runPost(env.state())
     expect(cancels(server)).toHaveLength(0)
-    expect(stdout).toContain(`Prefect run ${RUN_ID} outlived the timeout and is left going, as cancel-on asks`)
+    expect(captured.text()).toContain(`Prefect run ${RUN_ID} outlived the timeout and is left going, as cancel-on asks`)
   })
 
   it('leaves a run whose main step stopped on an error', async () => {
@@ -132,7 +125,7 @@ describe('post step after a real main step', () => {
     expect(env.outputs()).toMatchObject({ 'run-id': RUN_ID, outcome: 'error' })
     await runPost(env.state())
     expect(cancels(server)).toHaveLength(0)
-    expect(stdout).toContain(`The main step stopped on an error and left Prefect run ${RUN_ID} as it was`)
+    expect(captured.text()).toContain(`The main step stopped on an error and left Prefect run ${RUN_ID} as it was`)
   })
 
   it('cancels the run of a main step killed while it waited, from the saved state and the credential inputs alone', async () => {
@@ -140,7 +133,7 @@ describe('post step after a real main step', () => {
     const server = await prefect(() => (going ? flowRun('RUNNING', 'Running') : flowRun('COMPLETED', 'Completed')))
     env.setInputs(inputs(server))
     const main = run()
-    await vi.waitFor(() => expect(stdout).toContain('RUNNING (Running)'), { timeout: 5_000 })
+    await vi.waitFor(() => expect(captured.text()).toContain('RUNNING (Running)'), { timeout: 5_000 })
     // What a main step killed now would have left: the runner reads the state file as it is.
     const killedState = env.state()
     going = false
@@ -155,11 +148,11 @@ describe('post step after a real main step', () => {
     const [cancel] = cancels(server)
     expect(JSON.parse(cancel?.body ?? '{}')).toMatchObject({ state: { type: 'CANCELLING' } })
     expect(cancel?.headers.authorization).toBe(`Bearer ${API_KEY}`)
-    expect(stdout).toContain(`Cancelled Prefect run ${RUN_ID}: it ended CANCELLED. ${server.url}/runs/flow-run/${RUN_ID}`)
+    expect(captured.text()).toContain(`Cancelled Prefect run ${RUN_ID}: it ended CANCELLED. ${server.url}/runs/flow-run/${RUN_ID}`)
   })
 
   it('says so when no run was created', async () => {
     await runPost({})
-    expect(stdout).toContain('No run was created: nothing to cancel.')
+    expect(captured.text()).toContain('No run was created: nothing to cancel.')
   })
 })
