@@ -208,6 +208,22 @@ describe('KestraClient', () => {
     expect(await client.read(run.id)).toEqual({ state: 'WARNING', stateName: 'WARNING', phase: 'succeeded', since: '2026-01-01T00:01:00.250Z', runSeconds: 60.25, outputs: { rows: 3 } })
   })
 
+  it('gives no run time to an execution killed before it ran: its startDate is when it was created', async () => {
+    const killed = {
+      ...DOCS_CREATE_RESPONSE,
+      state: {
+        current: 'KILLED',
+        startDate: '2026-01-01T00:00:00Z',
+        endDate: '2026-01-01T00:05:00Z',
+        histories: ['CREATED', 'KILLING', 'KILLED'].map((state, i) => ({ state, date: `2026-01-01T00:0${i * 2}:00Z` }))
+      }
+    }
+    const { client } = await connect({}, server((r) => ({ status: 200, json: r.method === 'POST' ? DOCS_CREATE_RESPONSE : killed })))
+    await client.prepare()
+    const run = await client.trigger()
+    expect((await client.read(run.id)).runSeconds).toBeUndefined()
+  })
+
   it('uses the tenant-less paths and UI links of servers older than 0.23, and ui-url', async () => {
     const { client, stub } = await connect({ tenant: 'none', 'ui-url': 'https://kestra.example.com/' }, (r) => (r.path.startsWith('/api/v1/flows/') ? { status: 200, json: FLOW } : { status: 404, json: {} }))
     await client.prepare()
