@@ -32236,8 +32236,7 @@ const actionsHost = {
     endGroup: () => endGroup(),
     setSecret: (value) => core_setSecret(value),
     setOutput: (name, value) => setOutput(name, value),
-    saveState: (name, value) => saveState(name, value),
-    untrusted: (text) => guardCommands(text, info)
+    saveState: (name, value) => saveState(name, value)
 };
 let host = actionsHost;
 function useHost(next) {
@@ -32329,7 +32328,7 @@ async function cancelAndConfirm(orchestrator, run, last, reason, budgetMs, onCha
         }
     }
     catch (error) {
-        host.untrusted(`Could not cancel ${orchestrator.product} run ${run.id}: ${errorMessage(error)}`);
+        host.info(`Could not cancel ${orchestrator.product} run ${run.id}: ${errorMessage(error)}`);
     }
     return { status, confirmed: status.phase !== undefined && isTerminal(status.phase) };
 }
@@ -39210,7 +39209,7 @@ class KestraClient {
             throw new RemoteError(`${this.api.serverName}${where} has no ${this.target}${this.inputs.revision ? ` at revision ${this.inputs.revision}` : ''}. Check both names: they are case-sensitive.`, 404);
         }
         const flow = parseJson(this.api.ok(response, what), what);
-        host.untrusted(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`);
+        host.info(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`);
         if (flow.disabled)
             throw new RemoteError(`${this.target} is disabled on ${this.api.serverName}: enable it to run it.`);
         this.checkInputs(flow.inputs ?? []);
@@ -39322,7 +39321,7 @@ class KestraClient {
             }
             const news = `The request to ${what} may or may not have created it (${failure.message})`;
             if (attempt === 1)
-                host.untrusted(`${news}; looking for it by its key before each new try, until the step's timeout`);
+                host.info(`${news}; looking for it by its key before each new try, until the step's timeout`);
             else
                 host.debug(`Attempt ${attempt}: ${news}`);
             const found = await this.findByKey(key, VISIBILITY_MS / 3, deadline);
@@ -39414,11 +39413,11 @@ class KestraClient {
             if (response.status === 404 && action === '/actions/kill')
                 continue;
             if (response.status === 409) {
-                host.untrusted(`Kestra did not kill execution ${runId}: it had already ended`);
+                host.info(`Kestra did not kill execution ${runId}: it had already ended`);
                 break;
             }
             this.api.ok(response, what);
-            host.untrusted(`Kestra accepted the kill of execution ${runId}`);
+            host.info(`Kestra accepted the kill of execution ${runId}`);
             break;
         }
         return this.read(runId, deadline);
@@ -39706,7 +39705,7 @@ class PrefectClient {
         }
         const deployment = parseJson(this.ok(response, `look up ${this.target}`), `look up ${this.target}`);
         this.deployment = deployment;
-        host.untrusted(`Prefect ${this.target}: id ${deployment.id}`);
+        host.info(`Prefect ${this.target}: id ${deployment.id}`);
         this.checkParameters(deployment);
         if (this.inputs.workQueue && !deployment.work_pool_name) {
             throw new InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`);
@@ -39836,16 +39835,16 @@ class PrefectClient {
         const why = result.details?.reason ? `: ${result.details.reason}` : '';
         switch (result.status) {
             case 'ACCEPT':
-                host.untrusted(`Prefect accepted the cancellation of flow run ${runId}; its worker or serve process stops it now`);
+                host.info(`Prefect accepted the cancellation of flow run ${runId}; its worker or serve process stops it now`);
                 break;
             // A run no process has picked up goes straight to CANCELLED, by a REJECT of CANCELLING.
             case 'REJECT':
             case 'ABORT':
             case 'WAIT':
-                host.untrusted(`Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`);
+                host.info(`Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`);
                 break;
             default:
-                host.untrusted(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`);
+                host.info(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`);
         }
         return this.read(runId, deadline);
     }
@@ -39915,7 +39914,7 @@ function client_toStatus(run) {
 
 ;// CONCATENATED MODULE: ./src/untrusted.ts
 /**
- * Text from the orchestrator reaches the log only through `host.untrusted`, and the summary only through these.
+ * Text from the orchestrator reaches the log through `host.info`, which no text can make run a command, and the summary only through these.
  *
  * GitHub renders the summary as Markdown, in which our HTML is one raw HTML
  * block: a blank line ends it, and whatever follows is read as Markdown
@@ -39995,7 +39994,7 @@ class Report {
         host.setOutput('run-url', run.url);
         host.setOutput('run-name', run.name);
         const { product } = this.orchestrator ?? { product: 'The orchestrator' };
-        host.untrusted(run.created
+        host.info(run.created
             ? `Created ${product} run '${run.name}' (${run.id}): ${run.url}`
             : `${product} returned the run an identical earlier request created, '${run.name}' (${run.id}); following it instead of creating another: ${run.url}`);
         this.waitedSince = Date.now();
@@ -40011,17 +40010,17 @@ class Report {
             host.setOutput('outputs', JSON.stringify(status.outputs));
         const time = clock(status.since);
         this.timeline.push({ time, state: status.state === status.stateName ? status.state : `${status.state} (${status.stateName})` });
-        host.untrusted(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`);
+        host.info(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`);
     }
     heartbeat(status, waitedSeconds) {
-        host.untrusted(`${clock()}  still ${status.state} (${status.stateName}) after ${formatDuration(waitedSeconds)}`);
+        host.info(`${clock()}  still ${status.state} (${status.stateName}) after ${formatDuration(waitedSeconds)}`);
     }
     /** The run's own log lines, with their time and level; one block, so one stop-commands guard covers it. */
     logs(lines) {
         const text = lines.map((line) => `${clock(line.time)} ${line.level.padEnd(8)} ${line.message.replace(/\r?\n/g, '\n    ')}`);
         this.lastLines.push(...text);
         this.lastLines.splice(0, Math.max(0, this.lastLines.length - LAST_LINES));
-        host.untrusted(text.join('\n'));
+        host.info(text.join('\n'));
     }
     finish(outcome, failure) {
         this.outcome = outcome;
@@ -40257,7 +40256,7 @@ async function waitForRun(orchestrator, run, settings, hooks) {
                 throw error;
             if (!isTransient(error))
                 throw error;
-            host.untrusted(`Could not read the run's state, will try again: ${errorMessage(error)}`);
+            host.info(`Could not read the run's state, will try again: ${errorMessage(error)}`);
             continue;
         }
         if (!sameState(next, status)) {
@@ -40343,7 +40342,7 @@ async function run() {
         const deadline = Date.now() + inputs.waiting.timeoutSeconds * 1000;
         await orchestrator.prepare(deadline);
         if (inputs.dryRun) {
-            host.untrusted(`Dry run: nothing is created. The request that would be sent:\n${(await orchestrator.dryRun(deadline)).join('\n')}`);
+            host.info(`Dry run: nothing is created. The request that would be sent:\n${(await orchestrator.dryRun(deadline)).join('\n')}`);
             report.finish('dry-run');
             return report.result(false);
         }

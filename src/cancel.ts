@@ -34,7 +34,7 @@ export async function cancelAndConfirm(
       see(await orchestrator.read(run.id, deadline))
     }
   } catch (error) {
-    host.untrusted(`Could not cancel ${orchestrator.product} run ${run.id}: ${errorMessage(error)}`)
+    host.info(`Could not cancel ${orchestrator.product} run ${run.id}: ${errorMessage(error)}`)
   }
   return { status, confirmed: status.phase !== undefined && isTerminal(status.phase) }
 }

@@ -64,7 +64,7 @@ export async function post(): Promise<void> {
   }
   const decision = decide(saved)
   if (!decision.act) {
-    host.untrusted(decision.why)
+    host.info(decision.why)
     return
   }
   const { runId } = saved
@@ -72,14 +72,14 @@ export async function post(): Promise<void> {
     const orchestrator = clientFor(saved, getCredentials(saved.orchestrator))
     const status = await orchestrator.read(runId)
     if (status.phase && isTerminal(status.phase)) {
-      host.untrusted(`${orchestrator.product} run ${runId} had ended ${status.state}: nothing to cancel.`)
+      host.info(`${orchestrator.product} run ${runId} had ended ${status.state}: nothing to cancel.`)
       return
     }
     const run = { id: runId, name: runId, url: saved.runUrl, created: true, status }
     const result = await cancelAndConfirm(orchestrator, run, status, cancelReason('the GitHub job was cancelled'), POST_CANCEL_BUDGET_MS, (next) =>
-      host.untrusted(`${orchestrator.product} run ${runId}: ${next.state} (${next.stateName})`)
+      host.info(`${orchestrator.product} run ${runId}: ${next.state} (${next.stateName})`)
     )
-    if (result.confirmed) host.untrusted(`Cancelled ${orchestrator.product} run ${runId}: it ended ${result.status.state}. ${run.url}`)
+    if (result.confirmed) host.info(`Cancelled ${orchestrator.product} run ${runId}: it ended ${result.status.state}. ${run.url}`)
     else host.warning(`Asked ${orchestrator.product} to cancel run ${runId}, but it was still ${result.status.state}: ${run.url}`)
   } catch (error) {
     host.warning(`Could not cancel run ${runId}: ${errorMessage(error)}`)

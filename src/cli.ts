@@ -227,10 +227,6 @@ export class TerminalHost implements Host {
     // No post step follows a command: it cancels on a signal itself.
   }
 
-  untrusted(text: string): void {
-    this.line(text)
-  }
-
   private line(text: string): void {
     this.emit(this.shown(text))
   }

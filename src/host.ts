@@ -12,6 +12,7 @@ export interface Host {
   input(name: string): string
   /** How a message names an input: `input 'deployment'`, or `--deployment` on a command line. */
   inputLabel(name: string): string
+  /** A line that may hold the orchestrator's text: it is shown, and can never act as a command. */
   info(text: string): void
   debug(text: string): void
   warning(text: string): void
@@ -24,8 +25,6 @@ export interface Host {
   setOutput(name: string, value: string): void
   /** For the post step of the action; nothing elsewhere. */
   saveState(name: string, value: string): void
-  /** Text that may come from the orchestrator: it is shown, and can never act as a command. */
-  untrusted(text: string): void
 }
 
 /**
@@ -66,8 +65,7 @@ export const actionsHost: Host = {
   endGroup: () => core.endGroup(),
   setSecret: (value) => core.setSecret(value),
   setOutput: (name, value) => core.setOutput(name, value),
-  saveState: (name, value) => core.saveState(name, value),
-  untrusted: (text) => guardCommands(text, core.info)
+  saveState: (name, value) => core.saveState(name, value)
 }
 
 export let host: Host = actionsHost

@@ -64,7 +64,7 @@ export async function run(): Promise<RunResult> {
     const deadline = Date.now() + inputs.waiting.timeoutSeconds * 1000
     await orchestrator.prepare(deadline)
     if (inputs.dryRun) {
-      host.untrusted(`Dry run: nothing is created. The request that would be sent:\n${(await orchestrator.dryRun(deadline)).join('\n')}`)
+      host.info(`Dry run: nothing is created. The request that would be sent:\n${(await orchestrator.dryRun(deadline)).join('\n')}`)
       report.finish('dry-run')
       return report.result(false)
     }

@@ -71,7 +71,7 @@ export class Report {
     host.setOutput('run-url', run.url)
     host.setOutput('run-name', run.name)
     const { product } = this.orchestrator ?? { product: 'The orchestrator' }
-    host.untrusted(
+    host.info(
       run.created
         ? `Created ${product} run '${run.name}' (${run.id}): ${run.url}`
         : `${product} returned the run an identical earlier request created, '${run.name}' (${run.id}); following it instead of creating another: ${run.url}`
@@ -88,11 +88,11 @@ export class Report {
     if (status.outputs !== undefined) host.setOutput('outputs', JSON.stringify(status.outputs))
     const time = clock(status.since)
     this.timeline.push({ time, state: status.state === status.stateName ? status.state : `${status.state} (${status.stateName})` })
-    host.untrusted(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`)
+    host.info(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`)
   }
 
   heartbeat(status: RunStatus, waitedSeconds: number): void {
-    host.untrusted(`${clock()}  still ${status.state} (${status.stateName}) after ${formatDuration(waitedSeconds)}`)
+    host.info(`${clock()}  still ${status.state} (${status.stateName}) after ${formatDuration(waitedSeconds)}`)
   }
 
   /** The run's own log lines, with their time and level; one block, so one stop-commands guard covers it. */
@@ -100,7 +100,7 @@ export class Report {
     const text = lines.map((line) => `${clock(line.time)} ${line.level.padEnd(8)} ${line.message.replace(/\r?\n/g, '\n    ')}`)
     this.lastLines.push(...text)
     this.lastLines.splice(0, Math.max(0, this.lastLines.length - LAST_LINES))
-    host.untrusted(text.join('\n'))
+    host.info(text.join('\n'))
   }
 
   finish(outcome: Outcome, failure?: string): void {

@@ -1,5 +1,5 @@
 /**
- * Text from the orchestrator reaches the log only through `host.untrusted`, and the summary only through these.
+ * Text from the orchestrator reaches the log through `host.info`, which no text can make run a command, and the summary only through these.
  *
  * GitHub renders the summary as Markdown, in which our HTML is one raw HTML
  * block: a blank line ends it, and whatever follows is read as Markdown

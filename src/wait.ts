@@ -63,7 +63,7 @@ export async function waitForRun(
     } catch (error) {
       if (signal?.aborted) throw error
       if (!isTransient(error)) throw error
-      host.untrusted(`Could not read the run's state, will try again: ${errorMessage(error)}`)
+      host.info(`Could not read the run's state, will try again: ${errorMessage(error)}`)
       continue
     }
     if (!sameState(next, status)) {

@@ -32220,8 +32220,7 @@ const actionsHost = {
     endGroup: () => endGroup(),
     setSecret: (value) => core_setSecret(value),
     setOutput: (name, value) => setOutput(name, value),
-    saveState: (name, value) => saveState(name, value),
-    untrusted: (text) => guardCommands(text, info)
+    saveState: (name, value) => saveState(name, value)
 };
 let host_host = actionsHost;
 function useHost(next) {
@@ -32313,7 +32312,7 @@ async function cancel_cancelAndConfirm(orchestrator, run, last, reason, budgetMs
         }
     }
     catch (error) {
-        host_host.untrusted(`Could not cancel ${orchestrator.product} run ${run.id}: ${errors_errorMessage(error)}`);
+        host_host.info(`Could not cancel ${orchestrator.product} run ${run.id}: ${errors_errorMessage(error)}`);
     }
     return { status, confirmed: status.phase !== undefined && orchestrator_isTerminal(status.phase) };
 }
@@ -39149,7 +39148,7 @@ class client_KestraClient {
             throw new errors_RemoteError(`${this.api.serverName}${where} has no ${this.target}${this.inputs.revision ? ` at revision ${this.inputs.revision}` : ''}. Check both names: they are case-sensitive.`, 404);
         }
         const flow = parseJson(this.api.ok(response, what), what);
-        host_host.untrusted(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`);
+        host_host.info(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`);
         if (flow.disabled)
             throw new errors_RemoteError(`${this.target} is disabled on ${this.api.serverName}: enable it to run it.`);
         this.checkInputs(flow.inputs ?? []);
@@ -39261,7 +39260,7 @@ class client_KestraClient {
             }
             const news = `The request to ${what} may or may not have created it (${failure.message})`;
             if (attempt === 1)
-                host_host.untrusted(`${news}; looking for it by its key before each new try, until the step's timeout`);
+                host_host.info(`${news}; looking for it by its key before each new try, until the step's timeout`);
             else
                 host_host.debug(`Attempt ${attempt}: ${news}`);
             const found = await this.findByKey(key, VISIBILITY_MS / 3, deadline);
@@ -39353,11 +39352,11 @@ class client_KestraClient {
             if (response.status === 404 && action === '/actions/kill')
                 continue;
             if (response.status === 409) {
-                host_host.untrusted(`Kestra did not kill execution ${runId}: it had already ended`);
+                host_host.info(`Kestra did not kill execution ${runId}: it had already ended`);
                 break;
             }
             this.api.ok(response, what);
-            host_host.untrusted(`Kestra accepted the kill of execution ${runId}`);
+            host_host.info(`Kestra accepted the kill of execution ${runId}`);
             break;
         }
         return this.read(runId, deadline);
@@ -39690,7 +39689,7 @@ class client_PrefectClient {
         }
         const deployment = parseJson(this.ok(response, `look up ${this.target}`), `look up ${this.target}`);
         this.deployment = deployment;
-        host_host.untrusted(`Prefect ${this.target}: id ${deployment.id}`);
+        host_host.info(`Prefect ${this.target}: id ${deployment.id}`);
         this.checkParameters(deployment);
         if (this.inputs.workQueue && !deployment.work_pool_name) {
             throw new errors_InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`);
@@ -39820,16 +39819,16 @@ class client_PrefectClient {
         const why = result.details?.reason ? `: ${result.details.reason}` : '';
         switch (result.status) {
             case 'ACCEPT':
-                host_host.untrusted(`Prefect accepted the cancellation of flow run ${runId}; its worker or serve process stops it now`);
+                host_host.info(`Prefect accepted the cancellation of flow run ${runId}; its worker or serve process stops it now`);
                 break;
             // A run no process has picked up goes straight to CANCELLED, by a REJECT of CANCELLING.
             case 'REJECT':
             case 'ABORT':
             case 'WAIT':
-                host_host.untrusted(`Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`);
+                host_host.info(`Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`);
                 break;
             default:
-                host_host.untrusted(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`);
+                host_host.info(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`);
         }
         return this.read(runId, deadline);
     }
@@ -39955,7 +39954,7 @@ class report_Report {
         host.setOutput('run-url', run.url);
         host.setOutput('run-name', run.name);
         const { product } = this.orchestrator ?? { product: 'The orchestrator' };
-        host.untrusted(run.created
+        host.info(run.created
             ? `Created ${product} run '${run.name}' (${run.id}): ${run.url}`
             : `${product} returned the run an identical earlier request created, '${run.name}' (${run.id}); following it instead of creating another: ${run.url}`);
         this.waitedSince = Date.now();
@@ -39971,17 +39970,17 @@ class report_Report {
             host.setOutput('outputs', JSON.stringify(status.outputs));
         const time = clock(status.since);
         this.timeline.push({ time, state: status.state === status.stateName ? status.state : `${status.state} (${status.stateName})` });
-        host.untrusted(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`);
+        host.info(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`);
     }
     heartbeat(status, waitedSeconds) {
-        host.untrusted(`${clock()}  still ${status.state} (${status.stateName}) after ${formatDuration(waitedSeconds)}`);
+        host.info(`${clock()}  still ${status.state} (${status.stateName}) after ${formatDuration(waitedSeconds)}`);
     }
     /** The run's own log lines, with their time and level; one block, so one stop-commands guard covers it. */
     logs(lines) {
         const text = lines.map((line) => `${clock(line.time)} ${line.level.padEnd(8)} ${line.message.replace(/\r?\n/g, '\n    ')}`);
         this.lastLines.push(...text);
         this.lastLines.splice(0, Math.max(0, this.lastLines.length - LAST_LINES));
-        host.untrusted(text.join('\n'));
+        host.info(text.join('\n'));
     }
     finish(outcome, failure) {
         this.outcome = outcome;
@@ -40217,7 +40216,7 @@ async function wait_waitForRun(orchestrator, run, settings, hooks) {
                 throw error;
             if (!isTransient(error))
                 throw error;
-            host.untrusted(`Could not read the run's state, will try again: ${errorMessage(error)}`);
+            host.info(`Could not read the run's state, will try again: ${errorMessage(error)}`);
             continue;
         }
         if (!sameState(next, status)) {
@@ -40303,7 +40302,7 @@ async function run() {
         const deadline = Date.now() + inputs.waiting.timeoutSeconds * 1000;
         await orchestrator.prepare(deadline);
         if (inputs.dryRun) {
-            host.untrusted(`Dry run: nothing is created. The request that would be sent:\n${(await orchestrator.dryRun(deadline)).join('\n')}`);
+            host.info(`Dry run: nothing is created. The request that would be sent:\n${(await orchestrator.dryRun(deadline)).join('\n')}`);
             report.finish('dry-run');
             return report.result(false);
         }
@@ -40517,7 +40516,7 @@ async function post() {
     }
     const decision = decide(saved);
     if (!decision.act) {
-        host_host.untrusted(decision.why);
+        host_host.info(decision.why);
         return;
     }
     const { runId } = saved;
@@ -40525,13 +40524,13 @@ async function post() {
         const orchestrator = clientFor(saved, getCredentials(saved.orchestrator));
         const status = await orchestrator.read(runId);
         if (status.phase && orchestrator_isTerminal(status.phase)) {
-            host_host.untrusted(`${orchestrator.product} run ${runId} had ended ${status.state}: nothing to cancel.`);
+            host_host.info(`${orchestrator.product} run ${runId} had ended ${status.state}: nothing to cancel.`);
             return;
         }
         const run = { id: runId, name: runId, url: saved.runUrl, created: true, status };
-        const result = await cancel_cancelAndConfirm(orchestrator, run, status, cancelReason('the GitHub job was cancelled'), POST_CANCEL_BUDGET_MS, (next) => host_host.untrusted(`${orchestrator.product} run ${runId}: ${next.state} (${next.stateName})`));
+        const result = await cancel_cancelAndConfirm(orchestrator, run, status, cancelReason('the GitHub job was cancelled'), POST_CANCEL_BUDGET_MS, (next) => host_host.info(`${orchestrator.product} run ${runId}: ${next.state} (${next.stateName})`));
         if (result.confirmed)
-            host_host.untrusted(`Cancelled ${orchestrator.product} run ${runId}: it ended ${result.status.state}. ${run.url}`);
+            host_host.info(`Cancelled ${orchestrator.product} run ${runId}: it ended ${result.status.state}. ${run.url}`);
         else
             host_host.warning(`Asked ${orchestrator.product} to cancel run ${runId}, but it was still ${result.status.state}: ${run.url}`);
     }

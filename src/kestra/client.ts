@@ -90,7 +90,7 @@ export class KestraClient implements Orchestrator {
       )
     }
     const flow = parseJson<Flow>(this.api.ok(response, what), what)
-    host.untrusted(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`)
+    host.info(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`)
     if (flow.disabled) throw new RemoteError(`${this.target} is disabled on ${this.api.serverName}: enable it to run it.`)
     this.checkInputs(flow.inputs ?? [])
   }
@@ -197,7 +197,7 @@ export class KestraClient implements Orchestrator {
         failure = error
       }
       const news = `The request to ${what} may or may not have created it (${(failure as Error).message})`
-      if (attempt === 1) host.untrusted(`${news}; looking for it by its key before each new try, until the step's timeout`)
+      if (attempt === 1) host.info(`${news}; looking for it by its key before each new try, until the step's timeout`)
       else host.debug(`Attempt ${attempt}: ${news}`)
       const found = await this.findByKey(key, VISIBILITY_MS / 3, deadline)
       if (found) return this.toRun(found, true)
@@ -283,11 +283,11 @@ export class KestraClient implements Orchestrator {
       const response = await this.api.send(what, { method: 'DELETE', url, idempotent: true, deadline })
       if (response.status === 404 && action === '/actions/kill') continue
       if (response.status === 409) {
-        host.untrusted(`Kestra did not kill execution ${runId}: it had already ended`)
+        host.info(`Kestra did not kill execution ${runId}: it had already ended`)
         break
       }
       this.api.ok(response, what)
-      host.untrusted(`Kestra accepted the kill of execution ${runId}`)
+      host.info(`Kestra accepted the kill of execution ${runId}`)
       break
     }
     return this.read(runId, deadline)

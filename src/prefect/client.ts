@@ -82,7 +82,7 @@ export class PrefectClient implements Orchestrator {
     }
     const deployment = parseJson<Deployment>(this.ok(response, `look up ${this.target}`), `look up ${this.target}`)
     this.deployment = deployment
-    host.untrusted(`Prefect ${this.target}: id ${deployment.id}`)
+    host.info(`Prefect ${this.target}: id ${deployment.id}`)
     this.checkParameters(deployment)
     if (this.inputs.workQueue && !deployment.work_pool_name) {
       throw new InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`)
@@ -219,16 +219,16 @@ export class PrefectClient implements Orchestrator {
     const why = result.details?.reason ? `: ${result.details.reason}` : ''
     switch (result.status) {
       case 'ACCEPT':
-        host.untrusted(`Prefect accepted the cancellation of flow run ${runId}; its worker or serve process stops it now`)
+        host.info(`Prefect accepted the cancellation of flow run ${runId}; its worker or serve process stops it now`)
         break
       // A run no process has picked up goes straight to CANCELLED, by a REJECT of CANCELLING.
       case 'REJECT':
       case 'ABORT':
       case 'WAIT':
-        host.untrusted(`Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`)
+        host.info(`Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`)
         break
       default:
-        host.untrusted(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`)
+        host.info(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`)
     }
     return this.read(runId, deadline)
   }

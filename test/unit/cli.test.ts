@@ -124,10 +124,10 @@ describe('the terminal host', () => {
 
   it('drops control characters and escape sequences from remote text, and guards commands inside GitHub Actions', () => {
     const plain = host()
-    plain.host.untrusted('a\x1b[2Jb\x1b[0Ksection_start:1:x\rc\x07 ::set-output name=x::y')
+    plain.host.info('a\x1b[2Jb\x1b[0Ksection_start:1:x\rc\x07 ::set-output name=x::y')
     expect(plain.lines).toEqual(['absection_start:1:xc ::set-output name=x::y\n'])
     const github = host({ GITHUB_ACTIONS: 'true' })
-    github.host.untrusted('::set-output name=x::y')
+    github.host.info('::set-output name=x::y')
     expect(github.lines[0]).toMatch(/^::stop-commands::[0-9a-f-]{36}\n$/)
     expect(github.lines[1]).toBe('::set-output name=x::y\n')
     expect(github.lines[2]).toBe(github.lines[0].replace(/^::stop-commands::(.*)\n$/, '::$1::\n'))

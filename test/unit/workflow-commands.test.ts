@@ -62,7 +62,6 @@ const HOSTILE = 'boom\n::set-output name=outcome::success\n  ::add-mask::x\r::sa
 /** Every way a host writes text, each given the hostile text. */
 function writeEverything(host: Host): void {
   host.info(HOSTILE)
-  host.untrusted(HOSTILE)
   host.warning(HOSTILE)
   host.error(HOSTILE, `Prefect run '${HOSTILE}' ended FAILED`)
   host.startGroup(`Prefect run '${HOSTILE}': states and log`)
@@ -118,7 +117,6 @@ describe('no escape sequence from remote text reaches the terminal', () => {
 
   it.each([
     ['info', (host: Host) => host.info(ESCAPES)],
-    ['untrusted', (host: Host) => host.untrusted(ESCAPES)],
     ['warning', (host: Host) => host.warning(ESCAPES)],
     ['error', (host: Host) => host.error(ESCAPES, ESCAPES)],
     ['debug', (host: Host) => host.debug(ESCAPES)],
