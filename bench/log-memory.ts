@@ -47,18 +47,30 @@ async function prefect(lines: number): Promise<Stub> {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
     }
     const path = req.url ?? ''
-    const state = (type: string) => ({ id: RUN_ID, name: 'bench', state_type: type, state_name: type[0] + type.slice(1).toLowerCase(), state: { type, timestamp: new Date().toISOString() } })
-    if (path.startsWith('/api/deployments/name/')) return send(200, { id: 'd', name: 'logs', flow_id: 'f', status: 'READY', parameter_openapi_schema: { properties: {} } })
+    const state = (type: string) => ({
+      id: RUN_ID,
+      name: 'bench',
+      state_type: type,
+      state_name: type[0] + type.slice(1).toLowerCase(),
+      state: { type, timestamp: new Date().toISOString() }
+    })
+    if (path.startsWith('/api/deployments/name/'))
+      return send(200, { id: 'd', name: 'logs', flow_id: 'f', status: 'READY', parameter_openapi_schema: { properties: {} } })
     if (path.endsWith('/create_flow_run')) return send(201, state('RUNNING'))
     if (path.startsWith('/api/flow_runs/')) return send(200, state(++reads > 3 ? 'COMPLETED' : 'RUNNING'))
     if (path === '/api/logs/filter') {
-      const body = JSON.parse(Buffer.concat(chunks).toString()) as { logs?: { timestamp?: { after_?: string } }; offset?: number; limit?: number }
+      const body = JSON.parse(Buffer.concat(chunks).toString()) as {
+        logs?: { timestamp?: { after_?: string } }
+        offset?: number
+        limit?: number
+      }
       const after = body.logs?.timestamp?.after_
       const first = after ? Math.max(0, Date.parse(after) - BASE) : 0
       const start = first + (body.offset ?? 0)
       const end = Math.min(lines, start + Math.min(body.limit ?? 200, 200))
       const page = []
-      for (let i = start; i < end; i++) page.push({ id: `log-${i}`, level: 20, message: `line ${i}`, timestamp: new Date(BASE + i).toISOString(), flow_run_id: RUN_ID })
+      for (let i = start; i < end; i++)
+        page.push({ id: `log-${i}`, level: 20, message: `line ${i}`, timestamp: new Date(BASE + i).toISOString(), flow_run_id: RUN_ID })
       return send(200, page)
     }
     send(404, { detail: 'Not Found' })
@@ -74,8 +86,15 @@ async function kestra(lines: number): Promise<Stub> {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
     }
     const path = req.url ?? ''
-    const execution = (state: string) => ({ id: EXECUTION_ID, namespace: 'bench', flowId: 'logs', flowRevision: 1, state: { current: state, histories: [{ state, date: new Date().toISOString() }], startDate: new Date(BASE).toISOString() } })
-    if (path.startsWith('/api/v1/main/flows/')) return send(200, { id: 'logs', namespace: 'bench', revision: 1, disabled: false, inputs: [] })
+    const execution = (state: string) => ({
+      id: EXECUTION_ID,
+      namespace: 'bench',
+      flowId: 'logs',
+      flowRevision: 1,
+      state: { current: state, histories: [{ state, date: new Date().toISOString() }], startDate: new Date(BASE).toISOString() }
+    })
+    if (path.startsWith('/api/v1/main/flows/'))
+      return send(200, { id: 'logs', namespace: 'bench', revision: 1, disabled: false, inputs: [] })
     if (path.startsWith('/api/v1/main/executions/search')) return send(200, { results: [], total: 0 })
     if (req.method === 'POST') return send(200, execution('CREATED'))
     if (path.startsWith('/api/v1/main/executions/')) return send(200, execution(++reads > 3 ? 'SUCCESS' : 'RUNNING'))
@@ -84,17 +103,36 @@ async function kestra(lines: number): Promise<Stub> {
       res.write('data: {}\nid: start\n\n')
       // As fast as the action reads: a write the socket cannot take waits for it to drain.
       for (let i = 0; i < lines; i++) {
-        const entry = { namespace: 'bench', flowId: 'logs', executionId: EXECUTION_ID, timestamp: new Date(BASE + i).toISOString(), level: 'INFO', thread: 'w', message: `line ${i}` }
+        const entry = {
+          namespace: 'bench',
+          flowId: 'logs',
+          executionId: EXECUTION_ID,
+          timestamp: new Date(BASE + i).toISOString(),
+          level: 'INFO',
+          thread: 'w',
+          message: `line ${i}`
+        }
         if (!res.write(`data: ${JSON.stringify(entry)}\nid: progress\n\n`)) await once(res, 'drain')
       }
       return
     }
     send(404, { message: 'Not Found' })
   })
-  return listen(server, (url) => ({ orchestrator: 'kestra', url, namespace: 'bench', flow: 'logs', username: 'bench@example.com', password: 'Bench-Passw0rd' }))
+  return listen(server, (url) => ({
+    orchestrator: 'kestra',
+    url,
+    namespace: 'bench',
+    flow: 'logs',
+    username: 'bench@example.com',
+    password: 'Bench-Passw0rd'
+  }))
 }
 
-async function measure(start: (lines: number) => Promise<Stub>, lines: number, capped: boolean): Promise<{ peakMiB: number; seconds: number }> {
+async function measure(
+  start: (lines: number) => Promise<Stub>,
+  lines: number,
+  capped: boolean
+): Promise<{ peakMiB: number; seconds: number }> {
   const server = await start(lines)
   let peakKiB = 0
   let timer: NodeJS.Timeout | undefined
@@ -115,7 +153,8 @@ async function measure(start: (lines: number) => Promise<Stub>, lines: number, c
   server.close()
   const seen = [...result.stdout.matchAll(/ INFO {5}line (\d+)$/gm)].map((m) => Number(m[1]))
   const inOrder = seen.length === lines && seen.every((n, i) => n === i)
-  if (result.code !== 0 || !inOrder) throw new Error(`${lines} lines: exit ${result.code}, ${seen.length} lines seen, in order: ${inOrder}\n${result.stderr}`)
+  if (result.code !== 0 || !inOrder)
+    throw new Error(`${lines} lines: exit ${result.code}, ${seen.length} lines seen, in order: ${inOrder}\n${result.stderr}`)
   return { peakMiB: peakKiB / 1024, seconds: result.elapsedMs / 1000 }
 }
 
@@ -129,8 +168,10 @@ const counts = process.argv[2] ? process.argv[2].split(',').map(Number) : [1_000
 const rows = []
 for (const [name, start] of Object.entries({ Prefect: prefect, Kestra: kestra })) {
   for (const lines of counts) {
-    for (const capped of [false, true]) rows.push({ name, lines, heap: capped ? `\`${CAPPED}\`` : 'default', ...(await measure(start, lines, capped)) })
+    for (const capped of [false, true])
+      rows.push({ name, lines, heap: capped ? `\`${CAPPED}\`` : 'default', ...(await measure(start, lines, capped)) })
   }
 }
 console.log('| orchestrator | log lines | V8 heap | peak RSS of the action (MiB) | wall time (s) |\n| --- | ---: | ---: | ---: | ---: |')
-for (const row of rows) console.log(`| ${row.name} | ${row.lines.toLocaleString('en')} | ${row.heap} | ${row.peakMiB.toFixed(1)} | ${row.seconds.toFixed(1)} |`)
+for (const row of rows)
+  console.log(`| ${row.name} | ${row.lines.toLocaleString('en')} | ${row.heap} | ${row.peakMiB.toFixed(1)} | ${row.seconds.toFixed(1)} |`)

@@ -35,7 +35,11 @@ let busy = 0
 async function timeCurl(url: string): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     const started = Date.now()
-    const curl = spawnSync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{}', url], { encoding: 'utf8' })
+    const curl = spawnSync(
+      'curl',
+      ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{}', url],
+      { encoding: 'utf8' }
+    )
     const elapsed = Date.now() - started
     if (curl.status === 0 && curl.stdout.startsWith('2')) return elapsed
     if (curl.stdout !== '503' || attempt === 5) throw new Error(`curl: exit ${curl.status}, HTTP ${curl.stdout}\n${curl.stderr}`)
@@ -55,18 +59,41 @@ try {
   // 1. Trigger, three ways, interleaved.
   const times = { action: [] as number[], cli: [] as number[], curl: [] as number[] }
   for (let i = 0; i < repeats; i++) {
-    const action = await runAction({ orchestrator: 'prefect', url: server.apiUrl, deployment: 'it-flow/bench', wait: 'false', summary: 'false' })
+    const action = await runAction({
+      orchestrator: 'prefect',
+      url: server.apiUrl,
+      deployment: 'it-flow/bench',
+      wait: 'false',
+      summary: 'false'
+    })
     if (action.code !== 0) throw new Error(`action: exit ${action.code}\n${action.stdout}${action.stderr}`)
     times.action.push(action.elapsedMs)
     const started = Date.now()
-    const cli = spawnSync(join(venv, 'bin', 'prefect'), ['deployment', 'run', 'it-flow/bench'], { env: { PATH: process.env.PATH, HOME: server.workDir, PREFECT_HOME: join(server.workDir, 'cli-home'), PREFECT_API_URL: server.apiUrl, ...quiet }, encoding: 'utf8' })
+    const cli = spawnSync(join(venv, 'bin', 'prefect'), ['deployment', 'run', 'it-flow/bench'], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: server.workDir,
+        PREFECT_HOME: join(server.workDir, 'cli-home'),
+        PREFECT_API_URL: server.apiUrl,
+        ...quiet
+      },
+      encoding: 'utf8'
+    })
     times.cli.push(Date.now() - started)
     if (cli.status !== 0) throw new Error(`prefect deployment run: exit ${cli.status}\n${cli.stdout}${cli.stderr}`)
     times.curl.push(await timeCurl(`${server.apiUrl}/deployments/${deployment.id}/create_flow_run`))
   }
   const floor = median(times.curl)
-  rows.push(['Trigger a deployment (no wait): the bundled action', `${seconds(median(times.action))} s`, `${(median(times.action) / floor).toFixed(1)}× curl`])
-  rows.push(['Trigger a deployment: `prefect deployment run` (Prefect 3.8.8 CLI)', `${seconds(median(times.cli))} s`, `${(median(times.cli) / floor).toFixed(1)}× curl; the action is ${(median(times.cli) / median(times.action)).toFixed(1)}× faster`])
+  rows.push([
+    'Trigger a deployment (no wait): the bundled action',
+    `${seconds(median(times.action))} s`,
+    `${(median(times.action) / floor).toFixed(1)}× curl`
+  ])
+  rows.push([
+    'Trigger a deployment: `prefect deployment run` (Prefect 3.8.8 CLI)',
+    `${seconds(median(times.cli))} s`,
+    `${(median(times.cli) / floor).toFixed(1)}× curl; the action is ${(median(times.cli) / median(times.action)).toFixed(1)}× faster`
+  ])
   rows.push(['Trigger a deployment: one `curl` POST (the floor)', `${seconds(floor)} s`, `1×; ${busy} busy (503) answers retried`])
 
   // 2. Detection latency at default settings, and 3. requests a minute of waiting, counted at a proxy.
@@ -75,7 +102,12 @@ try {
   for (let i = 0; i < Math.max(3, Math.ceil(repeats / 2)); i++) {
     const proxy = await startFaultProxy(server.apiUrl, () => ({ kind: 'pass' }))
     const sleep = i === 0 ? 60 : 5 + i * 3
-    const result = await runAction({ orchestrator: 'prefect', url: proxy.url, deployment: 'it-flow/bench', parameters: `sleep_seconds: ${sleep}` })
+    const result = await runAction({
+      orchestrator: 'prefect',
+      url: proxy.url,
+      deployment: 'it-flow/bench',
+      parameters: `sleep_seconds: ${sleep}`
+    })
     const exitedAt = Date.now()
     await proxy.close()
     if (result.code !== 0) throw new Error(`action: exit ${result.code}\n${result.stdout}`)
@@ -95,20 +127,38 @@ try {
       rows.push(['API requests a minute of waiting (60 s run, defaults, logs on)', perMinute.toFixed(1), kinds.join(', ')])
     }
   }
-  rows.push(['Detection latency: run end (server time) to the action exit, defaults', `${seconds(median(latencies))} s`, `${latencies.length} runs, ${seconds(Math.min(...latencies))}–${seconds(Math.max(...latencies))} s; poll 10 s, then the log's last read and a 2.5 s pause for late lines`])
+  rows.push([
+    'Detection latency: run end (server time) to the action exit, defaults',
+    `${seconds(median(latencies))} s`,
+    `${latencies.length} runs, ${seconds(Math.min(...latencies))}–${seconds(Math.max(...latencies))} s; poll 10 s, then the log's last read and a 2.5 s pause for late lines`
+  ])
 
   // 4. Bundle size and cold start.
   const dist = join(import.meta.dirname, '..', 'dist')
   const size = (file: string) => `${(statSync(join(dist, file)).size / 1024 / 1024).toFixed(2)} MiB`
-  rows.push(['Bundle size: dist/index.js, dist/post/index.js, dist/cli/index.js', `${size('index.js')}, ${size('post/index.js')}, ${size('cli/index.js')}`, 'ncc, minification off'])
+  rows.push([
+    'Bundle size: dist/index.js, dist/post/index.js, dist/cli/index.js',
+    `${size('index.js')}, ${size('post/index.js')}, ${size('cli/index.js')}`,
+    'ncc, minification off'
+  ])
   const cold: number[] = []
   for (let i = 0; i < repeats * 3; i++) {
     // A bad timeout stops the run right after the inputs are read and checked: nothing is sent.
-    const result = await runAction({ orchestrator: 'prefect', url: server.apiUrl, deployment: 'it-flow/bench', timeout: 'soon', summary: 'false' })
+    const result = await runAction({
+      orchestrator: 'prefect',
+      url: server.apiUrl,
+      deployment: 'it-flow/bench',
+      timeout: 'soon',
+      summary: 'false'
+    })
     if (!result.stdout.includes("Input 'timeout'")) throw new Error(`cold start: unexpected output\n${result.stdout}`)
     cold.push(result.elapsedMs)
   }
-  rows.push(['Cold start: node dist/index.js until its inputs are read and checked', `${(median(cold)).toFixed(0)} ms`, `${cold.length} runs, Node ${process.version}`])
+  rows.push([
+    'Cold start: node dist/index.js until its inputs are read and checked',
+    `${(median(cold)).toFixed(0)} ms`,
+    `${cold.length} runs, Node ${process.version}`
+  ])
 } finally {
   await serve.stop()
   await server.stop()

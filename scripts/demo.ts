@@ -49,10 +49,14 @@ async function prefect(): Promise<void> {
 }
 
 async function kestra(): Promise<void> {
-  console.log('Starting a Kestra OSS server on 127.0.0.1 (in-memory H2, basic auth, usage reports off; the first start fetches its jars) ...')
+  console.log(
+    'Starting a Kestra OSS server on 127.0.0.1 (in-memory H2, basic auth, usage reports off; the first start fetches its jars) ...'
+  )
   const server = await startKestraServer()
   try {
-    console.log(`Kestra: ${server.url}, ready in ${(server.startMs / 1000).toFixed(1)} s\nCreating the test flows (namespace dev, among them dev.demo) through the flows API ...`)
+    console.log(
+      `Kestra: ${server.url}, ready in ${(server.startMs / 1000).toFixed(1)} s\nCreating the test flows (namespace dev, among them dev.demo) through the flows API ...`
+    )
     await deployFlows(server)
     const workspace = mkdtempSync(join(tmpdir(), 'flow-dispatch-demo-'))
     writeFileSync(join(workspace, 'report.csv'), 'id,value\n1,42\n')

@@ -52,7 +52,9 @@ export class Api {
   }
 
   private unanswered(what: string, error: unknown): unknown {
-    return error instanceof NetworkError ? new NetworkError(`Could not ${what}: ${this.serverName} did not answer (${error.message})`, error.code) : error
+    return error instanceof NetworkError
+      ? new NetworkError(`Could not ${what}: ${this.serverName} did not answer (${error.message})`, error.code)
+      : error
   }
 
   /** The response when it is a success; otherwise the error a user can act on. */
@@ -63,9 +65,15 @@ export class Api {
     const server = this.serverName
     switch (status) {
       case 401:
-        throw new RemoteError(`Could not ${what}: ${server} refused the credentials (401 ${detail}). ${this.options.credentialHint(this.options.credentials)}`, status)
+        throw new RemoteError(
+          `Could not ${what}: ${server} refused the credentials (401 ${detail}). ${this.options.credentialHint(this.options.credentials)}`,
+          status
+        )
       case 403:
-        throw new RemoteError(`Could not ${what}: ${server} forbids it (403 ${detail}). ${forbiddenHint(this.options.credentials, this.options.credentialHint)}`, status)
+        throw new RemoteError(
+          `Could not ${what}: ${server} forbids it (403 ${detail}). ${forbiddenHint(this.options.credentials, this.options.credentialHint)}`,
+          status
+        )
       case 400:
       case 409:
       case 422:

@@ -37,7 +37,10 @@ export function decide(saved: SavedRun): PostDecision {
     case 'left-at-job-cancel':
       return { act: false, why: `${run} is left going, as cancel-on asks (it leaves job cancellation out).` }
     case 'left-on-error':
-      return { act: false, why: `The main step stopped on an error and left ${run} as it was; only a run whose main step was killed is cancelled here.` }
+      return {
+        act: false,
+        why: `The main step stopped on an error and left ${run} as it was; only a run whose main step was killed is cancelled here.`
+      }
   }
 }
 
@@ -76,8 +79,13 @@ export async function post(): Promise<void> {
       return
     }
     const run = { id: runId, name: runId, url: saved.runUrl, created: true, status }
-    const result = await cancelAndConfirm(orchestrator, run, status, cancelReason('the GitHub job was cancelled'), POST_CANCEL_BUDGET_MS, (next) =>
-      host.info(`${orchestrator.product} run ${runId}: ${next.state} (${next.stateName})`)
+    const result = await cancelAndConfirm(
+      orchestrator,
+      run,
+      status,
+      cancelReason('the GitHub job was cancelled'),
+      POST_CANCEL_BUDGET_MS,
+      (next) => host.info(`${orchestrator.product} run ${runId}: ${next.state} (${next.stateName})`)
     )
     if (result.confirmed) host.info(`Cancelled ${orchestrator.product} run ${runId}: it ended ${result.status.state}. ${run.url}`)
     else host.warning(`Asked ${orchestrator.product} to cancel run ${runId}, but it was still ${result.status.state}: ${run.url}`)
@@ -110,7 +118,10 @@ function clientFor(saved: SavedRun, credentials: Credentials): Orchestrator {
         USER_AGENT
       )
     case 'kestra':
-      return new KestraClient({ orchestrator: 'kestra', ...common, tenant: saved.tenant, namespace: '', flow: '', files: [] }, getOrigin(), USER_AGENT)
+      return new KestraClient(
+        { orchestrator: 'kestra', ...common, tenant: saved.tenant, namespace: '', flow: '', files: [] },
+        getOrigin(),
+        USER_AGENT
+      )
   }
 }
-

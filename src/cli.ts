@@ -85,7 +85,8 @@ export function parseCommandLine(argv: string[]): CommandLine | 'help' | 'versio
   if (values.help) return 'help'
   if (values.version) return 'version'
   const [orchestrator, ...extra] = positionals
-  if (orchestrator === undefined) throw new Error("Name the orchestrator first: 'flow-dispatch prefect ...' or 'flow-dispatch kestra ...'. See --help.")
+  if (orchestrator === undefined)
+    throw new Error("Name the orchestrator first: 'flow-dispatch prefect ...' or 'flow-dispatch kestra ...'. See --help.")
   if (extra.length > 0) throw new Error(`'${extra.join(' ')}' after the orchestrator is not an option. See --help.`)
   const inputs = new Map<string, string>([['orchestrator', orchestrator]])
   for (const name of STRING_OPTIONS) if (typeof values[name] === 'string') inputs.set(name, values[name])

@@ -17,10 +17,7 @@ export function parseDuration(input: string, raw: string): number {
       seconds += Number(amount) * UNIT_SECONDS[unit]
     }
   } else {
-    throw new InputError(
-      input,
-      `must be a duration such as '90s', '30m', '2h' or a number of seconds; got '${raw}'`
-    )
+    throw new InputError(input, `must be a duration such as '90s', '30m', '2h' or a number of seconds; got '${raw}'`)
   }
   if (!(seconds > 0) || !Number.isFinite(seconds)) {
     throw new InputError(input, `must be longer than zero; got '${raw}'`)

@@ -86,7 +86,8 @@ export class Http {
     const started = Date.now()
     for (let attempt = 1; ; attempt++) {
       const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now())
-      if (timeoutMs <= 0) throw new NetworkError(`${describe(request)}: no time left before the deadline${tried(attempt - 1, started)}`, 'ETIMEDOUT')
+      if (timeoutMs <= 0)
+        throw new NetworkError(`${describe(request)}: no time left before the deadline${tried(attempt - 1, started)}`, 'ETIMEDOUT')
       let delayMs: number
       let reason: string
       try {
@@ -214,7 +215,10 @@ function asFailure(error: unknown, request: HttpRequest): NetworkError | RemoteE
   if (error instanceof NetworkError) return error
   const code = (error as NodeJS.ErrnoException)?.code
   const message = error instanceof Error ? error.message : String(error)
-  return tlsFailure(code, message, request) ?? new NetworkError(`${describe(request)}: ${oneLine(message)}`, code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined))
+  return (
+    tlsFailure(code, message, request) ??
+    new NetworkError(`${describe(request)}: ${oneLine(message)}`, code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined))
+  )
 }
 
 function withAttempts(failure: NetworkError, attempts: number, started: number): NetworkError {

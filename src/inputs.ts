@@ -7,10 +7,7 @@ import { KESTRA_DEFAULT_FAIL_ON, KESTRA_TERMINAL_STATES } from './kestra/states.
 import { PREFECT_DEFAULT_FAIL_ON, PREFECT_TERMINAL_STATES } from './prefect/states.js'
 import { host } from './host.js'
 
-export type Credentials =
-  | { kind: 'none' }
-  | { kind: 'bearer'; token: string }
-  | { kind: 'basic'; username: string; password: string }
+export type Credentials = { kind: 'none' } | { kind: 'bearer'; token: string } | { kind: 'basic'; username: string; password: string }
 
 export type DeploymentRef = { kind: 'id'; id: string } | { kind: 'name'; flow: string; name: string }
 
@@ -214,13 +211,17 @@ function getKestraInputs(): KestraInputs {
   const common = commonInputs(url, credentials, KESTRA_TERMINAL_STATES, KESTRA_DEFAULT_FAIL_ON)
   for (const [key, value] of Object.entries(common.labels)) {
     if (!/^\p{Ll}[\p{L}0-9._-]*$/u.test(key)) {
-      throw new InputError('labels', `has the key '${key}'; Kestra label keys start with a lower-case letter and hold only letters, digits, '.', '_' and '-'`)
+      throw new InputError(
+        'labels',
+        `has the key '${key}'; Kestra label keys start with a lower-case letter and hold only letters, digits, '.', '_' and '-'`
+      )
     }
     if (key.startsWith('system.')) throw new InputError('labels', `has the key '${key}'; Kestra sets 'system.' labels itself`)
     if (value === '') throw new InputError('labels', `has an empty value for '${key}'; Kestra needs a value`)
   }
   const revision = input('revision')
-  if (revision !== '' && !/^[1-9]\d*$/.test(revision)) throw new InputError('revision', `must be a flow revision number (1, 2, ...); got '${revision}'`)
+  if (revision !== '' && !/^[1-9]\d*$/.test(revision))
+    throw new InputError('revision', `must be a flow revision number (1, 2, ...); got '${revision}'`)
   return {
     orchestrator: 'kestra',
     ...common,
@@ -311,7 +312,10 @@ function readCredentials(envKeyName: string, basicFromEnv: () => BasicFromEnv): 
   mask(envKey)
   const envBasic = basicFromEnv()
   if (envKey && envBasic) {
-    throw new InputError('api-key', `is empty and both ${envKeyName} and ${envBasic.source} are set in the environment; unset one, or set the inputs`)
+    throw new InputError(
+      'api-key',
+      `is empty and both ${envKeyName} and ${envBasic.source} are set in the environment; unset one, or set the inputs`
+    )
   }
   if (envKey) return { kind: 'bearer', token: envKey }
   if (envBasic) return basic(envBasic.username, envBasic.password, envBasic.source)
@@ -393,7 +397,8 @@ function percentDecoded(text: string): string {
 
 /** Every URL this step may read, masked before any check can fail and print one. */
 function maskUrlCredentials(): void {
-  for (const value of [input('url'), input('ui-url'), process.env.PREFECT_API_URL, process.env.KESTRA_URL]) hideUserinfo((value ?? '').trim())
+  for (const value of [input('url'), input('ui-url'), process.env.PREFECT_API_URL, process.env.KESTRA_URL])
+    hideUserinfo((value ?? '').trim())
 }
 
 function deploymentRef(raw: string): DeploymentRef {
@@ -424,7 +429,10 @@ const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 
 function scheduledTime(raw: string): string | undefined {
   if (raw === '') return undefined
   const refuse = (problem: string): never => {
-    throw new InputError('scheduled-time', `${problem}; give an ISO 8601 date and time with a time zone, e.g. 2026-11-22T18:00:00Z; got '${raw}'`)
+    throw new InputError(
+      'scheduled-time',
+      `${problem}; give an ISO 8601 date and time with a time zone, e.g. 2026-11-22T18:00:00Z; got '${raw}'`
+    )
   }
   const match = ISO_DATE_TIME.exec(raw)
   if (!match) return refuse('must be an ISO 8601 date and time with a time zone')
@@ -437,7 +445,8 @@ function scheduledTime(raw: string): string | undefined {
   if (Number(hour) > 23) refuse(`has the hour ${hour}, and hours run 00 to 23`)
   if (Number(minute) > 59) refuse(`has the minute ${minute}, and minutes run 00 to 59`)
   if (Number(second) > 59) refuse(`has the second ${second}, and seconds run 00 to 59`)
-  if (Number(zoneHours) > 23 || Number(zoneMinutes) > 59) refuse(`has the time zone offset ${sign}${zoneHours}:${zoneMinutes}, which is not one`)
+  if (Number(zoneHours) > 23 || Number(zoneMinutes) > 59)
+    refuse(`has the time zone offset ${sign}${zoneHours}:${zoneMinutes}, which is not one`)
   // Written out again in the one form every date parser reads the same way, now that each field is known to exist.
   const zone = sign === undefined ? 'Z' : `${sign}${zoneHours}:${zoneMinutes}`
   const time = Date.parse(`${year}-${month}-${day}T${hour}:${minute}:${second}.${fraction.slice(0, 3).padEnd(3, '0')}${zone}`)

@@ -132,8 +132,13 @@ async function onTimeout(orchestrator: Orchestrator, run: Run, inputs: Inputs, r
   const last = report.lastStatus ?? run.status
   let message = `${orchestrator.product} run ${run.id} did not end within the timeout of ${limit}; it was ${last.state} (${last.stateName})`
   if (inputs.waiting.cancelOn.timeout) {
-    const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason(`the wait timed out after ${limit}`), TIMEOUT_CANCEL_BUDGET_MS, (next) =>
-      report.changed(next)
+    const { status, confirmed } = await cancelAndConfirm(
+      orchestrator,
+      run,
+      last,
+      cancelReason(`the wait timed out after ${limit}`),
+      TIMEOUT_CANCEL_BUDGET_MS,
+      (next) => report.changed(next)
     )
     saveHandling(confirmed ? 'ended' : 'cancel-asked')
     message += confirmed
@@ -156,8 +161,13 @@ async function onJobCancelled(orchestrator: Orchestrator, run: Run, inputs: Inpu
     failStep(message, 'Job cancelled')
     return
   }
-  const { status, confirmed } = await cancelAndConfirm(orchestrator, run, last, cancelReason('the job was cancelled'), SIGNAL_BUDGET_MS, (next) =>
-    report.changed(next)
+  const { status, confirmed } = await cancelAndConfirm(
+    orchestrator,
+    run,
+    last,
+    cancelReason('the job was cancelled'),
+    SIGNAL_BUDGET_MS,
+    (next) => report.changed(next)
   )
   saveHandling(confirmed ? 'ended' : 'cancel-asked')
   const message = confirmed

@@ -119,7 +119,7 @@ function whyRefused(tag: string, kind: Kind | 'other', value: unknown): string {
     return `JSON has no whole-number float, so the server would read the integer ${String(value)}; write a fraction such as 1.5, or drop the tag to send an integer`
   }
   if (tag in CARRIED) {
-    const sent = kind === 'list' || kind === 'mapping' ? `a ${kind}` : JSON.stringify(value) ?? 'something else'
+    const sent = kind === 'list' || kind === 'mapping' ? `a ${kind}` : (JSON.stringify(value) ?? 'something else')
     return `it does not fit what is written there, which would be sent as ${sent}; ${DROP_TAG}`
   }
   switch (tag) {

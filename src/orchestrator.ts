@@ -5,15 +5,7 @@
  */
 
 /** Where a run is in its life, as far as waiting for it is concerned. */
-export type Phase =
-  | 'scheduled'
-  | 'pending'
-  | 'running'
-  | 'paused'
-  | 'cancelling'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled'
+export type Phase = 'scheduled' | 'pending' | 'running' | 'paused' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled'
 
 export type TerminalPhase = Extract<Phase, 'succeeded' | 'failed' | 'cancelled'>
 

@@ -23,10 +23,22 @@ export function getOrigin(): Origin {
   if (env.GITHUB_REPOSITORY) return githubOrigin(env.GITHUB_REPOSITORY)
   // A retried GitLab job gets a new job id, a rebuilt Jenkins job a new build number: a new attempt, as on GitHub.
   if (env.GITLAB_CI && env.CI_PROJECT_PATH) {
-    return { ci: 'gitlab', repository: env.CI_PROJECT_PATH, sha: env.CI_COMMIT_SHA, runUrl: env.CI_JOB_URL, attempt: env.CI_JOB_ID && `${env.CI_PROJECT_PATH}/${env.CI_JOB_ID}` }
+    return {
+      ci: 'gitlab',
+      repository: env.CI_PROJECT_PATH,
+      sha: env.CI_COMMIT_SHA,
+      runUrl: env.CI_JOB_URL,
+      attempt: env.CI_JOB_ID && `${env.CI_PROJECT_PATH}/${env.CI_JOB_ID}`
+    }
   }
   if (env.JENKINS_URL && env.JOB_NAME) {
-    return { ci: 'jenkins', repository: env.JOB_NAME, sha: env.GIT_COMMIT, runUrl: env.BUILD_URL, attempt: env.BUILD_NUMBER && `${env.JOB_NAME}/${env.BUILD_NUMBER}` }
+    return {
+      ci: 'jenkins',
+      repository: env.JOB_NAME,
+      sha: env.GIT_COMMIT,
+      runUrl: env.BUILD_URL,
+      attempt: env.BUILD_NUMBER && `${env.JOB_NAME}/${env.BUILD_NUMBER}`
+    }
   }
   return {}
 }
@@ -49,7 +61,11 @@ function githubOrigin(repository: string): Origin {
 export function originLabels(origin: Origin): Record<string, string> {
   const { ci, repository, sha, runUrl } = origin
   if (!ci) return {}
-  return { ...(repository && { [`${ci}.repository`]: repository }), ...(sha && { [`${ci}.sha`]: sha }), ...(runUrl && { [`${ci}.run_url`]: runUrl }) }
+  return {
+    ...(repository && { [`${ci}.repository`]: repository }),
+    ...(sha && { [`${ci}.sha`]: sha }),
+    ...(runUrl && { [`${ci}.run_url`]: runUrl })
+  }
 }
 
 /**

@@ -41,7 +41,10 @@ export function parseJson<T>(response: HttpResponse, what: string): T {
   try {
     return JSON.parse(response.body) as T
   } catch (error) {
-    throw new RemoteError(`${what}: the answer was not JSON (${(error as Error).message}): ${condense(response.body).slice(0, 200)}`, response.status)
+    throw new RemoteError(
+      `${what}: the answer was not JSON (${(error as Error).message}): ${condense(response.body).slice(0, 200)}`,
+      response.status
+    )
   }
 }
 

@@ -146,20 +146,43 @@ export class Report {
       ['Outcome', `<b>${outcome}</b>`]
     ]
     const duration = this.duration()
-    if (duration !== undefined && outcome !== 'triggered') rows.push(['Duration', duration.started ? formatDuration(duration.seconds) : '0s (the run never started)'])
-    const summary = core.summary.addHeading(`${escapeHtml(product)} run: ${outcome}`, 3).addTable([[{ data: 'Field', header: true }, { data: 'Value', header: true }], ...rows])
+    if (duration !== undefined && outcome !== 'triggered')
+      rows.push(['Duration', duration.started ? formatDuration(duration.seconds) : '0s (the run never started)'])
+    const summary = core.summary.addHeading(`${escapeHtml(product)} run: ${outcome}`, 3).addTable([
+      [
+        { data: 'Field', header: true },
+        { data: 'Value', header: true }
+      ],
+      ...rows
+    ])
     if (this.failure) summary.addRaw(`<p>${text(this.failure)}</p>`, true)
     const parameters = Object.entries(this.details.parameters ?? {})
     if (parameters.length > 0) {
       // 'Sent' only once a run holds them: a dry run sends nothing, and a step that failed before the run existed may have sent nothing.
-      const heading = run ? 'Parameters sent' : outcome === 'dry-run' ? 'Parameters checked (dry run: nothing was sent)' : 'Parameters given (no run was created)'
+      const heading = run
+        ? 'Parameters sent'
+        : outcome === 'dry-run'
+          ? 'Parameters checked (dry run: nothing was sent)'
+          : 'Parameters given (no run was created)'
       summary.addHeading(heading, 4).addTable([
-        [{ data: 'Name', header: true }, { data: 'Value', header: true }],
-        ...parameters.map(([name, value]): [string, string] => [text(name), SECRET_NAME.test(name) ? '<i>redacted</i>' : `<code>${text(this.shown(value))}</code>`])
+        [
+          { data: 'Name', header: true },
+          { data: 'Value', header: true }
+        ],
+        ...parameters.map(([name, value]): [string, string] => [
+          text(name),
+          SECRET_NAME.test(name) ? '<i>redacted</i>' : `<code>${text(this.shown(value))}</code>`
+        ])
       ])
     }
     if (this.timeline.length > 0) {
-      summary.addHeading('States', 4).addTable([[{ data: 'Time', header: true }, { data: 'State', header: true }], ...this.timeline.map(({ time, state }): [string, string] => [text(time), text(state)])])
+      summary.addHeading('States', 4).addTable([
+        [
+          { data: 'Time', header: true },
+          { data: 'State', header: true }
+        ],
+        ...this.timeline.map(({ time, state }): [string, string] => [text(time), text(state)])
+      ])
     }
     if (outcome !== 'success' && outcome !== 'triggered' && outcome !== 'dry-run' && this.lastLines.length > 0) {
       summary.addHeading('Last log lines', 4).addRaw(`<pre>${text(this.lastLines.join('\n'))}</pre>`, true)

@@ -95,8 +95,15 @@ export function getSavedRun(): SavedRun | undefined {
   const handling = core.getState(KEY.handling)
   const server = core.getState(KEY.server)
   const tenant = core.getState(KEY.tenant)
-  if (!isOneOf(ORCHESTRATORS, orchestrator) || !isOneOf(HANDLINGS, handling) || server === '' || (orchestrator === 'kestra' && tenant === '')) {
-    throw new Error(`the main step's saved state is incomplete (orchestrator '${orchestrator}', handling '${handling}', server '${server}')`)
+  if (
+    !isOneOf(ORCHESTRATORS, orchestrator) ||
+    !isOneOf(HANDLINGS, handling) ||
+    server === '' ||
+    (orchestrator === 'kestra' && tenant === '')
+  ) {
+    throw new Error(
+      `the main step's saved state is incomplete (orchestrator '${orchestrator}', handling '${handling}', server '${server}')`
+    )
   }
   return {
     orchestrator,

@@ -21,5 +21,8 @@ export function escapeHtml(text: string): string {
 
 /** For an element's content (a cell, a paragraph, a `<pre>`): each line of the text on a line of its own. */
 export function htmlLines(text: string): string {
-  return text.split(/\r\n|\r|\n/).map(escapeHtml).join('<br>')
+  return text
+    .split(/\r\n|\r|\n/)
+    .map(escapeHtml)
+    .join('<br>')
 }

@@ -81,7 +81,13 @@ export class KestraClient implements Orchestrator {
   async prepare(deadline?: number): Promise<void> {
     const what = `look up ${this.target}`
     const revision = this.inputs.revision === undefined ? '' : `?revision=${this.inputs.revision}`
-    const response = await this.api.send(what, { method: 'GET', url: this.path(`/flows/${this.flowPath()}${revision}`), idempotent: true, deadline, untilDeadline: true })
+    const response = await this.api.send(what, {
+      method: 'GET',
+      url: this.path(`/flows/${this.flowPath()}${revision}`),
+      idempotent: true,
+      deadline,
+      untilDeadline: true
+    })
     if (response.status === 404) {
       const where = this.inputs.tenant === undefined ? '' : ` (tenant '${this.inputs.tenant}')`
       throw new RemoteError(
@@ -130,7 +136,10 @@ export class KestraClient implements Orchestrator {
         !given.has(item.id)
     )
     if (missing.length > 0) {
-      throw new InputError('parameters', `lacks the required input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.id}' (${m.type})`).join(', ')} of ${this.target}`)
+      throw new InputError(
+        'parameters',
+        `lacks the required input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.id}' (${m.type})`).join(', ')} of ${this.target}`
+      )
     }
     // A SECRET input's value is as secret as a password: masked in the log and redacted in the summary.
     for (const field of fields) if (field.type === 'SECRET') mask(field.text)
@@ -154,13 +163,24 @@ export class KestraClient implements Orchestrator {
   async dryRun(deadline?: number): Promise<string[]> {
     const body = await this.form()
     const what = `validate the inputs of ${this.target}`
-    const response = await this.api.send(what, { method: 'POST', url: this.path(`/executions/${this.flowPath()}/validate`), body, idempotent: true, deadline })
+    const response = await this.api.send(what, {
+      method: 'POST',
+      url: this.path(`/executions/${this.flowPath()}/validate`),
+      body,
+      idempotent: true,
+      deadline
+    })
     const lines: string[] = []
     if (response.status === 404) {
       lines.push(`(${this.api.serverName} has no input validation endpoint; the inputs were checked against the flow's declarations only)`)
     } else {
-      const result = parseJson<{ inputs?: Array<{ input?: { id?: string }; errors?: Array<{ message?: string }> }> }>(this.api.ok(response, what), what)
-      const problems = (result.inputs ?? []).flatMap((item) => (item.errors ?? []).map((error) => `'${item.input?.id ?? '?'}': ${error.message ?? 'invalid'}`))
+      const result = parseJson<{ inputs?: Array<{ input?: { id?: string }; errors?: Array<{ message?: string }> }> }>(
+        this.api.ok(response, what),
+        what
+      )
+      const problems = (result.inputs ?? []).flatMap((item) =>
+        (item.errors ?? []).map((error) => `'${item.input?.id ?? '?'}': ${error.message ?? 'invalid'}`)
+      )
       if (problems.length > 0) throw new InputError('parameters', `does not fit ${this.target}: ${problems.join('; ')}`)
     }
     return [
@@ -249,7 +269,13 @@ export class KestraClient implements Orchestrator {
     const what = `look for an execution of ${this.target} with ${KEY_LABEL}=${key}`
     const giveUpAt = Math.min(Date.now() + patienceMs, deadline ?? Number.POSITIVE_INFINITY)
     for (let pause = 1_000; ; pause *= 2) {
-      const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/search?${query}`), idempotent: true, deadline, untilDeadline: true })
+      const response = await this.api.send(what, {
+        method: 'GET',
+        url: this.path(`/executions/search?${query}`),
+        idempotent: true,
+        deadline,
+        untilDeadline: true
+      })
       const { results = [] } = parseJson<{ results?: Execution[] }>(this.api.ok(response, what), what)
       if (results.length > 1) host.warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`)
       if (results.length > 0 || Date.now() + pause > giveUpAt) return results[0]
@@ -266,7 +292,12 @@ export class KestraClient implements Orchestrator {
 
   async read(runId: string, deadline?: number): Promise<RunStatus> {
     const what = `read execution ${runId}`
-    const response = await this.api.send(what, { method: 'GET', url: this.path(`/executions/${encodeURIComponent(runId)}`), idempotent: true, deadline })
+    const response = await this.api.send(what, {
+      method: 'GET',
+      url: this.path(`/executions/${encodeURIComponent(runId)}`),
+      idempotent: true,
+      deadline
+    })
     if (response.status === 404) {
       if (this.lastStatus && Date.now() - this.createdAt < VISIBILITY_MS) return this.lastStatus
       throw new RemoteError(`${this.api.serverName} has no execution ${runId}: it was deleted`, 404)

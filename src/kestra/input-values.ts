@@ -87,15 +87,23 @@ export function formFields(input: FlowInput, value: unknown): Field[] {
   if (input.type === 'FORM') {
     const children = input.inputs ?? []
     if (!isPlainObject(value)) {
-      throw new InputError('parameters', `${gives(input, value)}, which a FORM input cannot hold: give a mapping of its inputs: ${describeInputs(children)}`)
+      throw new InputError(
+        'parameters',
+        `${gives(input, value)}, which a FORM input cannot hold: give a mapping of its inputs: ${describeInputs(children)}`
+      )
     }
     return Object.entries(value).flatMap(([key, item]) => {
       const child = children.find((c) => c.id === key)
-      if (!child) throw new InputError('parameters', `names '${input.id}.${key}', which FORM '${input.id}' does not declare; its inputs: ${describeInputs(children)}`)
+      if (!child)
+        throw new InputError(
+          'parameters',
+          `names '${input.id}.${key}', which FORM '${input.id}' does not declare; its inputs: ${describeInputs(children)}`
+        )
       return formFields({ ...child, id: `${input.id}.${child.id}` }, item)
     })
   }
-  if (input.type === 'FILE') throw new InputError('parameters', `gives '${input.id}', a FILE input: give it in 'files' as ${input.id}=<path>`)
+  if (input.type === 'FILE')
+    throw new InputError('parameters', `gives '${input.id}', a FILE input: give it in 'files' as ${input.id}=<path>`)
   try {
     // Whatever the type, the server drops an empty field as if it were not sent.
     if (value === '') unfit('Kestra takes an empty value as not given; give null to leave the input out')
@@ -108,7 +116,9 @@ export function formFields(input: FlowInput, value: unknown): Field[] {
 
 /** The inputs the server resolves one by one: a FORM's inputs as `form.input`, as Kestra's `Input.expandToLeaves` does. */
 export function leafInputs(declared: FlowInput[]): FlowInput[] {
-  return declared.flatMap((item) => (item.type === 'FORM' ? (item.inputs ?? []).map((child) => ({ ...child, id: `${item.id}.${child.id}` })) : [item]))
+  return declared.flatMap((item) =>
+    item.type === 'FORM' ? (item.inputs ?? []).map((child) => ({ ...child, id: `${item.id}.${child.id}` })) : [item]
+  )
 }
 
 /** The `form.input` names a FORM value gives, so the check for missing required inputs sees them. */
@@ -393,7 +403,10 @@ function isTime(text: string): boolean {
  * second :60 as :59, which is not, so :60 is refused.
  */
 function isInstant(text: string): boolean {
-  const m = new RegExp(`^${YEAR}-(\\d{2})-(\\d{2})T(\\d{2}):(\\d{2}):(\\d{2})(?:\\.(\\d{0,9}))?(Z|[+-](\\d{2}):(\\d{2})(?::(\\d{2}))?)$`, 'i').exec(text)
+  const m = new RegExp(
+    `^${YEAR}-(\\d{2})-(\\d{2})T(\\d{2}):(\\d{2}):(\\d{2})(?:\\.(\\d{0,9}))?(Z|[+-](\\d{2}):(\\d{2})(?::(\\d{2}))?)$`,
+    'i'
+  ).exec(text)
   if (m === null || !isYear(m[1]) || !isRealDate(Number(m[1]), Number(m[2]), Number(m[3]))) return false
   const [hour, minute, second] = [Number(m[4]), Number(m[5]), Number(m[6])]
   const midnight = hour === 24 && minute === 0 && second === 0 && /^0*$/.test(m[7] ?? '')

@@ -102,7 +102,12 @@ export class KestraLogFollower implements LogFollower {
     let stream: HttpStream
     try {
       const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, Date.now() + OPEN_LIMIT_MS)
-      stream = await this.api.open(`follow the logs of execution ${this.runId}`, this.path(`/logs/${encodeURIComponent(this.runId)}/follow`), 'text/event-stream', until)
+      stream = await this.api.open(
+        `follow the logs of execution ${this.runId}`,
+        this.path(`/logs/${encodeURIComponent(this.runId)}/follow`),
+        'text/event-stream',
+        until
+      )
     } catch (error) {
       if (!(error instanceof NetworkError)) throw error
       // A proxy that holds an answer until it is complete never passes a stream's headers on: plain reads get through.
@@ -119,7 +124,8 @@ export class KestraLogFollower implements LogFollower {
     if (stream.status < 200 || stream.status >= 300 || !type.startsWith('text/event-stream')) {
       stream.close()
       // 401 and 403 say the same for both ways of reading; anything else means this server has no stream for logs.
-      if (stream.status === 401 || stream.status === 403) this.api.ok({ status: stream.status, headers: stream.headers, body: '' }, this.what)
+      if (stream.status === 401 || stream.status === 403)
+        this.api.ok({ status: stream.status, headers: stream.headers, body: '' }, this.what)
       host.debug(`No log stream for execution ${this.runId} (HTTP ${stream.status} ${type}); reading the log whole each poll`)
       this.mode = 'read'
       return
@@ -165,7 +171,12 @@ export class KestraLogFollower implements LogFollower {
 
   /** `GET /logs/{id}` answers the whole log, oldest first: take what comes after the lines taken. A 404 means not visible yet. */
   private async readWhole(deadline?: number): Promise<void> {
-    const response = await this.api.send(this.what, { method: 'GET', url: this.path(`/logs/${encodeURIComponent(this.runId)}`), idempotent: true, deadline })
+    const response = await this.api.send(this.what, {
+      method: 'GET',
+      url: this.path(`/logs/${encodeURIComponent(this.runId)}`),
+      idempotent: true,
+      deadline
+    })
     if (response.status === 404) return
     const entries = parseJson<LogEntry[]>(this.api.ok(response, this.what), this.what)
     for (const entry of entries.slice(this.taken)) this.buffered.push(toLine(entry))

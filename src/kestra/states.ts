@@ -24,7 +24,16 @@ export const KESTRA_STATE_TYPES = [
 export type KestraStateType = (typeof KESTRA_STATE_TYPES)[number]
 
 /** `State.Type.isTerminated()` in Kestra's source. */
-export const KESTRA_TERMINAL_STATES: readonly KestraStateType[] = ['SUCCESS', 'WARNING', 'FAILED', 'KILLED', 'CANCELLED', 'RETRIED', 'SKIPPED', 'RESUBMITTED']
+export const KESTRA_TERMINAL_STATES: readonly KestraStateType[] = [
+  'SUCCESS',
+  'WARNING',
+  'FAILED',
+  'KILLED',
+  'CANCELLED',
+  'RETRIED',
+  'SKIPPED',
+  'RESUBMITTED'
+]
 
 /**
  * Every terminal state but SUCCESS and WARNING: the run did not do its work.

@@ -65,9 +65,7 @@ export class PrefectClient implements Orchestrator {
   async prepare(deadline?: number): Promise<void> {
     const ref = this.inputs.deployment
     const path =
-      ref.kind === 'id'
-        ? `/deployments/${ref.id}`
-        : `/deployments/name/${encodeURIComponent(ref.flow)}/${encodeURIComponent(ref.name)}`
+      ref.kind === 'id' ? `/deployments/${ref.id}` : `/deployments/name/${encodeURIComponent(ref.flow)}/${encodeURIComponent(ref.name)}`
     // Nothing is created without it: like the create, it waits out a busy server for as long as the step may.
     const response = await this.call('GET', path, undefined, true, `look up ${this.target}`, deadline, true)
     if (!hasApiPath(this.inputs.url) && (response.status === 404 || !isJson(response))) await this.checkApiPath(deadline)
@@ -115,7 +113,10 @@ export class PrefectClient implements Orchestrator {
       return
     }
     if (response.status === 200 && response.body.trim() === 'true') {
-      throw new InputError('url', `is ${url}, which is not the API of this Prefect server: a self-hosted server serves it under /api. Use ${url}/api.`)
+      throw new InputError(
+        'url',
+        `is ${url}, which is not the API of this Prefect server: a self-hosted server serves it under /api. Use ${url}/api.`
+      )
     }
   }
 
@@ -153,10 +154,14 @@ export class PrefectClient implements Orchestrator {
     if (schema) {
       const problems = [
         ...parameterProblems(this.inputs.parameters ?? {}, schema),
-        ...missingRequired(this.inputs.parameters ?? {}, deployment.parameters ?? {}, schema).map((name) => `'${name}' is required and has no default`)
+        ...missingRequired(this.inputs.parameters ?? {}, deployment.parameters ?? {}, schema).map(
+          (name) => `'${name}' is required and has no default`
+        )
       ]
-      if (problems.length > 0 && enforced) throw new InputError('parameters', `does not fit the parameter schema of ${this.target}: ${problems.join('; ')}`)
-      for (const problem of problems) host.warning(`${problem}; ${this.target} does not enforce its parameter schema, so Prefect would accept it`)
+      if (problems.length > 0 && enforced)
+        throw new InputError('parameters', `does not fit the parameter schema of ${this.target}: ${problems.join('; ')}`)
+      for (const problem of problems)
+        host.warning(`${problem}; ${this.target} does not enforce its parameter schema, so Prefect would accept it`)
     }
     return [`POST ${this.inputs.url}${path}`, describeAuthorization(this.inputs.credentials), JSON.stringify(body, null, 2)]
   }
@@ -215,7 +220,10 @@ export class PrefectClient implements Orchestrator {
     const what = `cancel flow run ${runId}`
     const body = { state: { type: 'CANCELLING', name: 'Cancelling', message: reason }, force: false }
     const response = await this.call('POST', `/flow_runs/${encodeURIComponent(runId)}/set_state`, body, true, what, deadline)
-    const result = parseJson<{ status?: string; state?: { type?: string } | null; details?: { reason?: string } }>(this.ok(response, what), what)
+    const result = parseJson<{ status?: string; state?: { type?: string } | null; details?: { reason?: string } }>(
+      this.ok(response, what),
+      what
+    )
     const why = result.details?.reason ? `: ${result.details.reason}` : ''
     switch (result.status) {
       case 'ACCEPT':
@@ -225,7 +233,9 @@ export class PrefectClient implements Orchestrator {
       case 'REJECT':
       case 'ABORT':
       case 'WAIT':
-        host.info(`Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`)
+        host.info(
+          `Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`
+        )
         break
       default:
         host.info(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`)

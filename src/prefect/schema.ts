@@ -21,7 +21,9 @@ export function parameterProblems(parameters: JsonObject, schema: JsonObject): s
 export function missingRequired(parameters: JsonObject, defaults: JsonObject, schema: JsonObject): string[] {
   const required = Array.isArray(schema.required) ? schema.required.filter((n): n is string => typeof n === 'string') : []
   const properties = isPlainObject(schema.properties) ? schema.properties : {}
-  return required.filter((name) => !(name in parameters) && !(name in defaults) && !(isPlainObject(properties[name]) && 'default' in properties[name]))
+  return required.filter(
+    (name) => !(name in parameters) && !(name in defaults) && !(isPlainObject(properties[name]) && 'default' in properties[name])
+  )
 }
 
 function check(value: unknown, schema: JsonObject, root: JsonObject, path: string): string[] {
@@ -32,7 +34,8 @@ function check(value: unknown, schema: JsonObject, root: JsonObject, path: strin
   if (Array.isArray(schema.anyOf) || Array.isArray(schema.oneOf)) {
     const branches = ((schema.anyOf ?? schema.oneOf) as unknown[]).filter(isPlainObject)
     const results = branches.map((branch) => check(value, branch, root, path))
-    if (results.length > 0 && results.every((r) => r.length > 0)) return [`'${path}' fits none of the allowed forms (${results.map((r) => r[0].replace(/^'[^']*' /, '')).join('; ')})`]
+    if (results.length > 0 && results.every((r) => r.length > 0))
+      return [`'${path}' fits none of the allowed forms (${results.map((r) => r[0].replace(/^'[^']*' /, '')).join('; ')})`]
   }
   if (Array.isArray(schema.allOf)) {
     for (const part of schema.allOf.filter(isPlainObject)) {
@@ -52,8 +55,12 @@ function check(value: unknown, schema: JsonObject, root: JsonObject, path: strin
   }
   if (isPlainObject(value) && isPlainObject(schema.properties)) {
     const properties = schema.properties
-    const nested = Object.entries(value).flatMap(([key, item]) => (isPlainObject(properties[key]) ? check(item, properties[key], root, `${path}.${key}`) : []))
-    const required = Array.isArray(schema.required) ? schema.required.filter((n): n is string => typeof n === 'string' && !(n in value)) : []
+    const nested = Object.entries(value).flatMap(([key, item]) =>
+      isPlainObject(properties[key]) ? check(item, properties[key], root, `${path}.${key}`) : []
+    )
+    const required = Array.isArray(schema.required)
+      ? schema.required.filter((n): n is string => typeof n === 'string' && !(n in value))
+      : []
     return [...nested, ...required.map((name) => `'${path}.${name}' is required`)]
   }
   return []

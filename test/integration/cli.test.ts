@@ -18,15 +18,31 @@ interface FlowRun {
 }
 
 async function api<T>(server: ServerInfo, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${server.apiUrl}${path}`, { method, headers: { ...server.headers, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+  const response = await fetch(`${server.apiUrl}${path}`, {
+    method,
+    headers: { ...server.headers, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
   return (await response.json()) as T
 }
 
-const runsTagged = (tag: string): Promise<FlowRun[]> => api<FlowRun[]>(open, 'POST', '/flow_runs/filter', { flow_runs: { tags: { all_: [tag] } } })
+const runsTagged = (tag: string): Promise<FlowRun[]> =>
+  api<FlowRun[]>(open, 'POST', '/flow_runs/filter', { flow_runs: { tags: { all_: [tag] } } })
 const uniqueTag = (): string => `cli-${randomUUID().slice(0, 8)}`
 const explain = (result: CliResult): string => `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
-const prefect = (tag: string, ...args: string[]): string[] => ['prefect', '--url', open.apiUrl, '--deployment', 'it-flow/it-deployment', '--tag', tag, '--poll-interval', '2s', ...args]
+const prefect = (tag: string, ...args: string[]): string[] => [
+  'prefect',
+  '--url',
+  open.apiUrl,
+  '--deployment',
+  'it-flow/it-deployment',
+  '--tag',
+  tag,
+  '--poll-interval',
+  '2s',
+  ...args
+]
 
 /** What GitLab sets for a job, the parts the command reads. */
 const GITLAB_ENV = {
@@ -40,7 +56,10 @@ const GITLAB_ENV = {
 describe('the command (dist/cli), against the real Prefect and Kestra servers', () => {
   it('runs a deployment from a GitLab job: typed --param values, labels back to the job, the outputs as JSON on stdout', async () => {
     const tag = uniqueTag()
-    const result = await runCli(prefect(tag, '--param', 'message="2026-11-22"', '--param', 'count=3', '--label', 'team=data', '--json'), GITLAB_ENV)
+    const result = await runCli(
+      prefect(tag, '--param', 'message="2026-11-22"', '--param', 'count=3', '--label', 'team=data', '--json'),
+      GITLAB_ENV
+    )
     expect(result.code, explain(result)).toBe(0)
     const outputs = JSON.parse(result.stdout) as Record<string, unknown>
     expect(outputs).toMatchObject({ outcome: 'success', state: 'COMPLETED', 'state-name': 'Completed', 'exit-code': 0 })
@@ -53,7 +72,12 @@ describe('the command (dist/cli), against the real Prefect and Kestra servers', 
     expect(others).toEqual([])
     expect(run.id).toBe(outputs['run-id'])
     expect(run.parameters).toEqual({ message: '2026-11-22', count: 3 })
-    expect(run.labels).toMatchObject({ team: 'data', 'gitlab.repository': 'acme/etl', 'gitlab.sha': GITLAB_ENV.CI_COMMIT_SHA, 'gitlab.run_url': GITLAB_ENV.CI_JOB_URL })
+    expect(run.labels).toMatchObject({
+      team: 'data',
+      'gitlab.repository': 'acme/etl',
+      'gitlab.sha': GITLAB_ENV.CI_COMMIT_SHA,
+      'gitlab.run_url': GITLAB_ENV.CI_JOB_URL
+    })
     expect(run.tags).toEqual(expect.arrayContaining(['gitlab:acme/etl', tag]))
     expect(run.idempotency_key).toMatch(/^gitlab\/acme\/etl\/7001\/[0-9a-f]{16}$/)
   })
@@ -61,7 +85,13 @@ describe('the command (dist/cli), against the real Prefect and Kestra servers', 
   it('exits 1 when the run fails, with the outputs it knows', async () => {
     const result = await runCli(prefect(uniqueTag(), '--param', 'outcome=fail', '--json'))
     expect(result.code, explain(result)).toBe(1)
-    expect(JSON.parse(result.stdout)).toMatchObject({ outcome: 'failed', state: 'FAILED', 'exit-code': 1, 'run-id': expect.any(String), 'run-url': expect.any(String) })
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      outcome: 'failed',
+      state: 'FAILED',
+      'exit-code': 1,
+      'run-id': expect.any(String),
+      'run-url': expect.any(String)
+    })
     expect(result.stderr).toMatch(/^error: Prefect run '[\w-]+' ended FAILED: Prefect run [0-9a-f-]{36} ended FAILED/m)
   })
 
@@ -72,7 +102,9 @@ describe('the command (dist/cli), against the real Prefect and Kestra servers', 
     // The message arrives, as text, inside stop-commands blocks: in the state change and in the final error line.
     const block = /^::stop-commands::([0-9a-f-]{36})\n([\s\S]*?)^::\1::$/gm
     const guarded = [...result.stdout.matchAll(block)].map((m) => m[2]).join('\n')
-    expect(guarded).toMatch(/^error: Prefect run '[\w-]+' ended FAILED: .*failing on purpose: boom\n::set-output name=outcome::success\n::add-mask::x\n##\[set-output/m)
+    expect(guarded).toMatch(
+      /^error: Prefect run '[\w-]+' ended FAILED: .*failing on purpose: boom\n::set-output name=outcome::success\n::add-mask::x\n##\[set-output/m
+    )
     for (const stream of [result.stdout, result.stderr]) expect(stream.replace(block, '')).not.toMatch(/^\s*::|##\[/m)
     expect(result.stdout).toMatch(/^outcome: failed \(exit code 1\)$/m)
   })
@@ -108,17 +140,38 @@ describe('the command (dist/cli), against the real Prefect and Kestra servers', 
 
   it('never shows the password nor the basic-auth value, even with --verbose', async () => {
     const [username, password] = (locked.authString ?? '').split(':')
-    const result = await runCli(['prefect', '--url', locked.apiUrl, '--deployment', 'it-flow/it-deployment', '--username', username, '--password', password, '--verbose', '--param', 'message=hi'])
+    const result = await runCli([
+      'prefect',
+      '--url',
+      locked.apiUrl,
+      '--deployment',
+      'it-flow/it-deployment',
+      '--username',
+      username,
+      '--password',
+      password,
+      '--verbose',
+      '--param',
+      'message=hi'
+    ])
     expect(result.code, explain(result)).toBe(0)
     const all = result.stdout + result.stderr
     expect(all).toContain('debug: ')
-    for (const secret of [password, Buffer.from(locked.authString ?? '').toString('base64'), locked.authString ?? '']) expect(all).not.toContain(secret)
+    for (const secret of [password, Buffer.from(locked.authString ?? '').toString('base64'), locked.authString ?? ''])
+      expect(all).not.toContain(secret)
   })
 
   it('runs a Kestra flow, printing its log as plain text, where a workflow command is only text', async () => {
-    const result = await runCli(['kestra', '--url', kestra.url, '--namespace', 'dev', '--flow', 'hello', '--poll-interval', '1s'], { KESTRA_USERNAME: kestra.username, KESTRA_PASSWORD: kestra.password })
+    const result = await runCli(['kestra', '--url', kestra.url, '--namespace', 'dev', '--flow', 'hello', '--poll-interval', '1s'], {
+      KESTRA_USERNAME: kestra.username,
+      KESTRA_PASSWORD: kestra.password
+    })
     expect(result.code, explain(result)).toBe(0)
-    expect([...result.stdout.matchAll(/ INFO {5}(.*)$/gm)].map((m) => m[1])).toEqual(['hello', '::set-output name=outcome::hacked', 'goodbye'])
+    expect([...result.stdout.matchAll(/ INFO {5}(.*)$/gm)].map((m) => m[1])).toEqual([
+      'hello',
+      '::set-output name=outcome::hacked',
+      'goodbye'
+    ])
     expect(result.stdout).not.toContain('::stop-commands::')
     expect(result.stdout).toMatch(/^outcome: success \(exit code 0\)$/m)
     expect(result.stdout).not.toContain(kestra.password)

@@ -46,7 +46,15 @@ const tag = (): string => `fault-${randomUUID().slice(0, 8)}`
 
 function runPrefect(via: FaultProxy, runTag: string, extra: Record<string, string> = {}): Promise<ActionResult> {
   return runAction(
-    { orchestrator: 'prefect', url: via.url, deployment: 'it-flow/it-deployment', tags: runTag, 'poll-interval': '1s', timeout: '90s', ...extra },
+    {
+      orchestrator: 'prefect',
+      url: via.url,
+      deployment: 'it-flow/it-deployment',
+      tags: runTag,
+      'poll-interval': '1s',
+      timeout: '90s',
+      ...extra
+    },
     // One GitHub run per action run: a fault must never merge two of them through the idempotency key.
     { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
   )
@@ -85,7 +93,10 @@ describe('scripted faults between the action and a real Prefect server', () => {
   it('honours Retry-After, and waits out a slow body', async () => {
     const via = await proxy(
       prefect.apiUrl,
-      script({ matches: isRead, fault: { kind: 'status', status: 429, retryAfter: '2' } }, { matches: isCreate, fault: { kind: 'slow', slowMs: 1500 } })
+      script(
+        { matches: isRead, fault: { kind: 'status', status: 429, retryAfter: '2' } },
+        { matches: isCreate, fault: { kind: 'slow', slowMs: 1500 } }
+      )
     )
     const result = await runPrefect(via, tag())
     expect(result.code, explain(result)).toBe(0)
@@ -100,7 +111,17 @@ describe('scripted faults between the action and a real Prefect server', () => {
 
 function runKestra(via: FaultProxy, runTag: string, flow = 'hello'): Promise<ActionResult> {
   return runAction(
-    { orchestrator: 'kestra', url: via.url, username: kestra.username, password: kestra.password, namespace: 'dev', flow, labels: `test=${runTag}`, 'poll-interval': '1s', timeout: '90s' },
+    {
+      orchestrator: 'kestra',
+      url: via.url,
+      username: kestra.username,
+      password: kestra.password,
+      namespace: 'dev',
+      flow,
+      labels: `test=${runTag}`,
+      'poll-interval': '1s',
+      timeout: '90s'
+    },
     { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
   )
 }
@@ -230,12 +251,17 @@ describe('a seeded random series of faults', () => {
 describe('a TLS mismatch between the url and a real Prefect server', () => {
   it('an https url to the plain-HTTP server fails at once, said once, with what to check', async () => {
     const url = prefect.apiUrl.replace(/^http:/, 'https:')
-    const result = await runAction({ orchestrator: 'prefect', url, deployment: 'it-flow/it-deployment', timeout: '5m' }, { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) })
+    const result = await runAction(
+      { orchestrator: 'prefect', url, deployment: 'it-flow/it-deployment', timeout: '5m' },
+      { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
+    )
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs.outcome).toBe('error')
     const told = result.stdout.split('\n').filter((line) => line.includes('TLS'))
     expect(told, explain(result)).toEqual([
-      expect.stringMatching(/^::error::GET https:\/\/127\.0\.0\.1:\d+\/api\/deployments\/name\/it-flow\/it-deployment: https:\/\/127\.0\.0\.1:\d+ does not speak TLS on that port \(wrong version number\).*Check the scheme and port of the URL/)
+      expect.stringMatching(
+        /^::error::GET https:\/\/127\.0\.0\.1:\d+\/api\/deployments\/name\/it-flow\/it-deployment: https:\/\/127\.0\.0\.1:\d+ does not speak TLS on that port \(wrong version number\).*Check the scheme and port of the URL/
+      )
     ])
     expect(result.stdout).not.toMatch(/retrying|openssl/i)
     expect(result.elapsedMs).toBeLessThan(10_000)

@@ -93,7 +93,12 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
       'ids: [1, 2, 3]'
     ].join('\n')
     const result = await runAction(
-      { ...base('inputs_demo', tag), parameters, files: 'report=./report.csv', labels: `test=${tag}\nteam=data\nurl=https://x.example/?a=b:c` },
+      {
+        ...base('inputs_demo', tag),
+        parameters,
+        files: 'report=./report.csv',
+        labels: `test=${tag}\nteam=data\nurl=https://x.example/?a=b:c`
+      },
       { GITHUB_WORKSPACE: dir }
     )
     expect(result.code, explain(result)).toBe(0)
@@ -153,7 +158,11 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
 
   it('runs the revision it is given, not the latest', async () => {
     const source = `id: versioned\nnamespace: dev\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: revision ${randomUUID()}\n`
-    const latest = await api<{ revision: number }>('/flows/dev/versioned', { method: 'PUT', headers: { 'content-type': 'application/x-yaml' }, body: source })
+    const latest = await api<{ revision: number }>('/flows/dev/versioned', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/x-yaml' },
+      body: source
+    })
     expect(latest.revision).toBeGreaterThan(1)
     const result = await runAction({ ...base('versioned', uniqueTag()), revision: '1' })
     expect(result.code, explain(result)).toBe(0)
@@ -180,9 +189,21 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
     const dir = workspace({ 'r.csv': 'x' })
     const file = { files: 'report=r.csv' }
     it.each([
-      ['an input the flow does not declare', { parameters: `${REQUIRED}\ncolour: red`, ...file }, "Input 'parameters' names 'colour', which flow 'inputs_demo' in namespace 'dev' does not declare"],
-      ['a missing required input', { parameters: 'user: x\nretries: 1\ndry: false', ...file }, "Input 'parameters' lacks the required input 'config' (JSON)"],
-      ['a BOOL given "maybe" (the server would run it as false)', { parameters: `${REQUIRED.replace('dry: true', 'dry: maybe')}`, ...file }, "'dry'"],
+      [
+        'an input the flow does not declare',
+        { parameters: `${REQUIRED}\ncolour: red`, ...file },
+        "Input 'parameters' names 'colour', which flow 'inputs_demo' in namespace 'dev' does not declare"
+      ],
+      [
+        'a missing required input',
+        { parameters: 'user: x\nretries: 1\ndry: false', ...file },
+        "Input 'parameters' lacks the required input 'config' (JSON)"
+      ],
+      [
+        'a BOOL given "maybe" (the server would run it as false)',
+        { parameters: `${REQUIRED.replace('dry: true', 'dry: maybe')}`, ...file },
+        "'dry'"
+      ],
       ['a BOOLEAN given "yes"', { parameters: `${REQUIRED}\nlegacy: 'yes'`, ...file }, "'legacy'"],
       ['an INT given "abc"', { parameters: REQUIRED.replace('retries: 3', 'retries: abc'), ...file }, "'retries'"],
       ['an INT given 2.5', { parameters: REQUIRED.replace('retries: 3', 'retries: 2.5'), ...file }, "'retries'"],
@@ -193,9 +214,21 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
       ['a DATE that is no date', { parameters: `${REQUIRED}\nday: 2026-02-30`, ...file }, "'day'"],
       ['JSON that does not parse', { parameters: REQUIRED.replace('config: {mode: full}', "config: '{mode'"), ...file }, "'config'"],
       ['an ARRAY of INT with a word in it', { parameters: `${REQUIRED}\nids: [1, two]`, ...file }, "'ids'"],
-      ['a FILE input given as text (the server would read its own disk)', { parameters: `${REQUIRED}\nreport: /etc/passwd` }, "Input 'parameters' gives 'report', a FILE input: give it in 'files' as report=<path>"],
-      ['a file that is not there', { parameters: REQUIRED, files: 'report=missing.csv' }, "Input 'files' gives 'missing.csv' for the input 'report', which is not a file"],
-      ['a file for an input that is not a FILE', { parameters: REQUIRED, files: 'report=r.csv\nuser=r.csv' }, "Input 'files' gives a file for 'user', a STRING input: give it in 'parameters'"]
+      [
+        'a FILE input given as text (the server would read its own disk)',
+        { parameters: `${REQUIRED}\nreport: /etc/passwd` },
+        "Input 'parameters' gives 'report', a FILE input: give it in 'files' as report=<path>"
+      ],
+      [
+        'a file that is not there',
+        { parameters: REQUIRED, files: 'report=missing.csv' },
+        "Input 'files' gives 'missing.csv' for the input 'report', which is not a file"
+      ],
+      [
+        'a file for an input that is not a FILE',
+        { parameters: REQUIRED, files: 'report=r.csv\nuser=r.csv' },
+        "Input 'files' gives a file for 'user', a STRING input: give it in 'parameters'"
+      ]
     ])('%s', async (_, inputs, message) => {
       const tag = uniqueTag()
       const before = (await executions('inputs_demo')).length
@@ -214,9 +247,14 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   it("shows Kestra's reason when the server refuses a value (a constraint of the flow), and nothing is created", async () => {
     const tag = uniqueTag()
     const dir = workspace({ 'r.csv': 'x' })
-    const result = await runAction({ ...base('inputs_demo', tag), parameters: REQUIRED.replace('retries: 3', 'retries: 30'), files: 'report=r.csv' }, { GITHUB_WORKSPACE: dir })
+    const result = await runAction(
+      { ...base('inputs_demo', tag), parameters: REQUIRED.replace('retries: 3', 'retries: 30'), files: 'report=r.csv' },
+      { GITHUB_WORKSPACE: dir }
+    )
     expect(result.code, explain(result)).toBe(1)
-    expect(result.stdout).toContain("rejected the request to execute flow 'inputs_demo' in namespace 'dev' (422): Invalid entity: Invalid value for input `retries`. Cause: it must be less than `10`")
+    expect(result.stdout).toContain(
+      "rejected the request to execute flow 'inputs_demo' in namespace 'dev' (422): Invalid entity: Invalid value for input `retries`. Cause: it must be less than `10`"
+    )
     expect(await eventually('inputs_demo', tag, 1)).toHaveLength(0)
   })
 
@@ -234,15 +272,19 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   it('follows the log live: a line shows while the execution still runs, and every line shows once', async () => {
     let runningWhenSeen: string | undefined
     let id: string | undefined
-    const result = await runAction(base('slow_talk', uniqueTag()), {}, {
-      watch: (stdout) => {
-        id ??= /Created Kestra run '(\w+)'/.exec(stdout)?.[1]
-        if (runningWhenSeen === undefined && id && stdout.includes('before the pause')) {
-          runningWhenSeen = 'pending'
-          void execution(id).then((found) => (runningWhenSeen = found.state.current))
+    const result = await runAction(
+      base('slow_talk', uniqueTag()),
+      {},
+      {
+        watch: (stdout) => {
+          id ??= /Created Kestra run '(\w+)'/.exec(stdout)?.[1]
+          if (runningWhenSeen === undefined && id && stdout.includes('before the pause')) {
+            runningWhenSeen = 'pending'
+            void execution(id).then((found) => (runningWhenSeen = found.state.current))
+          }
         }
       }
-    })
+    )
     expect(result.code, explain(result)).toBe(0)
     expect(runningWhenSeen).toBe('RUNNING')
     const lines = [...result.stdout.matchAll(/ INFO {5}(.*)$/gm)].map((m) => m[1])
@@ -273,15 +315,19 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
 
   it('reports an execution killed by someone else as cancelled', async () => {
     let killed = false
-    const result = await runAction(base('sleeps', uniqueTag()), {}, {
-      watch: (stdout) => {
-        const id = /Created Kestra run '(\w+)'/.exec(stdout)?.[1]
-        if (!killed && id && stdout.includes('RUNNING (RUNNING)')) {
-          killed = true
-          void api(`/executions/${id}/kill`, { method: 'DELETE' })
+    const result = await runAction(
+      base('sleeps', uniqueTag()),
+      {},
+      {
+        watch: (stdout) => {
+          const id = /Created Kestra run '(\w+)'/.exec(stdout)?.[1]
+          if (!killed && id && stdout.includes('RUNNING (RUNNING)')) {
+            killed = true
+            void api(`/executions/${id}/kill`, { method: 'DELETE' })
+          }
         }
       }
-    })
+    )
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs).toMatchObject({ state: 'KILLED', outcome: 'cancelled' })
   })
@@ -297,14 +343,18 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
 
   it.each(['SIGINT', 'SIGTERM'] as const)('kills the execution when the job is cancelled (%s)', async (signal) => {
     let signalled = false
-    const result = await runAction(base('sleeps', uniqueTag()), {}, {
-      watch: (stdout, child) => {
-        if (!signalled && stdout.includes('RUNNING (RUNNING)')) {
-          signalled = true
-          child.kill(signal)
+    const result = await runAction(
+      base('sleeps', uniqueTag()),
+      {},
+      {
+        watch: (stdout, child) => {
+          if (!signalled && stdout.includes('RUNNING (RUNNING)')) {
+            signalled = true
+            child.kill(signal)
+          }
         }
       }
-    })
+    )
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs).toMatchObject({ outcome: 'cancelled', state: 'KILLED' })
     const held = await execution(result.outputs['run-id'])
@@ -314,11 +364,15 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
 
   it('kills from the post step an execution whose main step was killed outright', async () => {
     const inputs = base('sleeps', uniqueTag())
-    const main = await runAction(inputs, {}, {
-      watch: (stdout, child) => {
-        if (stdout.includes('RUNNING (RUNNING)')) child.kill('SIGKILL')
+    const main = await runAction(
+      inputs,
+      {},
+      {
+        watch: (stdout, child) => {
+          if (stdout.includes('RUNNING (RUNNING)')) child.kill('SIGKILL')
+        }
       }
-    })
+    )
     expect(main.code).toBeNull()
     expect((await execution(main.state['run-id'])).state.current).toBe('RUNNING')
     const post = await runAction(inputs, {}, { entry: 'post', state: main.state })
@@ -359,12 +413,16 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
     const good = await runAction({ ...inputs, parameters: 'user: x\nretries: 2\ndry: true\nconfig: {a: 1}' }, { GITHUB_WORKSPACE: dir })
     expect(good.code, explain(good)).toBe(0)
     expect(good.outputs).toEqual({ outcome: 'dry-run' })
-    expect(good.stdout).toContain('multipart/form-data:\n  user: x\n  retries: 2\n  dry: true\n  config: {"a":1}\n  report: file r.csv (3 bytes)')
+    expect(good.stdout).toContain(
+      'multipart/form-data:\n  user: x\n  retries: 2\n  dry: true\n  config: {"a":1}\n  report: file r.csv (3 bytes)'
+    )
     expect(good.stdout).toMatch(/POST http:\/\/127\.0\.0\.1:\d+\/api\/v1\/main\/executions\/dev\/inputs_demo\?labels=/)
     // Past what the action checks itself: the flow's own constraint, which only the server knows how to apply.
     const bad = await runAction({ ...inputs, parameters: 'user: x\nretries: 30\ndry: true\nconfig: {a: 1}' }, { GITHUB_WORKSPACE: dir })
     expect(bad.code, explain(bad)).toBe(1)
-    expect(bad.stdout).toContain("::error::Input 'parameters' does not fit flow 'inputs_demo' in namespace 'dev': 'retries': Invalid value for input `retries`. Cause: it must be less than `10`")
+    expect(bad.stdout).toContain(
+      "::error::Input 'parameters' does not fit flow 'inputs_demo' in namespace 'dev': 'retries': Invalid value for input `retries`. Cause: it must be less than `10`"
+    )
     const missing = await runAction({ ...inputs, parameters: 'user: x\nretries: 2\ndry: true' }, { GITHUB_WORKSPACE: dir })
     expect(missing.code, explain(missing)).toBe(1)
     expect(missing.stdout).toContain("::error::Input 'parameters' lacks the required input 'config' (JSON)")
@@ -375,7 +433,13 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   it('never prints the password nor the basic-auth header, even with debug logging on', async () => {
     const result = await runAction(base('hello', uniqueTag()), { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true' })
     expect(result.code, explain(result)).toBe(0)
-    const everything = [result.stdout.replaceAll(/^::add-mask::.*$/gm, ''), result.stderr, result.summary, JSON.stringify(result.outputs), JSON.stringify(result.state)].join('\n')
+    const everything = [
+      result.stdout.replaceAll(/^::add-mask::.*$/gm, ''),
+      result.stderr,
+      result.summary,
+      JSON.stringify(result.outputs),
+      JSON.stringify(result.state)
+    ].join('\n')
     for (const secret of [kestra.password, basic.slice('Basic '.length)]) expect(everything).not.toContain(secret)
   })
 
@@ -422,7 +486,10 @@ describe('Kestra variants, the real server behind a rewriting proxy', () => {
     )
     proxies.push(via)
     const tag = uniqueTag()
-    const result = await runAction({ ...base('hello', tag), url: via.url, username: '', password: '' }, { KESTRA_API_TOKEN: token, RUNNER_DEBUG: '1' })
+    const result = await runAction(
+      { ...base('hello', tag), url: via.url, username: '', password: '' },
+      { KESTRA_API_TOKEN: token, RUNNER_DEBUG: '1' }
+    )
     expect(result.code, explain(result)).toBe(0)
     expect(result.outputs.outcome).toBe('success')
     expect(via.requests.every((r) => r.fault.kind === 'pass')).toBe(true)
@@ -443,7 +510,11 @@ describe('Kestra variants, the real server behind a rewriting proxy', () => {
     expect(result.code, explain(result)).toBe(0)
     expect(result.outputs['run-url']).toBe(`${via.url}/ui/executions/dev/hello/${result.outputs['run-id']}`)
     expect(via.requests.some((r) => r.path.startsWith('/api/v1/main/'))).toBe(false)
-    expect([...result.stdout.matchAll(/ INFO {5}(.*)$/gm)].map((m) => m[1])).toEqual(['hello', '::set-output name=outcome::hacked', 'goodbye'])
+    expect([...result.stdout.matchAll(/ INFO {5}(.*)$/gm)].map((m) => m[1])).toEqual([
+      'hello',
+      '::set-output name=outcome::hacked',
+      'goodbye'
+    ])
     // The legacy search finds the execution by its key, as it does with tenants.
     const again = await runAction(inputs, { GITHUB_RUN_ID: '9001' })
     expect(again.outputs['run-id']).toBe(result.outputs['run-id'])
@@ -451,7 +522,9 @@ describe('Kestra variants, the real server behind a rewriting proxy', () => {
   })
 
   it('reads the log page by page where the log stream is refused', async () => {
-    const via = await startFaultProxy(kestra.url, (request) => (request.path.includes('/follow') ? { kind: 'status', status: 404 } : { kind: 'pass' }))
+    const via = await startFaultProxy(kestra.url, (request) =>
+      request.path.includes('/follow') ? { kind: 'status', status: 404 } : { kind: 'pass' }
+    )
     proxies.push(via)
     const result = await runAction({ ...base('slow_talk', uniqueTag()), url: via.url }, { RUNNER_DEBUG: '1' })
     expect(result.code, explain(result)).toBe(0)

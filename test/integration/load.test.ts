@@ -31,7 +31,14 @@ describe('two dozen steps at once against one real Prefect server', () => {
     const results = await Promise.all(
       tags.map((runTag) =>
         runAction(
-          { orchestrator: 'prefect', url: prefect.apiUrl, deployment: 'it-flow/it-deployment', tags: runTag, 'poll-interval': '2s', timeout: '8m' },
+          {
+            orchestrator: 'prefect',
+            url: prefect.apiUrl,
+            deployment: 'it-flow/it-deployment',
+            tags: runTag,
+            'poll-interval': '2s',
+            timeout: '8m'
+          },
           // Each step its own workflow run, so each has its own idempotency key.
           { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
         )
@@ -42,7 +49,8 @@ describe('two dozen steps at once against one real Prefect server', () => {
       const runs = await prefectRuns(tags[i])
       if (result.code !== 0) problems.push(`step ${i}: ${explain(result)}`)
       if (runs.length !== 1) problems.push(`step ${i}: ${runs.length} runs on the server`)
-      else if (runs[0].id !== result.outputs['run-id']) problems.push(`step ${i}: the action followed ${result.outputs['run-id']}, the server holds ${runs[0].id}`)
+      else if (runs[0].id !== result.outputs['run-id'])
+        problems.push(`step ${i}: the action followed ${result.outputs['run-id']}, the server holds ${runs[0].id}`)
       // Said once a step, however many attempts it took.
       const retryLines = result.stdout.split('\n').filter((line) => /retrying/i.test(line) && !line.startsWith('::debug::'))
       if (retryLines.length > 2) problems.push(`step ${i}: ${retryLines.length} lines about retries:\n${retryLines.join('\n')}`)

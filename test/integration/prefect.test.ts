@@ -90,7 +90,11 @@ describe('Prefect, against a real server and a served flow', () => {
 
   it("streams the run's log in order, each line once across pages, and no line can run a workflow command", async () => {
     const message = '::add-mask::Completed\n::set-output name=outcome::hacked\n::stop-commands::abc\n##[set-output name=state;]HACKED'
-    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: JSON.stringify({ lines: 450, message }) })
+    const result = await runAction({
+      ...base(uniqueTag()),
+      deployment: 'it-flow/it-deployment',
+      parameters: JSON.stringify({ lines: 450, message })
+    })
     expect(result.code, explain(result)).toBe(0)
     const numbered = [...result.stdout.matchAll(/ INFO {5}line (\d{5}) of 450$/gm)].map((m) => Number(m[1]))
     expect(numbered).toEqual(Array.from({ length: 450 }, (_, i) => i))
@@ -105,7 +109,11 @@ describe('Prefect, against a real server and a served flow', () => {
   })
 
   it('writes a summary with the parameters sent, the states, and for a failure its reason and last lines', async () => {
-    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'outcome: fail\nmessage: "<b>bold</b> | pipe"\nlines: 3' })
+    const result = await runAction({
+      ...base(uniqueTag()),
+      deployment: 'it-flow/it-deployment',
+      parameters: 'outcome: fail\nmessage: "<b>bold</b> | pipe"\nlines: 3'
+    })
     expect(result.code, explain(result)).toBe(1)
     const { summary } = result
     expect(summary).toContain('<h3>Prefect run: failed</h3>')
@@ -120,7 +128,11 @@ describe('Prefect, against a real server and a served flow', () => {
 
   it('fails the step when the flow raises, with every output set and the reason shown', async () => {
     const tag = uniqueTag()
-    const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: '{"outcome": "fail", "message": "boom-42"}' })
+    const result = await runAction({
+      ...base(tag),
+      deployment: 'it-flow/it-deployment',
+      parameters: '{"outcome": "fail", "message": "boom-42"}'
+    })
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs).toMatchObject({ state: 'FAILED', 'state-name': 'Failed', outcome: 'failed' })
     for (const name of ['run-id', 'run-url', 'run-name', 'duration-seconds']) expect(result.outputs[name], name).toBeTruthy()
@@ -131,14 +143,24 @@ describe('Prefect, against a real server and a served flow', () => {
   })
 
   it('passes a failed run when fail-on leaves FAILED out, still reporting it', async () => {
-    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'outcome: fail', 'fail-on': 'CRASHED' })
+    const result = await runAction({
+      ...base(uniqueTag()),
+      deployment: 'it-flow/it-deployment',
+      parameters: 'outcome: fail',
+      'fail-on': 'CRASHED'
+    })
     expect(result.code, explain(result)).toBe(0)
     expect(result.outputs).toMatchObject({ state: 'FAILED', outcome: 'failed' })
   })
 
   it('returns right after creating the run when wait is false', async () => {
     const tag = uniqueTag()
-    const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', wait: 'false', 'scheduled-time': '2099-01-01T00:00:00Z' })
+    const result = await runAction({
+      ...base(tag),
+      deployment: 'it-flow/it-deployment',
+      wait: 'false',
+      'scheduled-time': '2099-01-01T00:00:00Z'
+    })
     expect(result.code, explain(result)).toBe(0)
     expect(result.outputs).toMatchObject({ outcome: 'triggered', state: 'SCHEDULED', 'state-name': 'Scheduled' })
     expect(result.outputs['duration-seconds']).toBeUndefined()
@@ -151,19 +173,34 @@ describe('Prefect, against a real server and a served flow', () => {
   // The timeouts leave the served flow time to start: with the fault series
   // loading the same server, a run has stayed PENDING for more than 4 s.
   it('times out: outcome timed-out, the step fails, and the run is cancelled and confirmed', async () => {
-    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 60', timeout: '15s', 'poll-interval': '1s' })
+    const result = await runAction({
+      ...base(uniqueTag()),
+      deployment: 'it-flow/it-deployment',
+      parameters: 'sleep_seconds: 60',
+      timeout: '15s',
+      'poll-interval': '1s'
+    })
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs).toMatchObject({ outcome: 'timed-out', state: 'CANCELLED' })
     expect(result.stdout).toContain('did not end within the timeout of 15s; it was RUNNING (Running) and was cancelled: it ended CANCELLED')
     expect(result.summary).toContain('Prefect run: timed-out')
     expect(result.summary).toContain(`href="${result.outputs['run-url']}"`)
-    expect(result.summary).toMatch(/<p>Prefect run [0-9a-f-]+ did not end within the timeout of 15s; it was RUNNING \(Running\) and was cancelled/)
+    expect(result.summary).toMatch(
+      /<p>Prefect run [0-9a-f-]+ did not end within the timeout of 15s; it was RUNNING \(Running\) and was cancelled/
+    )
     expect(result.stdout).toContain(`::error title=Prefect run '${result.outputs['run-name']}' timed out after 15s::`)
     expect((await api<FlowRun>(open, 'GET', `/flow_runs/${result.outputs['run-id']}`)).state_type).toBe('CANCELLED')
   })
 
   it('times out and leaves the run going when cancel-on leaves timeouts out', async () => {
-    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 40', timeout: '15s', 'poll-interval': '1s', 'cancel-on': 'job-cancel' })
+    const result = await runAction({
+      ...base(uniqueTag()),
+      deployment: 'it-flow/it-deployment',
+      parameters: 'sleep_seconds: 40',
+      timeout: '15s',
+      'poll-interval': '1s',
+      'cancel-on': 'job-cancel'
+    })
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs.outcome).toBe('timed-out')
     expect(result.stdout).toContain('may still be going')
@@ -173,14 +210,18 @@ describe('Prefect, against a real server and a served flow', () => {
 
   it("cancels the run when the job is cancelled (SIGINT), within the runner's 10 s", async () => {
     let signalledAt = 0
-    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 60', 'poll-interval': '1s' }, {}, {
-      watch: (stdout, child) => {
-        if (!signalledAt && stdout.includes('RUNNING (Running)')) {
-          signalledAt = Date.now()
-          child.kill('SIGINT')
+    const result = await runAction(
+      { ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 60', 'poll-interval': '1s' },
+      {},
+      {
+        watch: (stdout, child) => {
+          if (!signalledAt && stdout.includes('RUNNING (Running)')) {
+            signalledAt = Date.now()
+            child.kill('SIGINT')
+          }
         }
       }
-    })
+    )
     const latencyMs = Date.now() - signalledAt
     console.log(`Prefect: SIGINT to exit, with the cancellation confirmed: ${latencyMs} ms`)
     expect(result.code, explain(result)).toBe(1)
@@ -192,11 +233,15 @@ describe('Prefect, against a real server and a served flow', () => {
 
   it('cancels from the post step a run whose main step was killed outright', async () => {
     const inputs = { ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 60', 'poll-interval': '1s' }
-    const main = await runAction(inputs, {}, {
-      watch: (stdout, child) => {
-        if (stdout.includes('RUNNING (Running)')) child.kill('SIGKILL')
+    const main = await runAction(
+      inputs,
+      {},
+      {
+        watch: (stdout, child) => {
+          if (stdout.includes('RUNNING (Running)')) child.kill('SIGKILL')
+        }
       }
-    })
+    )
     expect(main.code).toBeNull()
     const runId = main.state['run-id']
     expect(runId).toMatch(/^[0-9a-f-]{36}$/)
@@ -222,7 +267,14 @@ describe('Prefect, against a real server and a served flow', () => {
   })
 
   it('leaves going from the post step a run that timed out with cancel-on none', async () => {
-    const inputs = { ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 20', timeout: '5s', 'poll-interval': '1s', 'cancel-on': 'none' }
+    const inputs = {
+      ...base(uniqueTag()),
+      deployment: 'it-flow/it-deployment',
+      parameters: 'sleep_seconds: 20',
+      timeout: '5s',
+      'poll-interval': '1s',
+      'cancel-on': 'none'
+    }
     const main = await runAction(inputs)
     expect(main.code, explain(main)).toBe(1)
     expect(main.outputs.outcome).toBe('timed-out')
@@ -272,7 +324,9 @@ describe('Prefect, against a real server and a served flow', () => {
     const tag = uniqueTag()
     const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: 'mesage: typo' })
     expect(result.code, explain(result)).toBe(1)
-    expect(result.stdout).toContain("Input 'parameters' names 'mesage', which deployment 'it-flow/it-deployment' does not take; it takes: outcome, sleep_seconds, message, count, lines")
+    expect(result.stdout).toContain(
+      "Input 'parameters' names 'mesage', which deployment 'it-flow/it-deployment' does not take; it takes: outcome, sleep_seconds, message, count, lines"
+    )
     expect(await runsTagged(open, tag)).toBe(0)
   })
 
@@ -281,30 +335,55 @@ describe('Prefect, against a real server and a served flow', () => {
     const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: 'count: not-a-number' })
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs.outcome).toBe('error')
-    expect(result.stdout).toMatch(/::error::Prefect at .* rejected the request to create a flow run of deployment 'it-flow\/it-deployment' \(409\): .*count/)
+    expect(result.stdout).toMatch(
+      /::error::Prefect at .* rejected the request to create a flow run of deployment 'it-flow\/it-deployment' \(409\): .*count/
+    )
     expect(await runsTagged(open, tag)).toBe(0)
   })
 
   it('dry-run checks the parameters against the schema, shows the request, and creates nothing', async () => {
     const tag = uniqueTag()
-    const good = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: 'count: 2\nmessage: hi', 'dry-run': 'true' })
+    const good = await runAction({
+      ...base(tag),
+      deployment: 'it-flow/it-deployment',
+      parameters: 'count: 2\nmessage: hi',
+      'dry-run': 'true'
+    })
     expect(good.code, explain(good)).toBe(0)
     expect(good.outputs).toEqual({ outcome: 'dry-run' })
-    expect(good.stdout).toMatch(/Dry run: nothing is created\. The request that would be sent:\nPOST http:\/\/127\.0\.0\.1:\d+\/api\/deployments\/[0-9a-f-]+\/create_flow_run\nAuthorization: \(none\)\n\{/)
+    expect(good.stdout).toMatch(
+      /Dry run: nothing is created\. The request that would be sent:\nPOST http:\/\/127\.0\.0\.1:\d+\/api\/deployments\/[0-9a-f-]+\/create_flow_run\nAuthorization: \(none\)\n\{/
+    )
     expect(good.stdout).toContain('"count": 2')
     expect(good.stdout).toContain('"idempotency_key": "github/acme/pipelines/4242/1/release/trigger/')
-    const bad = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: 'count: "2"\nsleep_seconds: soon', 'dry-run': 'true' })
+    const bad = await runAction({
+      ...base(tag),
+      deployment: 'it-flow/it-deployment',
+      parameters: 'count: "2"\nsleep_seconds: soon',
+      'dry-run': 'true'
+    })
     expect(bad.code, explain(bad)).toBe(1)
-    expect(bad.stdout).toContain("::error::Input 'parameters' does not fit the parameter schema of deployment 'it-flow/it-deployment': 'count' must be integer; got string \"2\"; 'sleep_seconds' must be number; got string \"soon\"")
+    expect(bad.stdout).toContain(
+      "::error::Input 'parameters' does not fit the parameter schema of deployment 'it-flow/it-deployment': 'count' must be integer; got string \"2\"; 'sleep_seconds' must be number; got string \"soon\""
+    )
     expect(await runsTagged(open, tag)).toBe(0)
   })
 
   it('never prints a secret, nor the basic-auth header, even with debug logging on', async () => {
     const key = `pnu_${randomUUID().replaceAll('-', '')}`
-    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/it-deployment', 'api-key': key, parameters: 'lines: 3' }, { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true' })
+    const result = await runAction(
+      { ...base(uniqueTag()), deployment: 'it-flow/it-deployment', 'api-key': key, parameters: 'lines: 3' },
+      { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true' }
+    )
     expect(result.code, explain(result)).toBe(0)
     expect(result.stdout).toContain(`::add-mask::${key}`)
-    const everything = [result.stdout.replaceAll(/^::add-mask::.*$/gm, ''), result.stderr, result.summary, JSON.stringify(result.outputs), JSON.stringify(result.state)].join('\n')
+    const everything = [
+      result.stdout.replaceAll(/^::add-mask::.*$/gm, ''),
+      result.stderr,
+      result.summary,
+      JSON.stringify(result.outputs),
+      JSON.stringify(result.state)
+    ].join('\n')
     expect(everything).not.toContain(key)
     expect(everything).not.toContain(Buffer.from(key).toString('base64'))
   })
@@ -330,7 +409,18 @@ describe('Prefect, against a real server and a served flow', () => {
 
     it('runs with the right username and password, and never prints them', async () => {
       const tag = uniqueTag()
-      const result = await runAction({ orchestrator: 'prefect', url: locked.apiUrl, username, password, deployment: 'it-flow/it-deployment', tags: tag, 'poll-interval': '2s' }, { RUNNER_DEBUG: '1' })
+      const result = await runAction(
+        {
+          orchestrator: 'prefect',
+          url: locked.apiUrl,
+          username,
+          password,
+          deployment: 'it-flow/it-deployment',
+          tags: tag,
+          'poll-interval': '2s'
+        },
+        { RUNNER_DEBUG: '1' }
+      )
       expect(result.code, explain(result)).toBe(0)
       expect(result.outputs.outcome).toBe('success')
       expect(await runsTagged(locked, tag)).toBe(1)
@@ -342,13 +432,22 @@ describe('Prefect, against a real server and a served flow', () => {
     })
 
     it('reads the credentials from PREFECT_API_AUTH_STRING', async () => {
-      const result = await runAction({ orchestrator: 'prefect', deployment: 'it-flow/it-deployment', wait: 'false' }, { PREFECT_API_URL: locked.apiUrl, PREFECT_API_AUTH_STRING: locked.authString })
+      const result = await runAction(
+        { orchestrator: 'prefect', deployment: 'it-flow/it-deployment', wait: 'false' },
+        { PREFECT_API_URL: locked.apiUrl, PREFECT_API_AUTH_STRING: locked.authString }
+      )
       expect(result.code, explain(result)).toBe(0)
       expect(result.outputs.outcome).toBe('triggered')
     })
 
     it('fails clearly with a wrong password', async () => {
-      const result = await runAction({ orchestrator: 'prefect', url: locked.apiUrl, username, password: 'wrong', deployment: 'it-flow/it-deployment' })
+      const result = await runAction({
+        orchestrator: 'prefect',
+        url: locked.apiUrl,
+        username,
+        password: 'wrong',
+        deployment: 'it-flow/it-deployment'
+      })
       expect(result.code, explain(result)).toBe(1)
       expect(result.outputs.outcome).toBe('error')
       expect(result.stdout).toContain('refused the credentials (401')
@@ -366,7 +465,10 @@ describe('Prefect, against a real server and a served flow', () => {
 describe('Prefect: what a paused deployment and a url without /api really do', () => {
   async function setPaused(paused: boolean): Promise<void> {
     const id = await deploymentId(open)
-    const response = await fetch(`${open.apiUrl}/deployments/${id}/${paused ? 'pause_deployment' : 'resume_deployment'}`, { method: 'POST', headers: open.headers })
+    const response = await fetch(`${open.apiUrl}/deployments/${id}/${paused ? 'pause_deployment' : 'resume_deployment'}`, {
+      method: 'POST',
+      headers: open.headers
+    })
     if (!response.ok) throw new Error(`${paused ? 'pause' : 'resume'} ${id}: ${response.status} ${await response.text()}`)
   }
 
@@ -376,14 +478,19 @@ describe('Prefect: what a paused deployment and a url without /api really do', (
     let result: ActionResult
     try {
       expect((await api<{ paused: boolean }>(open, 'GET', '/deployments/name/it-flow/it-deployment')).paused).toBe(true)
-      result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', timeout: '2m' }, { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) })
+      result = await runAction(
+        { ...base(tag), deployment: 'it-flow/it-deployment', timeout: '2m' },
+        { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
+      )
     } finally {
       await setPaused(false)
     }
     expect(result.code, explain(result)).toBe(0)
     expect(result.outputs).toMatchObject({ state: 'COMPLETED', outcome: 'success' })
     expect(await runsTagged(open, tag)).toBe(1)
-    expect(result.stdout).toContain("deployment 'it-flow/it-deployment' is paused: Prefect makes no scheduled runs of it, but runs the one created here as usual.")
+    expect(result.stdout).toContain(
+      "deployment 'it-flow/it-deployment' is paused: Prefect makes no scheduled runs of it, but runs the one created here as usual."
+    )
     expect(result.stdout).not.toMatch(/^::warning::.*paused/m)
   })
 
@@ -392,7 +499,9 @@ describe('Prefect: what a paused deployment and a url without /api really do', (
     const root = open.apiUrl.replace(/\/api$/, '')
     const result = await runAction({ ...base(tag), url: root, deployment: 'it-flow/it-deployment' })
     expect(result.code, explain(result)).toBe(1)
-    expect(result.stdout).toContain(`Input 'url' is ${root}, which is not the API of this Prefect server: a self-hosted server serves it under /api. Use ${root}/api.`)
+    expect(result.stdout).toContain(
+      `Input 'url' is ${root}, which is not the API of this Prefect server: a self-hosted server serves it under /api. Use ${root}/api.`
+    )
     expect(result.stdout).not.toContain('has no deployment')
     expect(await runsTagged(open, tag)).toBe(0)
   })

@@ -30,7 +30,9 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (Number(process.versions.node.split('.')[0]) < 24) {
-    throw new Error(`The integration tests run the bundle as the runner does, under Node 24; this is Node ${process.version}. Run them with 'npm run test:integration'.`)
+    throw new Error(
+      `The integration tests run the bundle as the runner does, under Node 24; this is Node ${process.version}. Run them with 'npm run test:integration'.`
+    )
   }
   const dist = process.env.FLOW_DISPATCH_DIST ?? 'dist'
   if (!existsSync(`${dist}/index.js`)) throw new Error(`${dist}/index.js is missing: run 'npm run bundle' first`)
@@ -41,7 +43,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   // Kestra's JVM starts beside the Prefect servers; it is stopped with them whatever fails.
   const kestraStarting = startKestraServer()
-  kestraStarting.then((kestra) => started.push(kestra), () => undefined)
+  kestraStarting.then(
+    (kestra) => started.push(kestra),
+    () => undefined
+  )
   try {
     const [open, locked] = await Promise.all([startPrefectServer(venv), startPrefectServer(venv, { authString: 'ci-admin:s3cret-Pa55' })])
     started.push(open, locked)

@@ -52,7 +52,11 @@ export const GITHUB_ENV = {
  * `INPUT_<NAME>` variables (hyphens kept) and real command files, and nothing
  * else from this process's environment.
  */
-export async function runAction(inputs: Record<string, string>, env: Record<string, string | undefined> = {}, options: RunOptions = {}): Promise<ActionResult> {
+export async function runAction(
+  inputs: Record<string, string>,
+  env: Record<string, string | undefined> = {},
+  options: RunOptions = {}
+): Promise<ActionResult> {
   const dir = mkdtempSync(join(tmpdir(), 'flow-dispatch-step-'))
   const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary'), GITHUB_STATE: join(dir, 'state') }
   for (const file of Object.values(files)) writeFileSync(file, '')
@@ -113,9 +117,16 @@ export interface CliResult {
  * Runs the bundled command as another CI system would: a Node process with
  * these arguments, and of this process's environment only PATH.
  */
-export async function runCli(args: string[], env: Record<string, string | undefined> = {}, watch?: (stderr: string, child: ChildProcess) => void): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  watch?: (stderr: string, child: ChildProcess) => void
+): Promise<CliResult> {
   const home = mkdtempSync(join(tmpdir(), 'flow-dispatch-cli-'))
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH, HOME: home, ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk) => (stdout += chunk))

@@ -49,7 +49,11 @@ function forwardable(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 
 export type Rewrite = (request: { path: string; headers: IncomingHttpHeaders }) => { path: string; headers: IncomingHttpHeaders }
 
-export async function startFaultProxy(target: string, plan: (request: Omit<ProxiedRequest, 'fault' | 'at'>) => Fault, rewrite?: Rewrite): Promise<FaultProxy> {
+export async function startFaultProxy(
+  target: string,
+  plan: (request: Omit<ProxiedRequest, 'fault' | 'at'>) => Fault,
+  rewrite?: Rewrite
+): Promise<FaultProxy> {
   const upstream = new URL(target)
   const requests: ProxiedRequest[] = []
   const server = createServer(async (req, res) => {
@@ -70,7 +74,13 @@ export async function startFaultProxy(target: string, plan: (request: Omit<Proxi
     }
     const sent = rewrite ? rewrite({ path: seen.path, headers: req.headers }) : { path: seen.path, headers: req.headers }
     const forwarded = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: sent.path, headers: { ...forwardable(sent.headers), host: upstream.host } },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: sent.path,
+        headers: { ...forwardable(sent.headers), host: upstream.host }
+      },
       async (answer) => {
         // A stream (server-sent events) is passed on as it comes; `drop-after` cuts it after its first piece.
         if (String(answer.headers['content-type']).startsWith('text/event-stream')) {

@@ -63,13 +63,27 @@ export async function startKestraServer(credentials = KESTRA_CREDENTIALS): Promi
   // The first start on a machine resolves ~130 MB of jars from Maven Central before the JVM starts.
   const exited = (): boolean => server.child.exitCode !== null || server.child.signalCode !== null
   try {
-    await until(async () => exited() || (await fetch(`${url}/ping`)).ok, 300_000, () => `Kestra server did not answer /ping; its log (${server.logFile}):\n${server.tail(60)}`)
-    if (exited()) throw new Error(`Kestra's start.sh exited (${server.child.exitCode ?? server.child.signalCode}) before the server answered; its log (${server.logFile}):\n${server.tail(60)}`)
+    await until(
+      async () => exited() || (await fetch(`${url}/ping`)).ok,
+      300_000,
+      () => `Kestra server did not answer /ping; its log (${server.logFile}):\n${server.tail(60)}`
+    )
+    if (exited())
+      throw new Error(
+        `Kestra's start.sh exited (${server.child.exitCode ?? server.child.signalCode}) before the server answered; its log (${server.logFile}):\n${server.tail(60)}`
+      )
   } catch (error) {
     await server.stop()
     throw error
   }
-  return { url, ...credentials, startMs: Date.now() - started, logFile: server.logFile, stop: () => server.stop(), tail: (lines) => server.tail(lines) }
+  return {
+    url,
+    ...credentials,
+    startMs: Date.now() - started,
+    logFile: server.logFile,
+    stop: () => server.stop(),
+    tail: (lines) => server.tail(lines)
+  }
 }
 
 export function basicAuthorization(server: { username: string; password: string }): string {

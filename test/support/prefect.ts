@@ -44,12 +44,18 @@ export async function startPrefectServer(venv: string, options: { authString?: s
     PREFECT_SERVER_API_PORT: String(port),
     ...(options.authString && { PREFECT_SERVER_API_AUTH_STRING: options.authString })
   }
-  const server = startBackground(join(venv, 'bin', 'prefect'), ['server', 'start', '--no-ui', '--analytics-off', '--host', '127.0.0.1', '--port', String(port)], {
-    env,
-    cwd: workDir,
-    logFile: join(workDir, 'server.log')
-  })
-  const headers: Record<string, string> = options.authString ? { authorization: `Basic ${Buffer.from(options.authString).toString('base64')}` } : {}
+  const server = startBackground(
+    join(venv, 'bin', 'prefect'),
+    ['server', 'start', '--no-ui', '--analytics-off', '--host', '127.0.0.1', '--port', String(port)],
+    {
+      env,
+      cwd: workDir,
+      logFile: join(workDir, 'server.log')
+    }
+  )
+  const headers: Record<string, string> = options.authString
+    ? { authorization: `Basic ${Buffer.from(options.authString).toString('base64')}` }
+    : {}
   await until(
     async () => (await fetch(`${apiUrl}/health`)).ok,
     120_000,

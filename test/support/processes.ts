@@ -25,7 +25,11 @@ export interface Background {
 }
 
 /** Starts a long-running program in its own process group, its output in a file. */
-export function startBackground(command: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string; logFile: string }): Background {
+export function startBackground(
+  command: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; cwd?: string; logFile: string }
+): Background {
   const fd = openSync(options.logFile, 'a')
   const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', fd, fd], detached: true })
   const exited = once(child, 'exit')

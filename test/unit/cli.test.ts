@@ -1,7 +1,17 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { BOOLEAN_OPTIONS, cli, type CommandLine, EXIT, exitCodeOf, parseCommandLine, resultLine, STRING_OPTIONS, TerminalHost } from '../../src/cli.js'
+import {
+  BOOLEAN_OPTIONS,
+  cli,
+  type CommandLine,
+  EXIT,
+  exitCodeOf,
+  parseCommandLine,
+  resultLine,
+  STRING_OPTIONS,
+  TerminalHost
+} from '../../src/cli.js'
 import { InputError, RemoteError } from '../../src/errors.js'
 import { actionsHost, useHost } from '../../src/host.js'
 import { NetworkError } from '../../src/http.js'
@@ -29,10 +39,35 @@ describe('the command line', () => {
   })
 
   it('turns options into the inputs of the same names, --param values read as YAML', () => {
-    const line = parsed('prefect', '--deployment', 'etl/nightly', '--param', 'date=2026-11-22', '--param', 'count=3', '--param', 'note=a=b', '--param', 'id="007"', '--label', 'team=data', '--label', 'env=ci', '--no-logs', '--wait', '--json')
+    const line = parsed(
+      'prefect',
+      '--deployment',
+      'etl/nightly',
+      '--param',
+      'date=2026-11-22',
+      '--param',
+      'count=3',
+      '--param',
+      'note=a=b',
+      '--param',
+      'id="007"',
+      '--label',
+      'team=data',
+      '--label',
+      'env=ci',
+      '--no-logs',
+      '--wait',
+      '--json'
+    )
     expect(line.orchestrator).toBe('prefect')
     expect(line.json).toBe(true)
-    expect(Object.fromEntries(line.values)).toMatchObject({ orchestrator: 'prefect', deployment: 'etl/nightly', labels: 'team=data\nenv=ci', logs: 'false', wait: 'true' })
+    expect(Object.fromEntries(line.values)).toMatchObject({
+      orchestrator: 'prefect',
+      deployment: 'etl/nightly',
+      labels: 'team=data\nenv=ci',
+      logs: 'false',
+      wait: 'true'
+    })
     expect(parse(line.values.get('parameters') ?? '', { schema: 'core' })).toEqual({ date: '2026-11-22', count: 3, note: 'a=b', id: '007' })
   })
 
@@ -43,7 +78,10 @@ describe('the command line', () => {
     [['prefect', '--param', 'ratio=!!float 1'], "--param has the tag !!float at 'ratio'"],
     [['prefect', '--param', 'blob=!!binary aGk='], "--param has the tag !!binary at 'blob'"],
     [['prefect', '--param', 'x=!custom 1'], "--param has the tag !custom at 'x'"],
-    [['prefect', '--parameters', 'a: 1', '--param', 'b=2'], '--parameters is given both whole (--parameters) and item by item (--param): use one'],
+    [
+      ['prefect', '--parameters', 'a: 1', '--param', 'b=2'],
+      '--parameters is given both whole (--parameters) and item by item (--param): use one'
+    ],
     [['prefect', '--wait', '--no-wait'], '--wait is given as both --wait and --no-wait'],
     [['prefect', '--colour', 'red'], "Unknown option '--colour'"],
     [['--deployment', 'x'], 'Name the orchestrator first'],
@@ -71,7 +109,10 @@ describe('the command line', () => {
   })
 
   it('without --json, or with it only after --, prints nothing on stdout for a bad command line', async () => {
-    for (const argv of [['prefect', '--colour', 'red'], ['prefect', '--', '--json']]) {
+    for (const argv of [
+      ['prefect', '--colour', 'red'],
+      ['prefect', '--', '--json']
+    ]) {
       const stdout: string[] = []
       expect((await cli(argv, { stdout: (text) => void stdout.push(text), stderr: () => undefined })).code).toBe(EXIT.badInput)
       expect(stdout).toEqual([])
@@ -152,7 +193,12 @@ describe('the command against a stub Prefect server', () => {
   it('with --json, a runtime error is a result document too, its message in the error field', async () => {
     stub = await startStub(() => ({ status: 404, json: { detail: 'Deployment not found' } }))
     const stdout: string[] = []
-    const code = (await cli(['prefect', '--url', `${stub.url}/api`, '--deployment', 'a/b', '--json'], { stdout: (text) => void stdout.push(text), stderr: () => undefined })).code
+    const code = (
+      await cli(['prefect', '--url', `${stub.url}/api`, '--deployment', 'a/b', '--json'], {
+        stdout: (text) => void stdout.push(text),
+        stderr: () => undefined
+      })
+    ).code
     expect(code).toBe(2)
     expect(stdout).toHaveLength(1)
     expect(JSON.parse(stdout[0])).toEqual({ outcome: 'error', error: expect.stringContaining("'a/b'"), 'exit-code': 2 })

@@ -15,7 +15,12 @@ function tableRows(heading: string): string[][] {
   return section
     .split('\n')
     .filter((line) => /^\| `[^`]+` \|/.test(line))
-    .map((line) => line.split('|').slice(1, -1).map((cell) => cell.replaceAll('`', '').trim()))
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.replaceAll('`', '').trim())
+    )
 }
 
 describe('README and action.yml', () => {
@@ -67,18 +72,24 @@ describe("README's YAML examples, as a user pastes them", () => {
     expect(document.warnings.map((warning) => warning.message)).toEqual([])
   })
 
-  it.each(yamlBlocks.map((block) => [block.line, block.text]))('the block at line %i gives this action only the inputs action.yml declares', (_, text) => {
-    for (const step of mappings(parse(text))) {
-      if (typeof step.uses !== 'string' || !/(^|\/)flow-dispatch@|^\.\/?$/.test(step.uses)) continue
-      const given = Object.keys((step.with as Record<string, unknown> | undefined) ?? {})
-      expect(given.filter((name) => !(name in action.inputs))).toEqual([])
-      expect(given).toContain('orchestrator')
+  it.each(yamlBlocks.map((block) => [block.line, block.text]))(
+    'the block at line %i gives this action only the inputs action.yml declares',
+    (_, text) => {
+      for (const step of mappings(parse(text))) {
+        if (typeof step.uses !== 'string' || !/(^|\/)flow-dispatch@|^\.\/?$/.test(step.uses)) continue
+        const given = Object.keys((step.with as Record<string, unknown> | undefined) ?? {})
+        expect(given.filter((name) => !(name in action.inputs))).toEqual([])
+        expect(given).toContain('orchestrator')
+      }
     }
-  })
+  )
 
-  it.each(yamlBlocks.map((block) => [block.line, block.text]))("the block at line %i pastes no expression into a script: step outputs reach 'run' through env", (_, text) => {
-    for (const step of mappings(parse(text))) {
-      if (typeof step.run === 'string') expect(step.run).not.toContain('${{')
+  it.each(yamlBlocks.map((block) => [block.line, block.text]))(
+    "the block at line %i pastes no expression into a script: step outputs reach 'run' through env",
+    (_, text) => {
+      for (const step of mappings(parse(text))) {
+        if (typeof step.run === 'string') expect(step.run).not.toContain('${{')
+      }
     }
-  })
+  )
 })

@@ -28,11 +28,18 @@ describe('Http', () => {
     expect(response.status).toBe(200)
     expect(JSON.parse(response.body)).toEqual({ ok: true })
     expect(server.requests).toHaveLength(4)
-    expect(server.requests[0].headers).toMatchObject({ 'x-test': '1', 'user-agent': expect.stringContaining('flow-dispatch-test'), accept: 'application/json, text/json;q=0.9, */*;q=0.1' })
+    expect(server.requests[0].headers).toMatchObject({
+      'x-test': '1',
+      'user-agent': expect.stringContaining('flow-dispatch-test'),
+      accept: 'application/json, text/json;q=0.9, */*;q=0.1'
+    })
   })
 
   it('waits as long as Retry-After says', async () => {
-    const server = await serve([{ status: 429, headers: { 'retry-after': '1' } }, { status: 200, json: {} }])
+    const server = await serve([
+      { status: 429, headers: { 'retry-after': '1' } },
+      { status: 200, json: {} }
+    ])
     const started = Date.now()
     expect((await http().send({ method: 'GET', url: server.url, idempotent: true })).status).toBe(200)
     expect(Date.now() - started).toBeGreaterThanOrEqual(950)
@@ -110,14 +117,23 @@ describe('Http: a request the step needs, retried until the deadline', () => {
     const server = await serve([...Array(7).fill({ status: 503, text: 'Service Unavailable' }), { status: 201, json: { id: 'r' } }])
     let status = 0
     const log = await printed(async () => {
-      const response = await http({ maxAttempts: 3 }).send({ method: 'POST', url: server.url, json: {}, idempotent: true, untilDeadline: true, deadline: Date.now() + 15_000 })
+      const response = await http({ maxAttempts: 3 }).send({
+        method: 'POST',
+        url: server.url,
+        json: {},
+        idempotent: true,
+        untilDeadline: true,
+        deadline: Date.now() + 15_000
+      })
       status = response.status
     })
     expect(status).toBe(201)
     expect(server.requests).toHaveLength(8)
     const told = log.split('\n').filter((line) => line.includes('503') && !line.startsWith('::debug::'))
     expect(told).toHaveLength(1)
-    expect(told[0]).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+: HTTP 503; retrying until the step's timeout \(\d{4}-\d\d-\d\dT[\d:]+Z\), with pauses of up to 0s$/)
+    expect(told[0]).toMatch(
+      /^POST http:\/\/127\.0\.0\.1:\d+: HTTP 503; retrying until the step's timeout \(\d{4}-\d\d-\d\dT[\d:]+Z\), with pauses of up to 0s$/
+    )
   })
 
   it('stops at the deadline with the last answer, however many attempts that was', async () => {
@@ -125,7 +141,14 @@ describe('Http: a request the step needs, retried until the deadline', () => {
     const started = Date.now()
     let status = 0
     await printed(async () => {
-      const response = await http({ maxAttempts: 2 }).send({ method: 'POST', url: server.url, json: {}, idempotent: true, untilDeadline: true, deadline: Date.now() + 1_500 })
+      const response = await http({ maxAttempts: 2 }).send({
+        method: 'POST',
+        url: server.url,
+        json: {},
+        idempotent: true,
+        untilDeadline: true,
+        deadline: Date.now() + 1_500
+      })
       status = response.status
     })
     expect(status).toBe(503)
@@ -137,11 +160,15 @@ describe('Http: a request the step needs, retried until the deadline', () => {
     const server = await serve(['drop'])
     let error: unknown
     const log = await printed(async () => {
-      error = await http({ maxAttempts: 4 }).send({ method: 'GET', url: server.url, idempotent: true }).catch((e: unknown) => e)
+      error = await http({ maxAttempts: 4 })
+        .send({ method: 'GET', url: server.url, idempotent: true })
+        .catch((e: unknown) => e)
     })
     expect(error).toBeInstanceOf(NetworkError)
     expect((error as Error).message).toMatch(/\(after 4 attempts in \d+s\)$/)
-    expect(log.split('\n').filter((line) => line.includes('retrying'))).toEqual([expect.stringMatching(/: socket hang up; retrying up to 3 times, with pauses of up to 0s$/)])
+    expect(log.split('\n').filter((line) => line.includes('retrying'))).toEqual([
+      expect.stringMatching(/: socket hang up; retrying up to 3 times, with pauses of up to 0s$/)
+    ])
   })
 })
 
@@ -171,12 +198,16 @@ describe('Http: a TLS failure', () => {
     const url = `${server.url.replace('http:', 'https:')}/api/health`
     let error: unknown
     const log = await printed(async () => {
-      error = await http({ baseDelayMs: 2_000 }).send({ method: 'GET', url, idempotent: true, untilDeadline: true, deadline: Date.now() + 60_000 }).catch((e: unknown) => e)
+      error = await http({ baseDelayMs: 2_000 })
+        .send({ method: 'GET', url, idempotent: true, untilDeadline: true, deadline: Date.now() + 60_000 })
+        .catch((e: unknown) => e)
     })
     expect(error).toBeInstanceOf(RemoteError)
     const message = (error as Error).message
     expect(message).not.toContain('\n')
-    expect(message).toMatch(/^GET https:\/\/127\.0\.0\.1:\d+\/api\/health: https:\/\/127\.0\.0\.1:\d+ does not speak TLS on that port \(wrong version number\): it looks like a plain-HTTP server\. Check the scheme and port of the URL: http:\/\/ for a server without TLS/)
+    expect(message).toMatch(
+      /^GET https:\/\/127\.0\.0\.1:\d+\/api\/health: https:\/\/127\.0\.0\.1:\d+ does not speak TLS on that port \(wrong version number\): it looks like a plain-HTTP server\. Check the scheme and port of the URL: http:\/\/ for a server without TLS/
+    )
     expect(log).toBe('')
   })
 
@@ -190,10 +221,14 @@ describe('Http: a TLS failure', () => {
       const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/api`
       let error: unknown
       const log = await printed(async () => {
-        error = await http({ baseDelayMs: 2_000 }).send({ method: 'GET', url, idempotent: true, deadline: Date.now() + 60_000 }).catch((e: unknown) => e)
+        error = await http({ baseDelayMs: 2_000 })
+          .send({ method: 'GET', url, idempotent: true, deadline: Date.now() + 60_000 })
+          .catch((e: unknown) => e)
       })
       expect(error).toBeInstanceOf(RemoteError)
-      expect((error as Error).message).toMatch(/^GET https:\/\/127\.0\.0\.1:\d+\/api: the certificate of https:\/\/127\.0\.0\.1:\d+ was refused \(DEPTH_ZERO_SELF_SIGNED_CERT: self[- ]signed certificate[^)]*\)\. .*NODE_EXTRA_CA_CERTS/)
+      expect((error as Error).message).toMatch(
+        /^GET https:\/\/127\.0\.0\.1:\d+\/api: the certificate of https:\/\/127\.0\.0\.1:\d+ was refused \(DEPTH_ZERO_SELF_SIGNED_CERT: self[- ]signed certificate[^)]*\)\. .*NODE_EXTRA_CA_CERTS/
+      )
       expect(log).toBe('')
       expect(connections).toBe(1)
     } finally {

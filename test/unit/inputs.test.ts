@@ -41,7 +41,10 @@ describe('getInputs', () => {
   })
 
   it('keeps YAML types and treats JSON as YAML', () => {
-    expect(read({ ...minimal, parameters: 'date: 2026-11-22\nfull_refresh: true\nretries: 3\nratio: 0.5\nnothing: null\nnested: {a: [1, "2"]}' }).parameters).toEqual({
+    expect(
+      read({ ...minimal, parameters: 'date: 2026-11-22\nfull_refresh: true\nretries: 3\nratio: 0.5\nnothing: null\nnested: {a: [1, "2"]}' })
+        .parameters
+    ).toEqual({
       date: '2026-11-22',
       full_refresh: true,
       retries: 3,
@@ -65,34 +68,74 @@ describe('getInputs', () => {
     ['a Kestra input with Prefect', { namespace: 'dev' }, /^Input 'namespace' is for Kestra only, and orchestrator is 'prefect'/],
     ['no url', { url: '' }, /^Input 'url' is required/],
     ['a url that is not one', { url: 'prefect.example.com/api' }, /^Input 'url' is not a URL/],
-    ['a url that is not one, with a token in its query', { url: 'http://[bad/api?token=s3cret#x' }, /^Input 'url' is not a URL \(read from input 'url'\): 'http:\/\/\[bad\/api\?…'$/],
+    [
+      'a url that is not one, with a token in its query',
+      { url: 'http://[bad/api?token=s3cret#x' },
+      /^Input 'url' is not a URL \(read from input 'url'\): 'http:\/\/\[bad\/api\?…'$/
+    ],
     ['a non-http url', { url: 'ftp://x/api' }, /^Input 'url' must be an http:\/\/ or https:\/\/ URL/],
     ['credentials in the url', { url: 'https://u:p@x/api' }, /^Input 'url' must not carry credentials/],
     ['the Prefect Cloud UI url', { url: 'https://app.prefect.cloud/account/a/workspace/w' }, /^Input 'url' points at the Prefect Cloud UI/],
     ['no deployment', { deployment: '' }, /^Input 'deployment' is required/],
     ['a bad UUID', { deployment: '1234abcd-12' }, /^Input 'deployment' '1234abcd-12' is not a valid UUID/],
-    ['a name with two slashes', { deployment: 'a/b/c' }, /^Input 'deployment' must be a deployment UUID or 'flow-name\/deployment-name'; got 'a\/b\/c'/],
+    [
+      'a name with two slashes',
+      { deployment: 'a/b/c' },
+      /^Input 'deployment' must be a deployment UUID or 'flow-name\/deployment-name'; got 'a\/b\/c'/
+    ],
     ['a name with no flow', { deployment: '/nightly' }, /^Input 'deployment' must be/],
-    ['a bad duration', { timeout: '10 minutes' }, /^Input 'timeout' must be a duration such as '90s', '30m', '2h' or a number of seconds; got '10 minutes'/],
+    [
+      'a bad duration',
+      { timeout: '10 minutes' },
+      /^Input 'timeout' must be a duration such as '90s', '30m', '2h' or a number of seconds; got '10 minutes'/
+    ],
     ['a zero duration', { timeout: '0s' }, /^Input 'timeout' must be longer than zero/],
     ['a short poll interval', { 'poll-interval': '0.5s' }, /^Input 'poll-interval' must be at least 1s/],
     ['a non-boolean wait', { wait: 'yes' }, /^Input 'wait' must be true or false; got 'yes'/],
-    ['a non-terminal fail-on state', { 'fail-on': 'FAILED, RUNNING' }, /^Input 'fail-on' names 'RUNNING', which is not a terminal state; choose from COMPLETED, FAILED, CANCELLED, CRASHED/],
-    ['a time without a zone', { 'scheduled-time': '2026-11-22T18:00:00' }, /^Input 'scheduled-time' must be an ISO 8601 date and time with a time zone/],
-    ['an impossible month', { 'scheduled-time': '2026-13-10T18:00:00Z' }, /^Input 'scheduled-time' has the month 13, and months run 01 to 12; give an ISO 8601 date/],
-    ['31 February', { 'scheduled-time': '2026-02-31T18:00:00Z' }, /^Input 'scheduled-time' has the day 31, and February 2026 has 28 days; .*got '2026-02-31T18:00:00Z'$/],
-    ['29 February of a common year', { 'scheduled-time': '2100-02-29T18:00:00Z' }, /^Input 'scheduled-time' has the day 29, and February 2100 has 28 days/],
+    [
+      'a non-terminal fail-on state',
+      { 'fail-on': 'FAILED, RUNNING' },
+      /^Input 'fail-on' names 'RUNNING', which is not a terminal state; choose from COMPLETED, FAILED, CANCELLED, CRASHED/
+    ],
+    [
+      'a time without a zone',
+      { 'scheduled-time': '2026-11-22T18:00:00' },
+      /^Input 'scheduled-time' must be an ISO 8601 date and time with a time zone/
+    ],
+    [
+      'an impossible month',
+      { 'scheduled-time': '2026-13-10T18:00:00Z' },
+      /^Input 'scheduled-time' has the month 13, and months run 01 to 12; give an ISO 8601 date/
+    ],
+    [
+      '31 February',
+      { 'scheduled-time': '2026-02-31T18:00:00Z' },
+      /^Input 'scheduled-time' has the day 31, and February 2026 has 28 days; .*got '2026-02-31T18:00:00Z'$/
+    ],
+    [
+      '29 February of a common year',
+      { 'scheduled-time': '2100-02-29T18:00:00Z' },
+      /^Input 'scheduled-time' has the day 29, and February 2100 has 28 days/
+    ],
     ['31 April', { 'scheduled-time': '2026-04-31 09:30+02:00' }, /^Input 'scheduled-time' has the day 31, and April 2026 has 30 days/],
     ['day 00', { 'scheduled-time': '2026-04-00T09:30:00Z' }, /^Input 'scheduled-time' has the day 00/],
     ['the hour 24', { 'scheduled-time': '2026-11-22T24:00:00Z' }, /^Input 'scheduled-time' has the hour 24, and hours run 00 to 23/],
     ['the minute 60', { 'scheduled-time': '2026-11-22T18:60:00Z' }, /^Input 'scheduled-time' has the minute 60/],
     ['the second 60', { 'scheduled-time': '2026-11-22T18:00:60Z' }, /^Input 'scheduled-time' has the second 60/],
-    ['an offset of 24 hours', { 'scheduled-time': '2026-11-22T18:00:00+24:00' }, /^Input 'scheduled-time' has the time zone offset \+24:00/],
+    [
+      'an offset of 24 hours',
+      { 'scheduled-time': '2026-11-22T18:00:00+24:00' },
+      /^Input 'scheduled-time' has the time zone offset \+24:00/
+    ],
     ['a label with no key', { labels: 'team=data\n=x' }, /^Input 'labels' line 2 must be key=value; got '=x'/],
     ['a label twice', { labels: 'a=1\na=2' }, /^Input 'labels' names 'a' twice/],
     ['a create field that has its own input', { 'extra-body': 'tags: [a]' }, /^Input 'extra-body' sets 'tags'; use input 'tags' instead/],
     ['an unknown create field', { 'extra-body': 'priority: 1' }, /^Input 'extra-body' sets 'priority', which is not a field/],
-    ['api key and basic auth', { 'api-key': 'pnu_x', username: 'u', password: 'p' }, /^Input 'api-key' and 'username'\/'password' are both set/],
+    [
+      'api key and basic auth',
+      { 'api-key': 'pnu_x', username: 'u', password: 'p' },
+      /^Input 'api-key' and 'username'\/'password' are both set/
+    ],
     ['a username without a password', { username: 'u' }, /^Input 'password' is empty but a username is set/],
     ['a password without a username', { password: 'p' }, /^Input 'username' is empty but a password is set/]
   ])('refuses %s, naming the input', (_, inputs, message) => {
@@ -109,22 +152,72 @@ describe('getInputs', () => {
   })
 
   it.each([
-    ['!!binary', 'parameters', 'blob: !!binary aGVsbG8=', /^Input 'parameters' has the tag !!binary at 'blob': it reads the value as bytes, which JSON has no type for/],
-    ['!!set', 'parameters', 'nested:\n  ids: !!set {a, b}', /^Input 'parameters' has the tag !!set at 'nested.ids': JSON has no such collection/],
+    [
+      '!!binary',
+      'parameters',
+      'blob: !!binary aGVsbG8=',
+      /^Input 'parameters' has the tag !!binary at 'blob': it reads the value as bytes, which JSON has no type for/
+    ],
+    [
+      '!!set',
+      'parameters',
+      'nested:\n  ids: !!set {a, b}',
+      /^Input 'parameters' has the tag !!set at 'nested.ids': JSON has no such collection/
+    ],
     ['!!omap', 'job-variables', 'env: !!omap [{A: 1}, {B: 2}]', /^Input 'job-variables' has the tag !!omap at 'env'/],
     ['!!pairs', 'parameters', 'p: !!pairs [{A: 1}]', /^Input 'parameters' has the tag !!pairs at 'p'/],
-    ['!!timestamp', 'parameters', 'at: !!timestamp 2026-11-22', /^Input 'parameters' has the tag !!timestamp at 'at': it would be sent rewritten as a time in UTC/],
-    ['!!float on a whole number', 'parameters', 'ratio: !!float 1.0', /^Input 'parameters' has the tag !!float at 'ratio': JSON has no whole-number float, so the server would read the integer 1/],
-    ['!!float on what is no number', 'parameters', 'ratio: !!float 1', /^Input 'parameters' has the tag !!float at 'ratio': it does not fit what is written there, which would be sent as "1"/],
-    ['!!bool on yes', 'parameters', 'flag: !!bool yes', /^Input 'parameters' has the tag !!bool at 'flag': it does not fit what is written there, which would be sent as "yes"/],
+    [
+      '!!timestamp',
+      'parameters',
+      'at: !!timestamp 2026-11-22',
+      /^Input 'parameters' has the tag !!timestamp at 'at': it would be sent rewritten as a time in UTC/
+    ],
+    [
+      '!!float on a whole number',
+      'parameters',
+      'ratio: !!float 1.0',
+      /^Input 'parameters' has the tag !!float at 'ratio': JSON has no whole-number float, so the server would read the integer 1/
+    ],
+    [
+      '!!float on what is no number',
+      'parameters',
+      'ratio: !!float 1',
+      /^Input 'parameters' has the tag !!float at 'ratio': it does not fit what is written there, which would be sent as "1"/
+    ],
+    [
+      '!!bool on yes',
+      'parameters',
+      'flag: !!bool yes',
+      /^Input 'parameters' has the tag !!bool at 'flag': it does not fit what is written there, which would be sent as "yes"/
+    ],
     ['!!int on a fraction', 'parameters', 'n: !!int 1.5', /^Input 'parameters' has the tag !!int at 'n'/],
-    ['!!str on a list', 'parameters', 's: !!str [1]', /^Input 'parameters' has the tag !!str at 's': it does not fit what is written there, which would be sent as a list/],
-    ['a local tag', 'parameters', 'list: [1, !secret x]', /^Input 'parameters' has the tag !secret at 'list\[1\]': it is not a type of YAML's core schema .* would be dropped/],
-    ['a tag of another schema', 'extra-body', '%TAG !e! tag:example.com,2000:\n---\ncontext: !e!thing 1', /^Input 'extra-body' has the tag !<tag:example.com,2000:thing> at 'context'/],
+    [
+      '!!str on a list',
+      'parameters',
+      's: !!str [1]',
+      /^Input 'parameters' has the tag !!str at 's': it does not fit what is written there, which would be sent as a list/
+    ],
+    [
+      'a local tag',
+      'parameters',
+      'list: [1, !secret x]',
+      /^Input 'parameters' has the tag !secret at 'list\[1\]': it is not a type of YAML's core schema .* would be dropped/
+    ],
+    [
+      'a tag of another schema',
+      'extra-body',
+      '%TAG !e! tag:example.com,2000:\n---\ncontext: !e!thing 1',
+      /^Input 'extra-body' has the tag !<tag:example.com,2000:thing> at 'context'/
+    ],
     ['!!merge', 'parameters', 'a: !!merge {b: 1}', /^Input 'parameters' has the tag !!merge at 'a'/],
     ['a tagged key', 'parameters', '!!binary aGk=: 1', /^Input 'parameters' has the tag !!binary on a key at the top/],
     ['a tag on the whole mapping', 'job-variables', '!!set\n? a', /^Input 'job-variables' has the tag !!set at the top/],
-    ['a key that is a list', 'parameters', '? [a, b]\n: 1', /^Input 'parameters' has a key that is a list or a mapping at the top, which JSON cannot carry/]
+    [
+      'a key that is a list',
+      'parameters',
+      '? [a, b]\n: 1',
+      /^Input 'parameters' has a key that is a list or a mapping at the top, which JSON cannot carry/
+    ]
   ])('refuses %s in %s, naming the input, the key path and the tag', (_, name, yaml, message) => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
     try {
@@ -135,16 +228,34 @@ describe('getInputs', () => {
   })
 
   it('keeps the tags JSON carries as written', () => {
-    const yaml = 'a: !!str 1\nb: !!int 0x1F\nc: !!float 1.5\nd: !!bool true\ne: !!null\nf: !!map {x: !!seq [1]}\ng: ! 12\nh: !<tag:yaml.org,2002:str> 007\ni: !!int "12"'
-    expect(read({ ...minimal, parameters: yaml, 'job-variables': yaml }).parameters).toEqual({ a: '1', b: 31, c: 1.5, d: true, e: null, f: { x: [1] }, g: '12', h: '007', i: 12 })
+    const yaml =
+      'a: !!str 1\nb: !!int 0x1F\nc: !!float 1.5\nd: !!bool true\ne: !!null\nf: !!map {x: !!seq [1]}\ng: ! 12\nh: !<tag:yaml.org,2002:str> 007\ni: !!int "12"'
+    expect(read({ ...minimal, parameters: yaml, 'job-variables': yaml }).parameters).toEqual({
+      a: '1',
+      b: 31,
+      c: 1.5,
+      d: true,
+      e: null,
+      f: { x: [1] },
+      g: '12',
+      h: '007',
+      i: 12
+    })
   })
 
   it('reads a deployment UUID in any case', () => {
-    expect(read({ ...minimal, deployment: 'A1B2C3D4-0000-4000-8000-00000000000F' }).deployment).toEqual({ kind: 'id', id: 'a1b2c3d4-0000-4000-8000-00000000000f' })
+    expect(read({ ...minimal, deployment: 'A1B2C3D4-0000-4000-8000-00000000000F' }).deployment).toEqual({
+      kind: 'id',
+      id: 'a1b2c3d4-0000-4000-8000-00000000000f'
+    })
   })
 
   it('keeps spaces, ? and # in deployment names', () => {
-    expect(read({ ...minimal, deployment: 'my flow/nightly ?#1' }).deployment).toEqual({ kind: 'name', flow: 'my flow', name: 'nightly ?#1' })
+    expect(read({ ...minimal, deployment: 'my flow/nightly ?#1' }).deployment).toEqual({
+      kind: 'name',
+      flow: 'my flow',
+      name: 'nightly ?#1'
+    })
   })
 
   it.each([
@@ -246,7 +357,15 @@ describe('getInputs for Kestra', () => {
 
   it('reads the minimal inputs with the documented defaults', () => {
     const inputs = readKestra(kestra)
-    expect(inputs).toMatchObject({ orchestrator: 'kestra', url: 'https://kestra.example.com', tenant: 'main', namespace: 'dev', flow: 'inputs_demo', files: [], credentials: { kind: 'none' } })
+    expect(inputs).toMatchObject({
+      orchestrator: 'kestra',
+      url: 'https://kestra.example.com',
+      tenant: 'main',
+      namespace: 'dev',
+      flow: 'inputs_demo',
+      files: [],
+      credentials: { kind: 'none' }
+    })
     expect([...inputs.waiting.failOn]).toEqual(['FAILED', 'KILLED', 'CANCELLED', 'RETRIED', 'SKIPPED', 'RESUBMITTED'])
   })
 
@@ -282,15 +401,31 @@ describe('getInputs for Kestra', () => {
     ['no namespace', { namespace: '' }, /^Input 'namespace' is required with orchestrator kestra/],
     ['a namespace with capitals', { namespace: 'Dev' }, /^Input 'namespace' may hold only lower-case letters/],
     ['a flow id with a space', { flow: 'my flow' }, /^Input 'flow' may hold only letters/],
-    ['a missing file', { files: 'report=./no/such/file.csv' }, /^Input 'files' gives '.\/no\/such\/file.csv' for the input 'report', which is not a file/],
+    [
+      'a missing file',
+      { files: 'report=./no/such/file.csv' },
+      /^Input 'files' gives '.\/no\/such\/file.csv' for the input 'report', which is not a file/
+    ],
     ['a directory as a file', { files: 'report=src' }, /^Input 'files' gives 'src' for the input 'report', which is not a file/],
-    ['a label key Kestra refuses', { labels: 'Team=data' }, /^Input 'labels' has the key 'Team'; Kestra label keys start with a lower-case letter/],
-    ['a system label', { labels: 'system.correlationId=x' }, /^Input 'labels' has the key 'system.correlationId'; Kestra sets 'system.' labels itself/],
+    [
+      'a label key Kestra refuses',
+      { labels: 'Team=data' },
+      /^Input 'labels' has the key 'Team'; Kestra label keys start with a lower-case letter/
+    ],
+    [
+      'a system label',
+      { labels: 'system.correlationId=x' },
+      /^Input 'labels' has the key 'system.correlationId'; Kestra sets 'system.' labels itself/
+    ],
     ['an empty label value', { labels: 'team=' }, /^Input 'labels' has an empty value for 'team'/],
     ['a bad revision', { revision: '0' }, /^Input 'revision' must be a flow revision number/],
     ['a bad tenant', { tenant: 'a/b' }, /^Input 'tenant' must be a tenant id/],
     ['a Prefect input', { deployment: 'a/b' }, /^Input 'deployment' is for Prefect only, and orchestrator is 'kestra'/],
-    ['a Prefect state in fail-on', { 'fail-on': 'CRASHED' }, /^Input 'fail-on' names 'CRASHED', which is not a terminal state; choose from SUCCESS, WARNING, FAILED, KILLED/]
+    [
+      'a Prefect state in fail-on',
+      { 'fail-on': 'CRASHED' },
+      /^Input 'fail-on' names 'CRASHED', which is not a terminal state; choose from SUCCESS, WARNING, FAILED, KILLED/
+    ]
   ])('refuses %s, naming the input', (_, inputs, message) => {
     process.env.GITHUB_WORKSPACE = process.cwd()
     expect(failure({ ...kestra, ...inputs }).message).toMatch(message)
@@ -337,30 +472,36 @@ describe('credentials in a URL', () => {
   ]
 
   describe.each(places)('in %s', (_, inputsFor) => {
-    it.each(urls)('never shows the credentials of %s: masked first, absent from the message, the log and the summary', async (url, secrets) => {
-      let stdout = ''
-      const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-        stdout += String(chunk)
-        return true
-      })
-      try {
-        env.setInputs(inputsFor(url))
-        await run()
-      } finally {
-        write.mockRestore()
+    it.each(urls)(
+      'never shows the credentials of %s: masked first, absent from the message, the log and the summary',
+      async (url, secrets) => {
+        let stdout = ''
+        const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+          stdout += String(chunk)
+          return true
+        })
+        try {
+          env.setInputs(inputsFor(url))
+          await run()
+        } finally {
+          write.mockRestore()
+        }
+        // Workflow commands escape '%' and line breaks; read them as the runner does.
+        const lines = stdout.split('\n').map((line) => line.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
+        const masks = lines.filter((line) => line.startsWith('::add-mask::'))
+        const shown = [...lines.filter((line) => !line.startsWith('::add-mask::')), env.summary(), JSON.stringify(env.outputs())].join('\n')
+        expect(process.exitCode).toBe(1)
+        for (const secret of secrets) {
+          expect(masks).toContain(`::add-mask::${secret}`)
+          expect(shown).not.toContain(secret)
+          expect(shown).not.toContain(encodeURIComponent(secret))
+        }
+        if (!/refused first/.test(_))
+          expect(shown).toMatch(
+            /::error::Input '(url|ui-url)' must not carry credentials \(read from (input '(url|ui-url)'|environment variable \w+): '[^']*\*\*\*@/
+          )
       }
-      // Workflow commands escape '%' and line breaks; read them as the runner does.
-      const lines = stdout.split('\n').map((line) => line.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
-      const masks = lines.filter((line) => line.startsWith('::add-mask::'))
-      const shown = [...lines.filter((line) => !line.startsWith('::add-mask::')), env.summary(), JSON.stringify(env.outputs())].join('\n')
-      expect(process.exitCode).toBe(1)
-      for (const secret of secrets) {
-        expect(masks).toContain(`::add-mask::${secret}`)
-        expect(shown).not.toContain(secret)
-        expect(shown).not.toContain(encodeURIComponent(secret))
-      }
-      if (!/refused first/.test(_)) expect(shown).toMatch(/::error::Input '(url|ui-url)' must not carry credentials \(read from (input '(url|ui-url)'|environment variable \w+): '[^']*\*\*\*@/)
-    })
+    )
   })
 
   it("refuses an '@' in the path too, as it cannot tell it from a password with a '/'", () => {

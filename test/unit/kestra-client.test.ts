@@ -17,7 +17,12 @@ const DOCS_CREATE_RESPONSE = {
   namespace: 'company.team',
   flowId: 'myflow',
   flowRevision: 1,
-  state: { current: 'CREATED', histories: [{ state: 'CREATED', date: '2024-07-12T05:07:28.447110427Z' }], duration: 'PT0.002939292S', startDate: '2024-07-12T05:07:28.447110427Z' },
+  state: {
+    current: 'CREATED',
+    histories: [{ state: 'CREATED', date: '2024-07-12T05:07:28.447110427Z' }],
+    duration: 'PT0.002939292S',
+    startDate: '2024-07-12T05:07:28.447110427Z'
+  },
   originalId: '1KWLxLeaXEXNDaXWP7YSKA',
   deleted: false,
   metadata: { attemptNumber: 1, originalCreatedDate: '2024-07-12T05:07:28.447113302Z' }
@@ -45,10 +50,28 @@ afterEach(async () => {
   stub = undefined
 })
 
-async function connect(inputs: Record<string, string>, reply: (r: Recorded, i: number) => Reply): Promise<{ client: KestraClient; stub: Stub }> {
+async function connect(
+  inputs: Record<string, string>,
+  reply: (r: Recorded, i: number) => Reply
+): Promise<{ client: KestraClient; stub: Stub }> {
   stub = await startStub(reply)
-  env.setInputs({ orchestrator: 'kestra', url: stub.url, namespace: 'company.team', flow: 'myflow', username: 'ci@example.com', password: 'Ci-Passw0rd', parameters: 'user: x', ...inputs })
-  const origin = { ci: 'github' as const, repository: 'acme/etl', sha: 'abc', runUrl: 'https://github.com/acme/etl/actions/runs/1/attempts/1', attempt: 'acme/etl/1/1/j/s' }
+  env.setInputs({
+    orchestrator: 'kestra',
+    url: stub.url,
+    namespace: 'company.team',
+    flow: 'myflow',
+    username: 'ci@example.com',
+    password: 'Ci-Passw0rd',
+    parameters: 'user: x',
+    ...inputs
+  })
+  const origin = {
+    ci: 'github' as const,
+    repository: 'acme/etl',
+    sha: 'abc',
+    runUrl: 'https://github.com/acme/etl/actions/runs/1/attempts/1',
+    attempt: 'acme/etl/1/1/j/s'
+  }
   return { client: new KestraClient(getInputs() as KestraInputs, origin, 'ua'), stub }
 }
 
@@ -62,7 +85,11 @@ const server =
   }
 
 async function formOf(request: Recorded): Promise<FormData> {
-  return new Request('http://x/', { method: 'POST', headers: { 'content-type': String(request.headers['content-type']) }, body: request.body }).formData()
+  return new Request('http://x/', {
+    method: 'POST',
+    headers: { 'content-type': String(request.headers['content-type']) },
+    body: request.body
+  }).formData()
 }
 
 describe('KestraClient', () => {
@@ -109,13 +136,20 @@ describe('KestraClient', () => {
     const file = form.get('report') as File
     expect(file.name).toBe('report.csv')
     expect(await file.text()).toBe('a,b\n')
-    expect(run).toMatchObject({ id: '1KWLxLeaXEXNDaXWP7YSKA', name: '1KWLxLeaXEXNDaXWP7YSKA', created: true, url: `${stub.url}/ui/main/executions/company.team/myflow/1KWLxLeaXEXNDaXWP7YSKA` })
+    expect(run).toMatchObject({
+      id: '1KWLxLeaXEXNDaXWP7YSKA',
+      name: '1KWLxLeaXEXNDaXWP7YSKA',
+      created: true,
+      url: `${stub.url}/ui/main/executions/company.team/myflow/1KWLxLeaXEXNDaXWP7YSKA`
+    })
     expect(run.status).toMatchObject({ state: 'CREATED', phase: 'pending', since: '2024-07-12T05:07:28.447110427Z' })
   })
 
   it('follows the execution an earlier identical request created instead of creating another', async () => {
     const { client, stub } = await connect({}, (r) =>
-      r.path.startsWith('/api/v1/main/flows/') ? { status: 200, json: FLOW } : { status: 200, json: { results: [DOCS_CREATE_RESPONSE], total: 1 } }
+      r.path.startsWith('/api/v1/main/flows/')
+        ? { status: 200, json: FLOW }
+        : { status: 200, json: { results: [DOCS_CREATE_RESPONSE], total: 1 } }
     )
     await client.prepare()
     expect((await client.trigger()).created).toBe(false)
@@ -126,7 +160,8 @@ describe('KestraClient', () => {
     let searches = 0
     const { client, stub } = await connect({}, (r) => {
       if (r.path.startsWith('/api/v1/main/flows/')) return { status: 200, json: FLOW }
-      if (r.path.startsWith('/api/v1/main/executions/search')) return { status: 200, json: { results: searches++ === 0 ? [] : [DOCS_CREATE_RESPONSE], total: 1 } }
+      if (r.path.startsWith('/api/v1/main/executions/search'))
+        return { status: 200, json: { results: searches++ === 0 ? [] : [DOCS_CREATE_RESPONSE], total: 1 } }
       return 'drop'
     })
     await client.prepare()
@@ -137,7 +172,10 @@ describe('KestraClient', () => {
 
   it('creates again only when the look-up after a failed create finds nothing', async () => {
     let posts = 0
-    const { client, stub } = await connect({}, server(() => (posts++ === 0 ? { status: 503, text: 'busy' } : { status: 200, json: DOCS_CREATE_RESPONSE })))
+    const { client, stub } = await connect(
+      {},
+      server(() => (posts++ === 0 ? { status: 503, text: 'busy' } : { status: 200, json: DOCS_CREATE_RESPONSE }))
+    )
     await client.prepare()
     expect((await client.trigger()).id).toBe('1KWLxLeaXEXNDaXWP7YSKA')
     const methods = stub.requests.map((r) => (r.method === 'POST' ? 'create' : r.path.includes('search') ? 'search' : 'flow'))
@@ -149,7 +187,10 @@ describe('KestraClient', () => {
 
   it('goes on creating through a busy server until the deadline, not a number of tries, looking by key before each, and says so once', async () => {
     let posts = 0
-    const { client, stub } = await connect({}, server(() => (posts++ < 4 ? { status: 503, text: 'Service Unavailable' } : { status: 200, json: DOCS_CREATE_RESPONSE })))
+    const { client, stub } = await connect(
+      {},
+      server(() => (posts++ < 4 ? { status: 503, text: 'Service Unavailable' } : { status: 200, json: DOCS_CREATE_RESPONSE }))
+    )
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
     let printed = ''
     try {
@@ -164,18 +205,29 @@ describe('KestraClient', () => {
     expect(methods.filter((m) => m === 'create')).toHaveLength(5)
     // Every create after the first follows a search that found nothing.
     for (const [i, m] of methods.entries()) if (m === 'create' && i > 2) expect(methods[i - 1]).toBe('search')
-    expect(printed.split('\n').filter((line) => line.includes('may or may not have created it') && !line.startsWith('::debug::'))).toHaveLength(1)
+    expect(
+      printed.split('\n').filter((line) => line.includes('may or may not have created it') && !line.startsWith('::debug::'))
+    ).toHaveLength(1)
   }, 60_000)
 
   it('shows the message of a rejected input and does not retry it', async () => {
-    const { client, stub } = await connect({ parameters: 'user: x' }, server(() => ({ status: 422, json: { message: 'Invalid entity: Missing required input:user', _links: { self: { href: '/x', templated: false } } } })))
+    const { client, stub } = await connect(
+      { parameters: 'user: x' },
+      server(() => ({
+        status: 422,
+        json: { message: 'Invalid entity: Missing required input:user', _links: { self: { href: '/x', templated: false } } }
+      }))
+    )
     await client.prepare()
     await expect(client.trigger()).rejects.toThrow(/\(422\): Invalid entity: Missing required input:user$/)
     expect(stub.requests.filter((r) => r.method === 'POST')).toHaveLength(1)
   })
 
   it.each([
-    [{ parameters: 'usr: x' }, "Input 'parameters' names 'usr', which flow 'myflow' in namespace 'company.team' does not declare; its inputs: user (STRING), retries (INT)"],
+    [
+      { parameters: 'usr: x' },
+      "Input 'parameters' names 'usr', which flow 'myflow' in namespace 'company.team' does not declare; its inputs: user (STRING), retries (INT)"
+    ],
     [{ parameters: 'user: x\nreport: ./r.csv' }, "Input 'parameters' gives 'report', a FILE input: give it in 'files' as report=<path>"],
     [{ parameters: '' }, "Input 'parameters' lacks the required input 'user' (STRING) of flow 'myflow'"]
   ])('checks the inputs against the flow (%#)', async (inputs, message) => {
@@ -194,18 +246,40 @@ describe('KestraClient', () => {
 
   it('keeps the last state while a new execution is not visible yet, and reads outputs and duration', async () => {
     let reads = 0
-    const { client } = await connect({}, server((r) => {
-      if (r.method === 'POST') return { status: 200, json: DOCS_CREATE_RESPONSE }
-      if (reads++ === 0) return { status: 404, json: { message: 'Not Found' } }
-      return {
-        status: 200,
-        json: { ...DOCS_CREATE_RESPONSE, outputs: { rows: 3 }, state: { current: 'WARNING', startDate: '2026-01-01T00:00:00Z', endDate: '2026-01-01T00:01:00.250Z', histories: [{ state: 'RUNNING', date: '2026-01-01T00:00:00Z' }, { state: 'WARNING', date: '2026-01-01T00:01:00.250Z' }] } }
-      }
-    }))
+    const { client } = await connect(
+      {},
+      server((r) => {
+        if (r.method === 'POST') return { status: 200, json: DOCS_CREATE_RESPONSE }
+        if (reads++ === 0) return { status: 404, json: { message: 'Not Found' } }
+        return {
+          status: 200,
+          json: {
+            ...DOCS_CREATE_RESPONSE,
+            outputs: { rows: 3 },
+            state: {
+              current: 'WARNING',
+              startDate: '2026-01-01T00:00:00Z',
+              endDate: '2026-01-01T00:01:00.250Z',
+              histories: [
+                { state: 'RUNNING', date: '2026-01-01T00:00:00Z' },
+                { state: 'WARNING', date: '2026-01-01T00:01:00.250Z' }
+              ]
+            }
+          }
+        }
+      })
+    )
     await client.prepare()
     const run = await client.trigger()
     expect(await client.read(run.id)).toMatchObject({ state: 'CREATED' })
-    expect(await client.read(run.id)).toEqual({ state: 'WARNING', stateName: 'WARNING', phase: 'succeeded', since: '2026-01-01T00:01:00.250Z', runSeconds: 60.25, outputs: { rows: 3 } })
+    expect(await client.read(run.id)).toEqual({
+      state: 'WARNING',
+      stateName: 'WARNING',
+      phase: 'succeeded',
+      since: '2026-01-01T00:01:00.250Z',
+      runSeconds: 60.25,
+      outputs: { rows: 3 }
+    })
   })
 
   it('gives no run time to an execution killed before it ran: its startDate is when it was created', async () => {
@@ -218,14 +292,19 @@ describe('KestraClient', () => {
         histories: ['CREATED', 'KILLING', 'KILLED'].map((state, i) => ({ state, date: `2026-01-01T00:0${i * 2}:00Z` }))
       }
     }
-    const { client } = await connect({}, server((r) => ({ status: 200, json: r.method === 'POST' ? DOCS_CREATE_RESPONSE : killed })))
+    const { client } = await connect(
+      {},
+      server((r) => ({ status: 200, json: r.method === 'POST' ? DOCS_CREATE_RESPONSE : killed }))
+    )
     await client.prepare()
     const run = await client.trigger()
     expect((await client.read(run.id)).runSeconds).toBeUndefined()
   })
 
   it('uses the tenant-less paths and UI links of servers older than 0.23, and ui-url', async () => {
-    const { client, stub } = await connect({ tenant: 'none', 'ui-url': 'https://kestra.example.com/' }, (r) => (r.path.startsWith('/api/v1/flows/') ? { status: 200, json: FLOW } : { status: 404, json: {} }))
+    const { client, stub } = await connect({ tenant: 'none', 'ui-url': 'https://kestra.example.com/' }, (r) =>
+      r.path.startsWith('/api/v1/flows/') ? { status: 200, json: FLOW } : { status: 404, json: {} }
+    )
     await client.prepare()
     expect(stub.requests[0].path).toBe('/api/v1/flows/company.team/myflow')
     expect(client.runUrl('abc')).toBe('https://kestra.example.com/ui/executions/company.team/myflow/abc')
@@ -239,7 +318,16 @@ describe('KestraClient input values', () => {
       { id: 'dry', type: 'BOOL', required: false },
       { id: 'mode', type: 'SELECT', required: false, values: ['full', 'incremental'] },
       { id: 'token', type: 'SECRET', required: false },
-      { id: 'env', type: 'FORM', required: true, inputs: [{ id: 'region', type: 'STRING' }, { id: 'n', type: 'INT', required: false }, { id: 'doc', type: 'FILE', required: false }] },
+      {
+        id: 'env',
+        type: 'FORM',
+        required: true,
+        inputs: [
+          { id: 'region', type: 'STRING' },
+          { id: 'n', type: 'INT', required: false },
+          { id: 'doc', type: 'FILE', required: false }
+        ]
+      },
       { id: 'pick', type: 'SELECT', values: ['a', 'b'], autoSelectFirst: true },
       { id: 'extra', type: 'STRING', dependsOn: { inputs: ['dry'], condition: '{{ inputs.dry }}' } }
     ]
@@ -253,13 +341,21 @@ describe('KestraClient input values', () => {
 
   it('refuses a value the declared type cannot hold before anything is created, so a dry run refuses it too', async () => {
     const { client, stub } = await connect({ parameters: 'dry: maybe\nenv: {region: eu}', 'dry-run': 'true' }, typedServer)
-    await expect(client.prepare()).rejects.toThrow(new InputError('parameters', "gives 'dry' the value 'maybe', which a BOOL input cannot hold: give true or false"))
+    await expect(client.prepare()).rejects.toThrow(
+      new InputError('parameters', "gives 'dry' the value 'maybe', which a BOOL input cannot hold: give true or false")
+    )
     expect(stub.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v1/main/flows/company.team/myflow'])
   })
 
   it.each([
-    ['mode: other\nenv: {region: eu}', "Input 'parameters' gives 'mode' the value 'other', which a SELECT input cannot hold: give one of: full, incremental"],
-    ['env: {region: eu, n: many}', "Input 'parameters' gives 'env.n' the value 'many', which an INT input cannot hold: give a whole number from -2147483648 to 2147483647"],
+    [
+      'mode: other\nenv: {region: eu}',
+      "Input 'parameters' gives 'mode' the value 'other', which a SELECT input cannot hold: give one of: full, incremental"
+    ],
+    [
+      'env: {region: eu, n: many}',
+      "Input 'parameters' gives 'env.n' the value 'many', which an INT input cannot hold: give a whole number from -2147483648 to 2147483647"
+    ],
     ['env: {region: eu, doc: ./r.csv}', "Input 'parameters' gives 'env.doc', a FILE input: give it in 'files' as env.doc=<path>"],
     ['env: {region: null}', "Input 'parameters' lacks the required input 'env.region' (STRING) of flow 'myflow'"],
     ['dry: true', "Input 'parameters' lacks the required input 'env.region' (STRING) of flow 'myflow'"]
@@ -277,7 +373,10 @@ describe('KestraClient input values', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kestra-unit-'))
     writeFileSync(join(dir, 'doc.txt'), 'hi')
     process.env.GITHUB_WORKSPACE = dir
-    const { client, stub } = await connect({ parameters: 'dry: "TRUE"\nmode: full\nenv: {region: eu, n: 3}', files: 'env.doc=doc.txt' }, typedServer)
+    const { client, stub } = await connect(
+      { parameters: 'dry: "TRUE"\nmode: full\nenv: {region: eu, n: 3}', files: 'env.doc=doc.txt' },
+      typedServer
+    )
     await client.prepare()
     await client.trigger()
     const form = await formOf(stub.requests.at(-1) as Recorded)

@@ -40,7 +40,9 @@ describe('formFields', () => {
   })
 
   it('refuses an empty value, which the server takes as not given, for every type', () => {
-    expect(refusal('STRING', '')).toBe("Input 'parameters' gives 'x' the value '', which a STRING input cannot hold: Kestra takes an empty value as not given; give null to leave the input out")
+    expect(refusal('STRING', '')).toBe(
+      "Input 'parameters' gives 'x' the value '', which a STRING input cannot hold: Kestra takes an empty value as not given; give null to leave the input out"
+    )
     expect(refusal('INT', '')).toMatch(/which an INT input cannot hold: Kestra takes an empty value as not given/)
     expect(refusal('NEWTYPE', '')).toMatch(/which a NEWTYPE input cannot hold: Kestra takes an empty value as not given/)
   })
@@ -57,13 +59,18 @@ describe('formFields', () => {
       expect(text('BOOLEAN', value)).toBe(expected)
     })
 
-    it.each(['maybe', 'yes', '1', ' true', 'true ', 1, 0, [true], { a: true }])('refuses %j, which the server would read as false', (value) => {
-      expect(refusal('BOOL', value)).toMatch(/, which a BOOL input cannot hold: give true or false$/)
-      expect(refusal('BOOLEAN', value)).toMatch(/, which a BOOLEAN input cannot hold: give true or false$/)
-    })
+    it.each(['maybe', 'yes', '1', ' true', 'true ', 1, 0, [true], { a: true }])(
+      'refuses %j, which the server would read as false',
+      (value) => {
+        expect(refusal('BOOL', value)).toMatch(/, which a BOOL input cannot hold: give true or false$/)
+        expect(refusal('BOOLEAN', value)).toMatch(/, which a BOOLEAN input cannot hold: give true or false$/)
+      }
+    )
 
     it('says what it got and what it expects', () => {
-      expect(formFieldsError({ id: 'dry', type: 'BOOL' }, 'maybe')).toBe("Input 'parameters' gives 'dry' the value 'maybe', which a BOOL input cannot hold: give true or false")
+      expect(formFieldsError({ id: 'dry', type: 'BOOL' }, 'maybe')).toBe(
+        "Input 'parameters' gives 'dry' the value 'maybe', which a BOOL input cannot hold: give true or false"
+      )
     })
   })
 
@@ -82,8 +89,29 @@ describe('formFields', () => {
       ['-2147483648', '-2147483648']
     ])('sends %j as %s', (value, expected) => expect(text('INT', value)).toBe(expected))
 
-    it.each([3.5, 2147483648, -2147483649, '2147483648', '-2147483649', '3.0', '1e3', '0x10', ' 3', '3 ', 'abc', '+-3', '٢١٤٧٤٨٣٦٤٨', '𝟏𝟐', '²', true, [1], { a: 1 }])('refuses %j', (value) => {
-      expect(refusal('INT', value)).toBe(`Input 'parameters' gives 'x' the value '${typeof value === 'string' ? value : JSON.stringify(value)}', which an INT input cannot hold: ${INT}`)
+    it.each([
+      3.5,
+      2147483648,
+      -2147483649,
+      '2147483648',
+      '-2147483649',
+      '3.0',
+      '1e3',
+      '0x10',
+      ' 3',
+      '3 ',
+      'abc',
+      '+-3',
+      '٢١٤٧٤٨٣٦٤٨',
+      '𝟏𝟐',
+      '²',
+      true,
+      [1],
+      { a: 1 }
+    ])('refuses %j', (value) => {
+      expect(refusal('INT', value)).toBe(
+        `Input 'parameters' gives 'x' the value '${typeof value === 'string' ? value : JSON.stringify(value)}', which an INT input cannot hold: ${INT}`
+      )
     })
   })
 
@@ -107,21 +135,31 @@ describe('formFields', () => {
       ['1.4e-45', '1.4e-45']
     ])('sends %j as %s', (value, expected) => expect(text('FLOAT', value)).toBe(expected))
 
-    it.each(['NaN', 'Infinity', '-Infinity', '1f', '1d', '0x1p3', '1,5', '1_000', '1e', 'e3', '.', 'abc', true, [1.5]])('refuses %j, not a plain decimal', (value) => {
-      expect(refusal('FLOAT', value)).toMatch(/, which a FLOAT input cannot hold: give a decimal number such as 1\.5, -2 or 1e3/)
-    })
+    it.each(['NaN', 'Infinity', '-Infinity', '1f', '1d', '0x1p3', '1,5', '1_000', '1e', 'e3', '.', 'abc', true, [1.5]])(
+      'refuses %j, not a plain decimal',
+      (value) => {
+        expect(refusal('FLOAT', value)).toMatch(/, which a FLOAT input cannot hold: give a decimal number such as 1\.5, -2 or 1e3/)
+      }
+    )
 
     it('names what it refuses', () => {
       expect(refusal('FLOAT', 'NaN')).toBe(`Input 'parameters' gives 'x' the value 'NaN', which a FLOAT input cannot hold: ${FLOAT}`)
     })
 
     it.each(['1e39', '-3.5e38', 1e300])('refuses %j, which the server would read as Infinity', (value) => {
-      expect(refusal('FLOAT', value)).toMatch(/cannot hold: give a number from -3\.4028235e38 to 3\.4028235e38: Kestra would read a larger one as Infinity$/)
+      expect(refusal('FLOAT', value)).toMatch(
+        /cannot hold: give a number from -3\.4028235e38 to 3\.4028235e38: Kestra would read a larger one as Infinity$/
+      )
     })
 
-    it.each(['1e-50', '1e-400', 1e-300, '0.0000000000000000000000000000000000000000000000001'])('refuses %j, which the server would read as 0', (value) => {
-      expect(refusal('FLOAT', value)).toMatch(/cannot hold: give 0 or a number at least 1\.4e-45 in size: Kestra would read this one as 0$/)
-    })
+    it.each(['1e-50', '1e-400', 1e-300, '0.0000000000000000000000000000000000000000000000001'])(
+      'refuses %j, which the server would read as 0',
+      (value) => {
+        expect(refusal('FLOAT', value)).toMatch(
+          /cannot hold: give 0 or a number at least 1\.4e-45 in size: Kestra would read this one as 0$/
+        )
+      }
+    )
   })
 
   describe('DATETIME', () => {
@@ -174,27 +212,65 @@ describe('formFields', () => {
       '+1000000000-01-01T00:00:00Z',
       1700000000
     ])('refuses %j', (value) => {
-      expect(refusal('DATETIME', value)).toBe(`Input 'parameters' gives 'x' the value '${value}', which a DATETIME input cannot hold: ${DATETIME}`)
+      expect(refusal('DATETIME', value)).toBe(
+        `Input 'parameters' gives 'x' the value '${value}', which a DATETIME input cannot hold: ${DATETIME}`
+      )
     })
   })
 
   describe('DATE', () => {
-    it.each(['2024-01-01', '2024-02-29', '2000-02-29', '0000-01-01', '-0001-01-01', '+10000-01-01', '+999999999-12-31', '-999999999-01-01'])('sends %s as it is', (value) => {
+    it.each([
+      '2024-01-01',
+      '2024-02-29',
+      '2000-02-29',
+      '0000-01-01',
+      '-0001-01-01',
+      '+10000-01-01',
+      '+999999999-12-31',
+      '-999999999-01-01'
+    ])('sends %s as it is', (value) => {
       expect(text('DATE', value)).toBe(value)
     })
 
-    it.each(['2023-02-29', '2100-02-29', '2024-13-01', '2024-04-31', '2024-00-10', '2024-01-00', '2024-1-1', '20240101', '2024-01-01T00:00:00Z', '2024-01-01 ', '+2024-01-01', '02024-01-01', '+1000000000-01-01', 20240101])(
-      'refuses %j',
-      (value) => {
-        expect(refusal('DATE', value)).toBe(`Input 'parameters' gives 'x' the value '${value}', which a DATE input cannot hold: ${DATE}`)
-      }
-    )
+    it.each([
+      '2023-02-29',
+      '2100-02-29',
+      '2024-13-01',
+      '2024-04-31',
+      '2024-00-10',
+      '2024-01-00',
+      '2024-1-1',
+      '20240101',
+      '2024-01-01T00:00:00Z',
+      '2024-01-01 ',
+      '+2024-01-01',
+      '02024-01-01',
+      '+1000000000-01-01',
+      20240101
+    ])('refuses %j', (value) => {
+      expect(refusal('DATE', value)).toBe(`Input 'parameters' gives 'x' the value '${value}', which a DATE input cannot hold: ${DATE}`)
+    })
   })
 
   describe('TIME', () => {
-    it.each(['12:30', '00:00', '12:30:45', '23:59:59.999999999', '12:30:45.', '12:30:45.5'])('sends %s as it is', (value) => expect(text('TIME', value)).toBe(value))
+    it.each(['12:30', '00:00', '12:30:45', '23:59:59.999999999', '12:30:45.', '12:30:45.5'])('sends %s as it is', (value) =>
+      expect(text('TIME', value)).toBe(value)
+    )
 
-    it.each(['24:00', '23:59:60', '12:60', '1:30', '12:3', '12:30Z', '12:30+01:00', '12:30:45,5', '12:30:45.1234567891', '12:30.5', '1230', 1230])('refuses %j', (value) => {
+    it.each([
+      '24:00',
+      '23:59:60',
+      '12:60',
+      '1:30',
+      '12:3',
+      '12:30Z',
+      '12:30+01:00',
+      '12:30:45,5',
+      '12:30:45.1234567891',
+      '12:30.5',
+      '1230',
+      1230
+    ])('refuses %j', (value) => {
       expect(refusal('TIME', value)).toBe(`Input 'parameters' gives 'x' the value '${value}', which a TIME input cannot hold: ${TIME}`)
     })
   })
@@ -224,12 +300,27 @@ describe('formFields', () => {
       'PT9223372036854775807S'
     ])('sends %s as it is', (value) => expect(text('DURATION', value)).toBe(value))
 
-    it.each(['P1W', 'P1M', 'P1Y', 'PT', 'P', 'P1DT', 'PT1H2', 'PT.5S', '1h', '30m', 'PT0.1234567891S', 'P106751991167301D', 'P9223372036854775807D', 'PT9223372036854775808S', 60])(
-      'refuses %j',
-      (value) => {
-        expect(refusal('DURATION', value)).toBe(`Input 'parameters' gives 'x' the value '${value}', which a DURATION input cannot hold: ${DURATION}`)
-      }
-    )
+    it.each([
+      'P1W',
+      'P1M',
+      'P1Y',
+      'PT',
+      'P',
+      'P1DT',
+      'PT1H2',
+      'PT.5S',
+      '1h',
+      '30m',
+      'PT0.1234567891S',
+      'P106751991167301D',
+      'P9223372036854775807D',
+      'PT9223372036854775808S',
+      60
+    ])('refuses %j', (value) => {
+      expect(refusal('DURATION', value)).toBe(
+        `Input 'parameters' gives 'x' the value '${value}', which a DURATION input cannot hold: ${DURATION}`
+      )
+    })
   })
 
   describe('JSON', () => {
@@ -247,9 +338,14 @@ describe('formFields', () => {
       ['123456789012345678901234567890', '123456789012345678901234567890']
     ])('sends %j as %s', (value, expected) => expect(text('JSON', value)).toBe(expected))
 
-    it.each(['hello', '{a: 1}', "{'a': 1}", '{"a": 1,}', '{"a":1} trailing', '[1,2]]', '1 2', 'NaN', '// c\n{}'])('refuses %j, which is not JSON or has more after it', (value) => {
-      expect(refusal('JSON', value)).toBe(`Input 'parameters' gives 'x' the value '${oneLine(value)}', which a JSON input cannot hold: ${JSON_TEXT}`)
-    })
+    it.each(['hello', '{a: 1}', "{'a': 1}", '{"a": 1,}', '{"a":1} trailing', '[1,2]]', '1 2', 'NaN', '// c\n{}'])(
+      'refuses %j, which is not JSON or has more after it',
+      (value) => {
+        expect(refusal('JSON', value)).toBe(
+          `Input 'parameters' gives 'x' the value '${oneLine(value)}', which a JSON input cannot hold: ${JSON_TEXT}`
+        )
+      }
+    )
 
     it('refuses a number JSON text cannot hold, which the server would read as Infinity', () => {
       expect(refusal('JSON', '{"a": 1e999}')).toBe(
@@ -285,12 +381,21 @@ describe('formFields', () => {
     })
 
     it('refuses an alias, which the server reads as its name', () => {
-      expect(refusal('YAML', 'a: &x 1\nb: *x')).toMatch(/which a YAML input cannot hold: write out what each alias \(\*name\) stands for: Kestra does not resolve YAML aliases$/)
+      expect(refusal('YAML', 'a: &x 1\nb: *x')).toMatch(
+        /which a YAML input cannot hold: write out what each alias \(\*name\) stands for: Kestra does not resolve YAML aliases$/
+      )
     })
   })
 
   describe('URI', () => {
-    it.each(['https://example.com/a?b=c', 'mailto:x@example.com', 's3://bucket/key', 'http://example.com/é', 'http://example.com/a%20b', 'urn:isbn:0451450523'])('sends %s as it is', (value) => {
+    it.each([
+      'https://example.com/a?b=c',
+      'mailto:x@example.com',
+      's3://bucket/key',
+      'http://example.com/é',
+      'http://example.com/a%20b',
+      'urn:isbn:0451450523'
+    ])('sends %s as it is', (value) => {
       expect(text('URI', value)).toBe(value)
     })
 
@@ -298,12 +403,23 @@ describe('formFields', () => {
       expect(refusal('URI', value)).toBe(`Input 'parameters' gives 'x' the value '${value}', which a URI input cannot hold: ${URI_SCHEME}`)
     })
 
-    it.each(['http://exa mple.com', 'http://example.com/{x}', 'http://example.com/%zz', 'C:\\x', 'http://x.com/a|b', 'http://x.com/\u0001'])('refuses %j, which java.net.URI refuses', (value) => {
-      expect(refusal('URI', value)).toMatch(/which a URI input cannot hold: percent-encode spaces and the characters " < > \\ \^ ` \{ \| \} and a % that does not start an escape such as %20$/)
+    it.each([
+      'http://exa mple.com',
+      'http://example.com/{x}',
+      'http://example.com/%zz',
+      'C:\\x',
+      'http://x.com/a|b',
+      'http://x.com/\u0001'
+    ])('refuses %j, which java.net.URI refuses', (value) => {
+      expect(refusal('URI', value)).toMatch(
+        /which a URI input cannot hold: percent-encode spaces and the characters " < > \\ \^ ` \{ \| \} and a % that does not start an escape such as %20$/
+      )
     })
 
     it('refuses a mapping', () => {
-      expect(refusal('URI', { a: 1 })).toBe(`Input 'parameters' gives 'x' the value '{"a":1}', which a URI input cannot hold: give a URI such as https://example.com/data.csv`)
+      expect(refusal('URI', { a: 1 })).toBe(
+        `Input 'parameters' gives 'x' the value '{"a":1}', which a URI input cannot hold: give a URI such as https://example.com/data.csv`
+      )
     })
   })
 
@@ -325,19 +441,27 @@ describe('formFields', () => {
 
     it('refuse a mapping or a list, which the server would turn into Java text such as {a=1}', () => {
       const expected = 'give text; to send this as text, quote it, or declare the input as JSON'
-      expect(refusal('STRING', { a: 1 })).toBe(`Input 'parameters' gives 'x' the value '{"a":1}', which a STRING input cannot hold: ${expected}`)
-      expect(refusal('EMAIL', ['a@example.com'])).toBe(`Input 'parameters' gives 'x' the value '["a@example.com"]', which an EMAIL input cannot hold: ${expected}`)
+      expect(refusal('STRING', { a: 1 })).toBe(
+        `Input 'parameters' gives 'x' the value '{"a":1}', which a STRING input cannot hold: ${expected}`
+      )
+      expect(refusal('EMAIL', ['a@example.com'])).toBe(
+        `Input 'parameters' gives 'x' the value '["a@example.com"]', which an EMAIL input cannot hold: ${expected}`
+      )
     })
 
     it('never show a SECRET value', () => {
       const message = refusal('SECRET', { token: 's3cr3t-value' })
-      expect(message).toBe("Input 'parameters' gives 'x' a value, which a SECRET input cannot hold: give text; to send this as text, quote it, or declare the input as JSON")
+      expect(message).toBe(
+        "Input 'parameters' gives 'x' a value, which a SECRET input cannot hold: give text; to send this as text, quote it, or declare the input as JSON"
+      )
       expect(message).not.toContain('s3cr3t')
       expect(formFields({ id: 'x', type: 'SECRET' }, 'v')).toEqual([{ name: 'x', text: 'v', type: 'SECRET' }])
     })
 
     it('cut a long value short in the message', () => {
-      expect(refusal('INT', 'a'.repeat(200))).toBe(`Input 'parameters' gives 'x' the value '${'a'.repeat(79)}…', which an INT input cannot hold: ${INT}`)
+      expect(refusal('INT', 'a'.repeat(200))).toBe(
+        `Input 'parameters' gives 'x' the value '${'a'.repeat(79)}…', which an INT input cannot hold: ${INT}`
+      )
     })
   })
 
@@ -358,7 +482,9 @@ describe('formFields', () => {
         expect(refusal('SELECT', 'other', { ...choices, required })).toBe(
           "Input 'parameters' gives 'x' the value 'other', which a SELECT input cannot hold: give one of: full, incremental, 3, true"
         )
-        expect(refusal('ENUM', 'Full', { ...choices, required })).toBe("Input 'parameters' gives 'x' the value 'Full', which an ENUM input cannot hold: give one of: full, incremental, 3, true")
+        expect(refusal('ENUM', 'Full', { ...choices, required })).toBe(
+          "Input 'parameters' gives 'x' the value 'Full', which an ENUM input cannot hold: give one of: full, incremental, 3, true"
+        )
       }
     })
 
@@ -371,8 +497,12 @@ describe('formFields', () => {
     })
 
     it('refuse a list or a mapping', () => {
-      expect(refusal('SELECT', ['full'], choices)).toBe(`Input 'parameters' gives 'x' the value '["full"]', which a SELECT input cannot hold: give one of: full, incremental, 3, true`)
-      expect(refusal('SELECT', { a: 1 })).toBe(`Input 'parameters' gives 'x' the value '{"a":1}', which a SELECT input cannot hold: give one value; to send this as text, quote it`)
+      expect(refusal('SELECT', ['full'], choices)).toBe(
+        `Input 'parameters' gives 'x' the value '["full"]', which a SELECT input cannot hold: give one of: full, incremental, 3, true`
+      )
+      expect(refusal('SELECT', { a: 1 })).toBe(
+        `Input 'parameters' gives 'x' the value '{"a":1}', which a SELECT input cannot hold: give one value; to send this as text, quote it`
+      )
     })
   })
 
@@ -387,7 +517,9 @@ describe('formFields', () => {
     ])('sends %j as %s', (value, expected) => expect(text('MULTISELECT', value, choices)).toBe(expected))
 
     it('refuses a value not in the list', () => {
-      expect(refusal('MULTISELECT', ['a', 'z'], choices)).toBe(`Input 'parameters' gives 'x' the value '["a","z"]', which a MULTISELECT input cannot hold: item 2 is 'z': give one of: a, b, c, 1`)
+      expect(refusal('MULTISELECT', ['a', 'z'], choices)).toBe(
+        `Input 'parameters' gives 'x' the value '["a","z"]', which a MULTISELECT input cannot hold: item 2 is 'z': give one of: a, b, c, 1`
+      )
     })
 
     it.each(['a', 'a,b', '["a"] x', '{"a": 1}', 3])('refuses %j, not a list', (value) => {
@@ -398,7 +530,9 @@ describe('formFields', () => {
 
     it('refuses null and nested items', () => {
       expect(refusal('MULTISELECT', ['a', null], choices)).toMatch(/cannot hold: item 2 is 'null': give a value$/)
-      expect(refusal('MULTISELECT', [['a']], choices)).toMatch(/cannot hold: item 1 is '\["a"\]': give one value; to send this as text, quote it$/)
+      expect(refusal('MULTISELECT', [['a']], choices)).toMatch(
+        /cannot hold: item 1 is '\["a"\]': give one value; to send this as text, quote it$/
+      )
     })
 
     it('takes any value when custom values are allowed or the values come from an expression, and reads the older `options`', () => {
@@ -437,11 +571,15 @@ describe('formFields', () => {
     })
 
     it.each(['1,2', '[1,2] x', '{"a": 1}', 3, { a: 1 }])('refuses %j, not a list', (value) => {
-      expect(refusal('ARRAY', value, { itemType: 'INT' })).toMatch(new RegExp(`which an ARRAY of INT input cannot hold: ${ARRAY.replace(/[[\]]/g, '\\$&')}$`))
+      expect(refusal('ARRAY', value, { itemType: 'INT' })).toMatch(
+        new RegExp(`which an ARRAY of INT input cannot hold: ${ARRAY.replace(/[[\]]/g, '\\$&')}$`)
+      )
     })
 
     it('refuses a JSON array whose numbers would not come through exactly', () => {
-      expect(refusal('ARRAY', '[12345678901234567890]', { itemType: 'STRING' })).toMatch(/cannot hold: give a list, such as \[1, 2\], or a JSON array, with numbers that are exact as doubles$/)
+      expect(refusal('ARRAY', '[12345678901234567890]', { itemType: 'STRING' })).toMatch(
+        /cannot hold: give a list, such as \[1, 2\], or a JSON array, with numbers that are exact as doubles$/
+      )
     })
 
     it('refuses null items when it has an item type, and takes anything when it has none', () => {
@@ -451,10 +589,14 @@ describe('formFields', () => {
 
     it('checks each item as the server parses it for the item type', () => {
       expect(text('ARRAY', [true, 'FALSE'], { itemType: 'BOOL' })).toBe('[true,false]')
-      expect(refusal('ARRAY', ['maybe'], { itemType: 'BOOL' })).toMatch(/which an ARRAY of BOOL input cannot hold: item 1 is 'maybe': give true or false$/)
+      expect(refusal('ARRAY', ['maybe'], { itemType: 'BOOL' })).toMatch(
+        /which an ARRAY of BOOL input cannot hold: item 1 is 'maybe': give true or false$/
+      )
       expect(refusal('ARRAY', [1], { itemType: 'BOOL' })).toMatch(/item 1 is '1': give true or false$/)
       expect(text('ARRAY', ['a', 1, true], { itemType: 'STRING' })).toBe('["a","1","true"]')
-      expect(refusal('ARRAY', [{ a: 1 }], { itemType: 'STRING' })).toMatch(/item 1 is '\{"a":1\}': give text; to send this as text, quote it, or declare the input as JSON$/)
+      expect(refusal('ARRAY', [{ a: 1 }], { itemType: 'STRING' })).toMatch(
+        /item 1 is '\{"a":1\}': give text; to send this as text, quote it, or declare the input as JSON$/
+      )
       expect(text('ARRAY', [1.5, '2.5', 3], { itemType: 'FLOAT' })).toBe('[1.5,"2.5",3]')
       expect(refusal('ARRAY', ['NaN'], { itemType: 'FLOAT' })).toMatch(/item 1 is 'NaN': give a decimal number/)
       expect(refusal('ARRAY', [1e39], { itemType: 'FLOAT' })).toMatch(/item 1 is '1e\+39': give a number from -3\.4028235e38/)
@@ -475,7 +617,9 @@ describe('formFields', () => {
     })
 
     it('of FILE takes only the URIs of files Kestra stores: the server would read a path from its own disk', () => {
-      expect(text('ARRAY', ['kestra:///ns/flow/f.csv', 'nsfile:///data.csv'], { itemType: 'FILE' })).toBe('["kestra:///ns/flow/f.csv","nsfile:///data.csv"]')
+      expect(text('ARRAY', ['kestra:///ns/flow/f.csv', 'nsfile:///data.csv'], { itemType: 'FILE' })).toBe(
+        '["kestra:///ns/flow/f.csv","nsfile:///data.csv"]'
+      )
       for (const path of ['/etc/hostname', 'file:///etc/hostname', 'report.csv']) {
         expect(refusal('ARRAY', [path], { itemType: 'FILE' })).toBe(
           `Input 'parameters' gives 'x' the value '["${path}"]', which an ARRAY of FILE input cannot hold: item 1 is '${path}': give the kestra:// or nsfile:// URI of a file Kestra already stores, or give the file in 'files' as a FILE input`
@@ -486,7 +630,9 @@ describe('formFields', () => {
 
   describe('FILE', () => {
     it('keeps the message that points to files', () => {
-      expect(formFieldsError({ id: 'report', type: 'FILE' }, './r.csv')).toBe("Input 'parameters' gives 'report', a FILE input: give it in 'files' as report=<path>")
+      expect(formFieldsError({ id: 'report', type: 'FILE' }, './r.csv')).toBe(
+        "Input 'parameters' gives 'report', a FILE input: give it in 'files' as report=<path>"
+      )
     })
   })
 
@@ -510,13 +656,21 @@ describe('formFields', () => {
     })
 
     it('checks each input by its type, naming it by its full name', () => {
-      expect(formFieldsError(form, { region: 'eu', n: 'x' })).toBe(`Input 'parameters' gives 'env.n' the value 'x', which an INT input cannot hold: ${INT}`)
-      expect(formFieldsError(form, { doc: 'r.csv' })).toBe("Input 'parameters' gives 'env.doc', a FILE input: give it in 'files' as env.doc=<path>")
+      expect(formFieldsError(form, { region: 'eu', n: 'x' })).toBe(
+        `Input 'parameters' gives 'env.n' the value 'x', which an INT input cannot hold: ${INT}`
+      )
+      expect(formFieldsError(form, { doc: 'r.csv' })).toBe(
+        "Input 'parameters' gives 'env.doc', a FILE input: give it in 'files' as env.doc=<path>"
+      )
     })
 
     it('refuses an input it does not declare, and a value that is not a mapping', () => {
-      expect(formFieldsError(form, { zone: 'a' })).toBe("Input 'parameters' names 'env.zone', which FORM 'env' does not declare; its inputs: region (STRING), n (INT), doc (FILE)")
-      expect(formFieldsError(form, 'eu')).toBe("Input 'parameters' gives 'env' the value 'eu', which a FORM input cannot hold: give a mapping of its inputs: region (STRING), n (INT), doc (FILE)")
+      expect(formFieldsError(form, { zone: 'a' })).toBe(
+        "Input 'parameters' names 'env.zone', which FORM 'env' does not declare; its inputs: region (STRING), n (INT), doc (FILE)"
+      )
+      expect(formFieldsError(form, 'eu')).toBe(
+        "Input 'parameters' gives 'env' the value 'eu', which a FORM input cannot hold: give a mapping of its inputs: region (STRING), n (INT), doc (FILE)"
+      )
     })
 
     it('has its inputs as leaves under its name', () => {

@@ -7,7 +7,15 @@ import { byTime, KestraLogFollower } from '../../src/kestra/logs.js'
 import type { LogLine } from '../../src/orchestrator.js'
 
 const RUN = '4Zx9kqLmN2pQrStUvWxYz1'
-const entry = (n: number) => ({ namespace: 'dev', flowId: 'f', executionId: RUN, timestamp: new Date(Date.UTC(2026, 10, 22, 0, 0, 0, n)).toISOString(), level: 'INFO', thread: 'w', message: `line ${n}` })
+const entry = (n: number) => ({
+  namespace: 'dev',
+  flowId: 'f',
+  executionId: RUN,
+  timestamp: new Date(Date.UTC(2026, 10, 22, 0, 0, 0, n)).toISOString(),
+  level: 'INFO',
+  thread: 'w',
+  message: `line ${n}`
+})
 const event = (id: string, data: object): string => `data: ${JSON.stringify(data)}\nid: ${id}\n\n`
 
 let close: (() => Promise<void>) | undefined
@@ -17,7 +25,9 @@ afterEach(async () => {
 })
 
 /** A server for one execution's log; `handle` answers the follow and read requests. */
-async function serve(handle: (req: IncomingMessage, res: ServerResponse, index: number) => void): Promise<{ follower: KestraLogFollower; paths: string[]; open: () => number }> {
+async function serve(
+  handle: (req: IncomingMessage, res: ServerResponse, index: number) => void
+): Promise<{ follower: KestraLogFollower; paths: string[]; open: () => number }> {
   const paths: string[] = []
   const streams = new Set<ServerResponse>()
   const server = createServer((req, res) => {
@@ -98,7 +108,12 @@ describe('Kestra log follower', () => {
     await follower.next(out.print)
     await follower.next(out.print, undefined, true)
     expect(out.messages).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4'])
-    expect(paths).toEqual([`/api/v1/main/logs/${RUN}/follow`, `/api/v1/main/logs/${RUN}`, `/api/v1/main/logs/${RUN}`, `/api/v1/main/logs/${RUN}`])
+    expect(paths).toEqual([
+      `/api/v1/main/logs/${RUN}/follow`,
+      `/api/v1/main/logs/${RUN}`,
+      `/api/v1/main/logs/${RUN}`,
+      `/api/v1/main/logs/${RUN}`
+    ])
   })
 
   it('reads the log whole when the stream never gets its headers through (a buffering proxy)', async () => {
@@ -162,8 +177,19 @@ describe('Kestra log lines by time', () => {
   })
 
   it('compares instants with three, six or nine fraction digits, or none', () => {
-    const times = ['2026-11-25T21:37:22Z', '2026-11-25T21:37:21.9301Z', '2026-11-25T21:37:21.930Z', '2026-11-25T21:37:21.930000001Z', '2026-11-25T21:37:21Z']
-    expect(times.map((time) => line(time, time)).sort(byTime).map((l) => l.time)).toEqual([
+    const times = [
+      '2026-11-25T21:37:22Z',
+      '2026-11-25T21:37:21.9301Z',
+      '2026-11-25T21:37:21.930Z',
+      '2026-11-25T21:37:21.930000001Z',
+      '2026-11-25T21:37:21Z'
+    ]
+    expect(
+      times
+        .map((time) => line(time, time))
+        .sort(byTime)
+        .map((l) => l.time)
+    ).toEqual([
       '2026-11-25T21:37:21Z',
       '2026-11-25T21:37:21.930Z',
       '2026-11-25T21:37:21.930000001Z',

@@ -7,7 +7,13 @@ import { type Recorded, type Reply, type Stub, startStub } from '../support/stub
 
 const env = useActionEnvironment()
 const RUN_ID = '99999999-8888-4777-8666-555555555555'
-const deployment = { id: '11111111-2222-4333-8444-555555555555', name: 'nightly', flow_id: 'f', status: 'READY', parameter_openapi_schema: { properties: {} } }
+const deployment = {
+  id: '11111111-2222-4333-8444-555555555555',
+  name: 'nightly',
+  flow_id: 'f',
+  status: 'READY',
+  parameter_openapi_schema: { properties: {} }
+}
 const flowRun = (state_type: string, state_name: string, message: string | null = null, name = 'brave-otter') => ({
   id: RUN_ID,
   name,
@@ -50,7 +56,12 @@ async function cancellablePrefect(): Promise<Stub> {
   })
 }
 
-const inputs = (server: Stub, extra: Record<string, string> = {}) => ({ orchestrator: 'prefect', url: `${server.url}/api`, deployment: 'etl/nightly', ...extra })
+const inputs = (server: Stub, extra: Record<string, string> = {}) => ({
+  orchestrator: 'prefect',
+  url: `${server.url}/api`,
+  deployment: 'etl/nightly',
+  ...extra
+})
 
 describe('run', () => {
   it('follows the run to COMPLETED and sets every output', async () => {
@@ -108,7 +119,9 @@ describe('run', () => {
       if (/^::(error|warning|debug|group|endgroup)( [^:]*)?::/.test(line)) continue
       expect(line).not.toMatch(/^\s*::|##\[/)
     }
-    expect(captured.text()).toContain("::error title=Prefect run '%3A%3Astop-commands%3A%3Aabc' ended FAILED::Prefect run 99999999-8888-4777-8666-555555555555 ended FAILED (Failed): x%0A::set-output name=outcome::success%0A")
+    expect(captured.text()).toContain(
+      "::error title=Prefect run '%3A%3Astop-commands%3A%3Aabc' ended FAILED::Prefect run 99999999-8888-4777-8666-555555555555 ended FAILED (Failed): x%0A::set-output name=outcome::success%0A"
+    )
     expect(env.outputs().outcome).toBe('failed')
   })
 
@@ -127,7 +140,9 @@ describe('run', () => {
     await run()
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'RUNNING' })
-    expect(captured.text()).toContain(`did not end within the timeout of 2s; it was RUNNING (Running) and may still be going (cancel-on leaves timeouts out): ${server.url}/runs/flow-run/${RUN_ID}`)
+    expect(captured.text()).toContain(
+      `did not end within the timeout of 2s; it was RUNNING (Running) and may still be going (cancel-on leaves timeouts out): ${server.url}/runs/flow-run/${RUN_ID}`
+    )
     expect(env.summary()).toContain('may still be going')
     expect(server.requests.some((r) => r.path.endsWith('/set_state'))).toBe(false)
     expect(env.state()).toMatchObject({ 'run-id': RUN_ID, handling: 'left-at-timeout' })
@@ -139,9 +154,14 @@ describe('run', () => {
     await run()
     expect(process.exitCode).toBe(1)
     const setState = stub.requests.find((r) => r.path.endsWith('/set_state'))
-    expect(JSON.parse(setState?.body ?? '{}')).toMatchObject({ state: { type: 'CANCELLING', name: 'Cancelling', message: expect.stringContaining('the wait timed out after 1s') }, force: false })
+    expect(JSON.parse(setState?.body ?? '{}')).toMatchObject({
+      state: { type: 'CANCELLING', name: 'Cancelling', message: expect.stringContaining('the wait timed out after 1s') },
+      force: false
+    })
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'CANCELLED' })
-    expect(captured.text()).toContain('did not end within the timeout of 1s; it was RUNNING (Running) and was cancelled: it ended CANCELLED (Cancelled)')
+    expect(captured.text()).toContain(
+      'did not end within the timeout of 1s; it was RUNNING (Running) and was cancelled: it ended CANCELLED (Cancelled)'
+    )
     expect(env.state()).toMatchObject({ 'run-id': RUN_ID, handling: 'ended' })
   })
 
@@ -155,7 +175,9 @@ describe('run', () => {
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ outcome: 'cancelled', state: 'CANCELLED' })
     expect(captured.text()).toContain('Received SIGINT: the job is being cancelled')
-    expect(captured.text()).toContain(`::error title=Job cancelled::The job was cancelled, and so was Prefect run ${RUN_ID}: it ended CANCELLED (Cancelled).`)
+    expect(captured.text()).toContain(
+      `::error title=Job cancelled::The job was cancelled, and so was Prefect run ${RUN_ID}: it ended CANCELLED (Cancelled).`
+    )
     expect(process.listenerCount('SIGINT')).toBe(0)
   })
 
@@ -166,7 +188,9 @@ describe('run', () => {
       if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('COMPLETED', 'Completed') }
       return { status: 200, json: [] }
     })
-    env.setInputs(inputs(stub, { username: 'ci', password: 'Hunter2-secret', parameters: 'db_password: plain-text\nregion: eu-Hunter2-secret' }))
+    env.setInputs(
+      inputs(stub, { username: 'ci', password: 'Hunter2-secret', parameters: 'db_password: plain-text\nregion: eu-Hunter2-secret' })
+    )
     await run()
     const summary = env.summary()
     expect(summary).toContain('<i>redacted</i>')
@@ -177,12 +201,20 @@ describe('run', () => {
 
   it('keeps every text from the orchestrator inside the summary, as the text it is', async () => {
     // GitHub ends a raw HTML block at a blank line (CR and CRLF end lines too) and reads what follows as Markdown.
-    const message = 'boom\n\n# Heading\n\n- item\r\n\r\n    indented code\r\r```\nfence\n```\n \t\n<script>x</script> **bold** [link](http://x) | a | b |'
+    const message =
+      'boom\n\n# Heading\n\n- item\r\n\r\n    indented code\r\r```\nfence\n```\n \t\n<script>x</script> **bold** [link](http://x) | a | b |'
     const withSchema = { ...deployment, parameter_openapi_schema: { properties: { note: {} } } }
     stub = await startStub((r: Recorded): Reply => {
       if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: withSchema }
-      if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('SCHEDULED', 'Sched\n\n# uled', null, 'otter\n\n## run') }
-      if (r.path.endsWith('/logs/filter')) return { status: 200, json: r.body.includes('after_') ? [] : [{ id: 'l1', level: 40, timestamp: '2026-11-22T18:00:01Z', message: 'first\n\n# log heading\n\n* star\n\n    code' }] }
+      if (r.path.endsWith('/create_flow_run'))
+        return { status: 201, json: flowRun('SCHEDULED', 'Sched\n\n# uled', null, 'otter\n\n## run') }
+      if (r.path.endsWith('/logs/filter'))
+        return {
+          status: 200,
+          json: r.body.includes('after_')
+            ? []
+            : [{ id: 'l1', level: 40, timestamp: '2026-11-22T18:00:01Z', message: 'first\n\n# log heading\n\n* star\n\n    code' }]
+        }
       return { status: 200, json: flowRun('FAILED', 'Fai\r\n\r\nled', message, 'otter\n\n## run') }
     })
     env.setInputs(inputs(stub, { parameters: 'note: "a\\n\\n# b\\n\\n- c"' }))
@@ -212,7 +244,8 @@ describe('run', () => {
       return { status: 200, json: [] }
     })
     // A masked secret is redacted in each string before JSON escapes its quote.
-    const parameters = 'db:\n  host: db.internal\n  note: \'by q"uote-pw\'\n  password: plain-text-1\n  options: {auth: {user: u, value: plain-text-2}}\ntargets:\n  - name: eu\n    api_token: plain-text-3'
+    const parameters =
+      "db:\n  host: db.internal\n  note: 'by q\"uote-pw'\n  password: plain-text-1\n  options: {auth: {user: u, value: plain-text-2}}\ntargets:\n  - name: eu\n    api_token: plain-text-3"
     env.setInputs(inputs(stub, { username: 'ci', password: 'q"uote-pw', parameters }))
     await run()
     const summary = env.summary()
@@ -235,7 +268,11 @@ describe('run', () => {
     env.setInputs(inputs(stub, credentials))
     await run()
     expect(process.exitCode).toBe(1)
-    const error = captured.text().split('\n').find((line) => line.startsWith('::error')) ?? ''
+    const error =
+      captured
+        .text()
+        .split('\n')
+        .find((line) => line.startsWith('::error')) ?? ''
     expect(error).toContain(`forbids it (403 Forbidden). ${hint}`)
     if ('username' in credentials) expect(error).not.toMatch(/api.key|API key|token/i)
     expect(error.split('Check that').length).toBeLessThanOrEqual(2)
@@ -243,7 +280,12 @@ describe('run', () => {
 
   it.each([
     ['the run was never created', { status: 404, json: { detail: 'Not Found' } }, {}, 'Parameters given (no run was created)'],
-    ['a dry run', { status: 200, json: { ...deployment, parameter_openapi_schema: { properties: { region: {} } } } }, { 'dry-run': 'true' }, 'Parameters checked (dry run: nothing was sent)']
+    [
+      'a dry run',
+      { status: 200, json: { ...deployment, parameter_openapi_schema: { properties: { region: {} } } } },
+      { 'dry-run': 'true' },
+      'Parameters checked (dry run: nothing was sent)'
+    ]
   ])('does not call the parameters sent when %s', async (_, lookup, extra, heading) => {
     stub = await startStub((): Reply => lookup as Reply)
     env.setInputs(inputs(stub, { parameters: 'region: eu', ...extra }))
@@ -258,7 +300,10 @@ describe('run', () => {
     const withSchema = { ...deployment, parameter_openapi_schema: { properties: { region: {} } } }
     stub = await startStub((r: Recorded): Reply => {
       if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: withSchema }
-      return { status: r.path.endsWith('/create_flow_run') ? 201 : 200, json: r.path.endsWith('/logs/filter') ? [] : flowRun('COMPLETED', 'Completed') }
+      return {
+        status: r.path.endsWith('/create_flow_run') ? 201 : 200,
+        json: r.path.endsWith('/logs/filter') ? [] : flowRun('COMPLETED', 'Completed')
+      }
     })
     env.setInputs(inputs(stub, { parameters: 'region: eu' }))
     await run()
@@ -272,11 +317,19 @@ describe('run', () => {
       if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('SCHEDULED', 'Scheduled') }
       if (r.path.endsWith('/set_state')) {
         cancelled = true
-        return { status: 201, json: { status: 'REJECT', state: { type: 'CANCELLED' }, details: { type: 'reject_details', reason: 'not running' } } }
+        return {
+          status: 201,
+          json: { status: 'REJECT', state: { type: 'CANCELLED' }, details: { type: 'reject_details', reason: 'not running' } }
+        }
       }
       if (r.path.endsWith('/logs/filter')) return { status: 200, json: [] }
       // Prefect sets start_time when a run first enters RUNNING; this one never did.
-      return { status: 200, json: cancelled ? { ...flowRun('CANCELLED', 'Cancelled'), start_time: null, end_time: '2026-11-22T18:00:02Z' } : flowRun('SCHEDULED', 'Late') }
+      return {
+        status: 200,
+        json: cancelled
+          ? { ...flowRun('CANCELLED', 'Cancelled'), start_time: null, end_time: '2026-11-22T18:00:02Z' }
+          : flowRun('SCHEDULED', 'Late')
+      }
     })
     env.setInputs(inputs(stub))
     setTimeout(() => process.emit('SIGINT', 'SIGINT'), 1600)

@@ -12,7 +12,12 @@ function viaParams(params: Record<string, string>): unknown {
 describe('parseYamlValue', () => {
   it('reads one value as the same text in a mapping is read, and survives being written back', () => {
     const params = { a: '1', b: 'x', c: '', d: '!!str 1', e: '1.5', f: '[1, {g: true}]', h: '"007"', i: 'null', j: '!!int 0x10' }
-    const inMapping = parseMapping('parameters', Object.entries(params).map(([name, raw]) => `${name}: ${raw}`).join('\n'))
+    const inMapping = parseMapping(
+      'parameters',
+      Object.entries(params)
+        .map(([name, raw]) => `${name}: ${raw}`)
+        .join('\n')
+    )
     expect(viaParams(params)).toEqual(inMapping)
     expect(inMapping).toEqual({ a: 1, b: 'x', c: null, d: '1', e: 1.5, f: [1, { g: true }], h: '007', i: null, j: 16 })
   })

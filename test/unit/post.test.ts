@@ -10,7 +10,13 @@ import { type Recorded, type Reply, type Stub, startStub } from '../support/stub
 const env = useActionEnvironment()
 const RUN_ID = '99999999-8888-4777-8666-555555555555'
 const API_KEY = 'pnu_post-step-secret'
-const deployment = { id: '11111111-2222-4333-8444-555555555555', name: 'nightly', flow_id: 'f', status: 'READY', parameter_openapi_schema: { properties: {} } }
+const deployment = {
+  id: '11111111-2222-4333-8444-555555555555',
+  name: 'nightly',
+  flow_id: 'f',
+  status: 'READY',
+  parameter_openapi_schema: { properties: {} }
+}
 const flowRun = (state_type: string, state_name: string) => ({
   id: RUN_ID,
   name: 'brave-otter',
@@ -138,7 +144,13 @@ describe('post step after a real main step', () => {
     const killedState = env.state()
     going = false
     await main
-    expect(killedState).toMatchObject({ orchestrator: 'prefect', server: `${server.url}/api`, 'run-id': RUN_ID, handling: 'watching', 'cancel-on-job-cancel': 'true' })
+    expect(killedState).toMatchObject({
+      orchestrator: 'prefect',
+      server: `${server.url}/api`,
+      'run-id': RUN_ID,
+      handling: 'watching',
+      'cancel-on-job-cancel': 'true'
+    })
     expect(readFileSync(process.env.GITHUB_STATE ?? '', 'utf8')).not.toContain(API_KEY)
 
     going = true

@@ -34,11 +34,23 @@ afterEach(async () => {
 async function connect(inputs: Record<string, string>, reply: (r: Recorded) => Reply): Promise<{ client: PrefectClient; stub: Stub }> {
   stub = await startStub(reply)
   env.setInputs({ orchestrator: 'prefect', url: `${stub.url}/api`, deployment: 'my flow/nightly ?#1', ...inputs })
-  return { client: new PrefectClient(getInputs() as PrefectInputs, { ci: 'github' as const, repository: 'acme/etl', sha: 'abc', runUrl: 'https://github.com/acme/etl/actions/runs/1/attempts/1', attempt: 'acme/etl/1/1/j/s' }, 'ua'), stub }
+  return {
+    client: new PrefectClient(
+      getInputs() as PrefectInputs,
+      {
+        ci: 'github' as const,
+        repository: 'acme/etl',
+        sha: 'abc',
+        runUrl: 'https://github.com/acme/etl/actions/runs/1/attempts/1',
+        attempt: 'acme/etl/1/1/j/s'
+      },
+      'ua'
+    ),
+    stub
+  }
 }
 
-const happy = (r: Recorded): Reply =>
-  r.method === 'GET' ? { status: 200, json: deployment } : { status: 201, json: flowRun() }
+const happy = (r: Recorded): Reply => (r.method === 'GET' ? { status: 200, json: deployment } : { status: 201, json: flowRun() })
 
 describe('PrefectClient', () => {
   it('encodes each part of a deployment name and sends only the fields that are set', async () => {
@@ -55,7 +67,11 @@ describe('PrefectClient', () => {
     expect(body).toMatchObject({
       parameters: { date: '2026-11-22' },
       tags: ['github:acme/etl'],
-      labels: { 'github.repository': 'acme/etl', 'github.sha': 'abc', 'github.run_url': 'https://github.com/acme/etl/actions/runs/1/attempts/1' },
+      labels: {
+        'github.repository': 'acme/etl',
+        'github.sha': 'abc',
+        'github.run_url': 'https://github.com/acme/etl/actions/runs/1/attempts/1'
+      },
       idempotency_key: expect.stringMatching(/^github\/acme\/etl\/1\/1\/j\/s\/[0-9a-f]{16}$/)
     })
     expect(run).toMatchObject({ id: RUN_ID, name: 'brave-otter', created: true, url: `${stub.url}/runs/flow-run/${RUN_ID}` })
@@ -81,7 +97,12 @@ describe('PrefectClient', () => {
     expect(JSON.parse(stub.requests[1].body)).toEqual({
       name: 'n1',
       tags: ['github:acme/etl', 'a'],
-      labels: { 'github.repository': 'acme/etl', 'github.sha': 'abc', 'github.run_url': 'https://github.com/acme/etl/actions/runs/1/attempts/1', k: 'v' },
+      labels: {
+        'github.repository': 'acme/etl',
+        'github.sha': 'abc',
+        'github.run_url': 'https://github.com/acme/etl/actions/runs/1/attempts/1',
+        k: 'v'
+      },
       job_variables: { image: 'x' },
       state: { type: 'SCHEDULED', name: 'Scheduled', state_details: { scheduled_time: '2030-01-01T00:00:00.000Z' } },
       idempotency_key: 'key-1',
@@ -94,17 +115,35 @@ describe('PrefectClient', () => {
   })
 
   it('says so when the key matched a run an earlier request created', async () => {
-    const { client } = await connect({}, (r) => (r.method === 'GET' ? { status: 200, json: deployment } : { status: 200, json: flowRun('RUNNING', 'Running') }))
+    const { client } = await connect({}, (r) =>
+      r.method === 'GET' ? { status: 200, json: deployment } : { status: 200, json: flowRun('RUNNING', 'Running') }
+    )
     await client.prepare()
     expect((await client.trigger()).created).toBe(false)
   })
 
   it.each([
-    [{ status: 401, json: { exception_message: 'Unauthorized' } }, {}, /refused the credentials \(401 Unauthorized\)\. The server needs credentials: set 'api-key'/],
-    [{ status: 401, json: { detail: 'Invalid API key' } }, { 'api-key': 'pnu_bad' }, /refused the credentials \(401 Invalid API key\)\. Check 'api-key'/],
+    [
+      { status: 401, json: { exception_message: 'Unauthorized' } },
+      {},
+      /refused the credentials \(401 Unauthorized\)\. The server needs credentials: set 'api-key'/
+    ],
+    [
+      { status: 401, json: { detail: 'Invalid API key' } },
+      { 'api-key': 'pnu_bad' },
+      /refused the credentials \(401 Invalid API key\)\. Check 'api-key'/
+    ],
     [{ status: 403, json: { detail: 'Forbidden' } }, {}, /forbids it \(403 Forbidden\)/],
-    [{ status: 404, json: { detail: 'Deployment not found' } }, {}, /^Prefect at http:\/\/127\.0\.0\.1:\d+\/api has no deployment 'my flow\/nightly \?#1'\. Check both names/],
-    [{ status: 404, json: { detail: 'Deployment not found' } }, { deployment: DEPLOYMENT_ID }, /has no deployment 11111111-2222-4333-8444-555555555555\. Check the UUID/],
+    [
+      { status: 404, json: { detail: 'Deployment not found' } },
+      {},
+      /^Prefect at http:\/\/127\.0\.0\.1:\d+\/api has no deployment 'my flow\/nightly \?#1'\. Check both names/
+    ],
+    [
+      { status: 404, json: { detail: 'Deployment not found' } },
+      { deployment: DEPLOYMENT_ID },
+      /has no deployment 11111111-2222-4333-8444-555555555555\. Check the UUID/
+    ],
     [{ status: 200, text: '<html>proxy login</html>' }, {}, /the answer was not JSON .*<html>proxy login/]
   ])('explains a failed look-up (%#)', async (reply, inputs, message) => {
     const { client } = await connect(inputs, () => reply as Reply)
@@ -113,13 +152,30 @@ describe('PrefectClient', () => {
 
   it.each([
     [
-      { status: 422, json: { exception_message: 'Invalid request received.', exception_detail: [{ loc: ['body', 'parameters'], msg: 'Value error, too large', type: 'value_error' }] } },
+      {
+        status: 422,
+        json: {
+          exception_message: 'Invalid request received.',
+          exception_detail: [{ loc: ['body', 'parameters'], msg: 'Value error, too large', type: 'value_error' }]
+        }
+      },
       /rejected the request to create a flow run of deployment 'my flow\/nightly \?#1' \(422\): Invalid request received\.; parameters: Value error, too large$/
     ],
-    [{ status: 422, json: { detail: [{ loc: ['body', 'job_variables', 'image'], msg: 'field required' }] } }, /\(422\): job_variables\.image: field required$/],
-    [{ status: 409, json: { detail: "Error creating flow run: Validation failed for field 'date'. Failure reason: 1 is not of type 'string'" } }, /\(409\): Error creating flow run: Validation failed for field 'date'/]
+    [
+      { status: 422, json: { detail: [{ loc: ['body', 'job_variables', 'image'], msg: 'field required' }] } },
+      /\(422\): job_variables\.image: field required$/
+    ],
+    [
+      {
+        status: 409,
+        json: { detail: "Error creating flow run: Validation failed for field 'date'. Failure reason: 1 is not of type 'string'" }
+      },
+      /\(409\): Error creating flow run: Validation failed for field 'date'/
+    ]
   ])('shows why the server rejected the create (%#)', async (reply, message) => {
-    const { client } = await connect({ parameters: 'date: 1' }, (r) => (r.method === 'GET' ? { status: 200, json: deployment } : (reply as Reply)))
+    const { client } = await connect({ parameters: 'date: 1' }, (r) =>
+      r.method === 'GET' ? { status: 200, json: deployment } : (reply as Reply)
+    )
     await client.prepare()
     await expect(client.trigger()).rejects.toThrow(message)
   })
@@ -143,8 +199,10 @@ describe('PrefectClient', () => {
       await client.prepare()
       const printed = warnings.mock.calls.map(([c]) => String(c)).join('')
       // A paused deployment still runs a run made through the API (see the integration test): nothing to warn of.
-      expect(printed).not.toContain('::warning::deployment \'my flow/nightly ?#1\' is paused')
-      expect(printed).toContain("deployment 'my flow/nightly ?#1' is paused: Prefect makes no scheduled runs of it, but runs the one created here as usual.")
+      expect(printed).not.toContain("::warning::deployment 'my flow/nightly ?#1' is paused")
+      expect(printed).toContain(
+        "deployment 'my flow/nightly ?#1' is paused: Prefect makes no scheduled runs of it, but runs the one created here as usual."
+      )
       expect(printed).toContain('is NOT_READY: no worker or serve process has polled it lately')
     } finally {
       warnings.mockRestore()
@@ -201,7 +259,11 @@ describe('PrefectClient', () => {
   it('reads a run, with its own start-to-end time', async () => {
     const { client } = await connect({}, () => ({
       status: 200,
-      json: flowRun('FAILED', 'Failed', { start_time: '2026-11-22T18:00:00Z', end_time: '2026-11-22T18:01:30.500Z', state: { type: 'FAILED', name: 'Failed', message: 'Flow run encountered an exception' } })
+      json: flowRun('FAILED', 'Failed', {
+        start_time: '2026-11-22T18:00:00Z',
+        end_time: '2026-11-22T18:01:30.500Z',
+        state: { type: 'FAILED', name: 'Failed', message: 'Flow run encountered an exception' }
+      })
     }))
     expect(await client.read(RUN_ID)).toEqual({
       state: 'FAILED',
@@ -214,10 +276,18 @@ describe('PrefectClient', () => {
   })
 
   it.each([
-    ['https://api.prefect.cloud/api/accounts/A/workspaces/W', {}, `https://app.prefect.cloud/account/A/workspace/W/runs/flow-run/${RUN_ID}`],
+    [
+      'https://api.prefect.cloud/api/accounts/A/workspaces/W',
+      {},
+      `https://app.prefect.cloud/account/A/workspace/W/runs/flow-run/${RUN_ID}`
+    ],
     ['http://prefect.internal:4200/api', {}, `http://prefect.internal:4200/runs/flow-run/${RUN_ID}`],
     ['https://gw.example.com/prefect/api', {}, `https://gw.example.com/prefect/runs/flow-run/${RUN_ID}`],
-    ['http://prefect.internal:4200/api', { 'ui-url': 'https://prefect.example.com/ui/' }, `https://prefect.example.com/ui/runs/flow-run/${RUN_ID}`]
+    [
+      'http://prefect.internal:4200/api',
+      { 'ui-url': 'https://prefect.example.com/ui/' },
+      `https://prefect.example.com/ui/runs/flow-run/${RUN_ID}`
+    ]
   ])('links runs on %s to the UI', (url, inputs, expected) => {
     env.setInputs({ orchestrator: 'prefect', url, deployment: 'a/b', ...inputs })
     expect(new PrefectClient(getInputs() as PrefectInputs, {}, 'ua').runUrl(RUN_ID)).toBe(expected)

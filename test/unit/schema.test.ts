@@ -19,17 +19,21 @@ const schema = {
 
 describe('parameterProblems', () => {
   it('accepts parameters that fit', () => {
-    expect(parameterProblems({ date: '2026-11-22', retries: 1, mode: 'delta', limit: null, window: { days: 7 }, tags: ['a'] }, schema)).toEqual([])
+    expect(
+      parameterProblems({ date: '2026-11-22', retries: 1, mode: 'delta', limit: null, window: { days: 7 }, tags: ['a'] }, schema)
+    ).toEqual([])
     expect(parameterProblems({ limit: 5, unknown: 'left to the name check' }, schema)).toEqual([])
   })
 
   it('names each parameter that does not fit, and why', () => {
-    expect(parameterProblems({ date: 20261122, retries: 1.5, mode: 'partial', limit: 'ten', window: { days: '7' }, tags: ['a', 2] }, schema)).toEqual([
+    expect(
+      parameterProblems({ date: 20261122, retries: 1.5, mode: 'partial', limit: 'ten', window: { days: '7' }, tags: ['a', 2] }, schema)
+    ).toEqual([
       "'date' must be string; got number 20261122",
       "'retries' must be integer; got number 1.5",
       `'mode' must be one of "full", "delta"; got "partial"`,
-      "'limit' fits none of the allowed forms (must be integer; got string \"ten\"; must be null; got string \"ten\")",
-      "'window.days' must be integer; got string \"7\"",
+      '\'limit\' fits none of the allowed forms (must be integer; got string "ten"; must be null; got string "ten")',
+      '\'window.days\' must be integer; got string "7"',
       "'tags[1]' must be string; got number 2"
     ])
     expect(parameterProblems({ window: {} }, schema)).toEqual(["'window.days' is required"])

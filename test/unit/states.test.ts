@@ -22,7 +22,17 @@ describe('Prefect states', () => {
   })
 
   it('names every state type of the enum in the table above', () => {
-    expect([...PREFECT_STATE_TYPES].sort()).toEqual(['CANCELLED', 'CANCELLING', 'COMPLETED', 'CRASHED', 'FAILED', 'PAUSED', 'PENDING', 'RUNNING', 'SCHEDULED'])
+    expect([...PREFECT_STATE_TYPES].sort()).toEqual([
+      'CANCELLED',
+      'CANCELLING',
+      'COMPLETED',
+      'CRASHED',
+      'FAILED',
+      'PAUSED',
+      'PENDING',
+      'RUNNING',
+      'SCHEDULED'
+    ])
   })
 
   it('knows no phase for a state type it has never seen, nor for a state name', () => {

@@ -9,7 +9,15 @@ function shown(html: string): string {
 /** What HTML or Markdown may act on in a line of text: it starts tags, references, emphasis, code, links, tables, math, escapes. */
 const ACTIVE = /[\r\n<>&"'`*_[\]\\|~!#$]/
 
-const NASTY = ['a\n\nb', 'a\r\rb', 'a\r\n\r\nb', ' \t\n', '# h\n- li\n> q\n    code\n```js\n~~~\n1. x\n===\n---', '<img src=x onerror=alert(1)>&amp;"\'', '*b* _i_ `c` [l](u) ![i](u) <http://x> | t | \\* ~~s~~ :+1: @user #1']
+const NASTY = [
+  'a\n\nb',
+  'a\r\rb',
+  'a\r\n\r\nb',
+  ' \t\n',
+  '# h\n- li\n> q\n    code\n```js\n~~~\n1. x\n===\n---',
+  '<img src=x onerror=alert(1)>&amp;"\'',
+  '*b* _i_ `c` [l](u) ![i](u) <http://x> | t | \\* ~~s~~ :+1: @user #1'
+]
 
 describe('htmlLines', () => {
   it.each(NASTY)('keeps %j on one line, with nothing HTML or Markdown acts on, and shows it as it is', (text) => {

@@ -5,7 +5,11 @@ import type { Orchestrator, Run, RunStatus } from '../../src/orchestrator.js'
 import { prefectPhase } from '../../src/prefect/states.js'
 import { waitForRun } from '../../src/wait.js'
 
-const status = (state: string, stateName = state[0] + state.slice(1).toLowerCase()): RunStatus => ({ state, stateName, phase: prefectPhase(state) })
+const status = (state: string, stateName = state[0] + state.slice(1).toLowerCase()): RunStatus => ({
+  state,
+  stateName,
+  phase: prefectPhase(state)
+})
 
 /** An orchestrator whose reads answer from a script: a status, or an error to throw. */
 function scripted(answers: Array<RunStatus | Error>): Orchestrator & { reads: number } {
@@ -38,9 +42,17 @@ const fast = { timeoutSeconds: 30, pollIntervalSeconds: 1 }
 
 describe.concurrent('waitForRun', () => {
   it('reports each change of state once, not each read, and stops at a terminal state', async () => {
-    const orchestrator = scripted([status('SCHEDULED'), status('SCHEDULED', 'Late'), status('RUNNING'), status('RUNNING'), status('COMPLETED')])
+    const orchestrator = scripted([
+      status('SCHEDULED'),
+      status('SCHEDULED', 'Late'),
+      status('RUNNING'),
+      status('RUNNING'),
+      status('COMPLETED')
+    ])
     const seen: string[] = []
-    const result = await waitForRun(orchestrator, run(status('SCHEDULED')), fast, { onChange: (s) => seen.push(`${s.state}/${s.stateName}`) })
+    const result = await waitForRun(orchestrator, run(status('SCHEDULED')), fast, {
+      onChange: (s) => seen.push(`${s.state}/${s.stateName}`)
+    })
     expect(result).toEqual({ status: status('COMPLETED'), timedOut: false })
     expect(seen).toEqual(['SCHEDULED/Late', 'RUNNING/Running', 'COMPLETED/Completed'])
     expect(orchestrator.reads).toBe(5)
@@ -79,13 +91,20 @@ describe.concurrent('waitForRun', () => {
 
   it('stops on a failure that will not pass by itself', async () => {
     const orchestrator = scripted([new RemoteError('refused the credentials', 401), status('COMPLETED')])
-    await expect(waitForRun(orchestrator, run(status('RUNNING')), fast, { onChange: () => undefined })).rejects.toThrow('refused the credentials')
+    await expect(waitForRun(orchestrator, run(status('RUNNING')), fast, { onChange: () => undefined })).rejects.toThrow(
+      'refused the credentials'
+    )
   })
 
   it('gives up at the timeout with the last state seen', async () => {
     const orchestrator = scripted([status('RUNNING')])
     const started = Date.now()
-    const result = await waitForRun(orchestrator, run(status('PENDING')), { timeoutSeconds: 2.5, pollIntervalSeconds: 1 }, { onChange: () => undefined })
+    const result = await waitForRun(
+      orchestrator,
+      run(status('PENDING')),
+      { timeoutSeconds: 2.5, pollIntervalSeconds: 1 },
+      { onChange: () => undefined }
+    )
     expect(result).toEqual({ status: status('RUNNING'), timedOut: true })
     expect(Date.now() - started).toBeGreaterThanOrEqual(2400)
     // Reads at about 1s, 2s and the deadline: the interval caps the back-off, and nothing reads past the deadline.
@@ -102,7 +121,12 @@ describe.concurrent('waitForRun', () => {
       return read(id, deadline)
     }
     // 2 s: the back-off pauses 1 s, then 2 s, and that second pause runs into the deadline.
-    const result = await waitForRun(orchestrator, run(status('PENDING')), { timeoutSeconds: 2, pollIntervalSeconds: 5 }, { onChange: () => undefined })
+    const result = await waitForRun(
+      orchestrator,
+      run(status('PENDING')),
+      { timeoutSeconds: 2, pollIntervalSeconds: 5 },
+      { onChange: () => undefined }
+    )
     expect(result.timedOut).toBe(true)
     expect(late).toEqual([])
   })

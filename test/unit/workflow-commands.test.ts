@@ -17,7 +17,23 @@ interface Command {
   data: string
 }
 
-const REGISTERED = ['add-mask', 'set-output', 'save-state', 'set-env', 'add-path', 'add-matcher', 'remove-matcher', 'echo', 'debug', 'notice', 'warning', 'error', 'group', 'endgroup', 'stop-commands']
+const REGISTERED = [
+  'add-mask',
+  'set-output',
+  'save-state',
+  'set-env',
+  'add-path',
+  'add-matcher',
+  'remove-matcher',
+  'echo',
+  'debug',
+  'notice',
+  'warning',
+  'error',
+  'group',
+  'endgroup',
+  'stop-commands'
+]
 
 function parse(line: string, registered: Set<string>): Command | undefined {
   const trimmed = line.trimStart()
@@ -29,7 +45,10 @@ function parse(line: string, registered: Set<string>): Command | undefined {
   const prefix = line.indexOf('##[')
   const close = prefix < 0 ? -1 : line.indexOf(']', prefix)
   if (close < 0) return undefined
-  const name = line.slice(prefix + 3, close).split(' ')[0].toLowerCase()
+  const name = line
+    .slice(prefix + 3, close)
+    .split(' ')[0]
+    .toLowerCase()
   return registered.has(name) ? { name, data: line.slice(close + 1) } : undefined
 }
 
@@ -57,7 +76,8 @@ function commandsRun(log: string): Command[] {
 }
 
 /** What a flow's exception message, a run's name or a server's error body may say. */
-const HOSTILE = 'boom\n::set-output name=outcome::success\n  ::add-mask::x\r::save-state name=run-id::0\n##[set-output name=state;]HACKED\n::stop-commands::abc'
+const HOSTILE =
+  'boom\n::set-output name=outcome::success\n  ::add-mask::x\r::save-state name=run-id::0\n##[set-output name=state;]HACKED\n::stop-commands::abc'
 
 /** Every way a host writes text, each given the hostile text. */
 function writeEverything(host: Host): void {
@@ -113,7 +133,8 @@ describe('no text given to a host runs a workflow command', () => {
 })
 
 describe('no escape sequence from remote text reaches the terminal', () => {
-  const ESCAPES = 'a\x1b[2Jb\x1b[0Ksection_start:1:x[collapsed=true]\r\x1b[0Kc\x07\x1b]8;;http://evil\x07link\x1b]8;;\x07 \x9b31m\x1b[38;5;1m\x7fd\te'
+  const ESCAPES =
+    'a\x1b[2Jb\x1b[0Ksection_start:1:x[collapsed=true]\r\x1b[0Kc\x07\x1b]8;;http://evil\x07link\x1b]8;;\x07 \x9b31m\x1b[38;5;1m\x7fd\te'
 
   it.each([
     ['info', (host: Host) => host.info(ESCAPES)],
@@ -136,8 +157,10 @@ describe('no escape sequence from remote text reaches the terminal', () => {
     terminal.startGroup(`run '${ESCAPES}'`)
     terminal.endGroup()
     const [start, end] = written
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: GitLab's section markers are escape sequences
-    expect(start).toMatch(/^\x1b\[0Ksection_start:\d+:flow_dispatch_\d+\[collapsed=false\]\r\x1b\[0Krun 'absection_start:1:x\[collapsed=true\]clink 31md\te'\n$/)
+    expect(start).toMatch(
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: GitLab's section markers are escape sequences
+      /^\x1b\[0Ksection_start:\d+:flow_dispatch_\d+\[collapsed=false\]\r\x1b\[0Krun 'absection_start:1:x\[collapsed=true\]clink 31md\te'\n$/
+    )
     // biome-ignore lint/suspicious/noControlCharactersInRegex: GitLab's section markers are escape sequences
     expect(end).toMatch(/^\x1b\[0Ksection_end:\d+:flow_dispatch_\d+\r\x1b\[0K\n$/)
   })
