@@ -1,7 +1,7 @@
-import { RemoteError } from './errors.js'
-import { host } from './host.js'
-import { Http, type HttpRequest, type HttpResponse, type HttpStream, NetworkError } from './http.js'
-import type { Credentials } from './inputs.js'
+import { type ErrorKind, FlowDispatchError, kindOfStatus } from './errors.js'
+import type { Host } from './host.js'
+import { Http, type HttpRequest, type HttpResponse, type HttpStream } from './http.js'
+import type { Credentials } from './common-inputs.js'
 import { explain } from './remote.js'
 
 export interface ApiOptions {
@@ -11,6 +11,7 @@ export interface ApiOptions {
   server: string
   credentials: Credentials
   userAgent: string
+  host: Host
   headers?: Record<string, string>
   /** What to check when the server refuses the credentials, by kind of credentials; also what to set when it forbids a request sent without any. */
   credentialHint: (credentials: Credentials) => string
@@ -26,7 +27,11 @@ export class Api {
 
   constructor(options: ApiOptions) {
     this.options = options
-    this.http = new Http({ userAgent: options.userAgent, headers: { ...options.headers, ...authorization(options.credentials) } })
+    this.http = new Http({
+      userAgent: options.userAgent,
+      log: options.host,
+      headers: { ...options.headers, ...authorization(options.credentials) }
+    })
   }
 
   get serverName(): string {
@@ -52,34 +57,51 @@ export class Api {
   }
 
   private unanswered(what: string, error: unknown): unknown {
-    return error instanceof NetworkError
-      ? new NetworkError(`Could not ${what}: ${this.serverName} did not answer (${error.message})`, error.code)
-      : error
+    if (!(error instanceof FlowDispatchError)) return error
+    switch (error.kind) {
+      case 'transient':
+      case 'unreachable':
+        return new FlowDispatchError(error.kind, `Could not ${what}: ${this.serverName} did not answer (${error.message})`, {
+          code: error.code
+        })
+      case 'input':
+      case 'auth':
+      case 'refused':
+      case 'not-found':
+      case 'tls':
+      case 'server':
+      case 'cancelled':
+        return error
+    }
   }
 
   /** The response when it is a success; otherwise the error a user can act on. */
   ok(response: HttpResponse, what: string): HttpResponse {
     const { status } = response
     if (status >= 200 && status < 300) return response
-    const detail = explain(response)
+    const kind = kindOfStatus(status)
+    throw new FlowDispatchError(kind, this.refusal(kind, status, what, explain(response)), { status })
+  }
+
+  /** What the server's refusal means, and what to check. */
+  private refusal(kind: ErrorKind, status: number, what: string, detail: string): string {
     const server = this.serverName
-    switch (status) {
-      case 401:
-        throw new RemoteError(
-          `Could not ${what}: ${server} refused the credentials (401 ${detail}). ${this.options.credentialHint(this.options.credentials)}`,
-          status
-        )
-      case 403:
-        throw new RemoteError(
-          `Could not ${what}: ${server} forbids it (403 ${detail}). ${forbiddenHint(this.options.credentials, this.options.credentialHint)}`,
-          status
-        )
-      case 400:
-      case 409:
-      case 422:
-        throw new RemoteError(`${server} rejected the request to ${what} (${status}): ${detail}`, status)
-      default:
-        throw new RemoteError(`Could not ${what}: ${server} answered ${status}: ${detail}`, status)
+    const { credentials, credentialHint, host } = this.options
+    switch (kind) {
+      case 'auth':
+        return status === 401
+          ? `Could not ${what}: ${server} refused the credentials (401 ${detail}). ${credentialHint(credentials)}`
+          : `Could not ${what}: ${server} forbids it (${status} ${detail}). ${forbiddenHint(host, credentials, credentialHint)}`
+      case 'refused':
+        return `${server} rejected the request to ${what} (${status}): ${detail}`
+      case 'not-found':
+      case 'transient':
+      case 'server':
+      case 'input':
+      case 'unreachable':
+      case 'tls':
+      case 'cancelled':
+        return `Could not ${what}: ${server} answered ${status}: ${detail}`
     }
   }
 }
@@ -89,7 +111,7 @@ export class Api {
  * that were sent, for a 403 is about what they may do, and it applies to
  * whatever request was forbidden (a look-up, a create, a log read, a cancel).
  */
-function forbiddenHint(credentials: Credentials, credentialHint: (credentials: Credentials) => string): string {
+function forbiddenHint(host: Host, credentials: Credentials, credentialHint: (credentials: Credentials) => string): string {
   switch (credentials.kind) {
     case 'none':
       return credentialHint(credentials)

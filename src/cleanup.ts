@@ -1,50 +1,10 @@
-import { cancelAndConfirm } from './cancel.js'
+import { cancelLeftRun, decide } from './cancel.js'
 import { errorMessage } from './errors.js'
-import { host } from './host.js'
-import { type Credentials, getCredentials, type Inputs, type WaitSettings } from './inputs.js'
-import { KestraClient } from './kestra/client.js'
-import { cancelReason, USER_AGENT } from './main.js'
-import { isTerminal, type Orchestrator } from './orchestrator.js'
+import type { Host } from './host.js'
+import { moduleNamed } from './orchestrators.js'
 import { getOrigin } from './origin.js'
-import { PrefectClient } from './prefect/client.js'
 import { getSavedRun, type SavedRun } from './state.js'
-
-const POST_CANCEL_BUDGET_MS = 60_000
-
-export type PostDecision = { act: true } | { act: false; why: string }
-
-/**
- * Whether the post step cancels the run: only when the main step was killed
- * while it still had the run to look after (or had asked for a cancel it
- * could not see through). Otherwise the main step's own decision stands, and
- * this says which.
- */
-export function decide(saved: SavedRun): PostDecision {
-  const run = `${PRODUCT[saved.orchestrator]} run ${saved.runId}`
-  switch (saved.handling) {
-    case 'watching':
-      return saved.cancelOnJobCancel
-        ? { act: true }
-        : { act: false, why: `cancel-on leaves job cancellation out: ${run} is left as it is.` }
-    case 'cancel-asked':
-      return { act: true }
-    case 'ended':
-      return { act: false, why: `${run} had ended: nothing to cancel.` }
-    case 'not-waited':
-      return { act: false, why: `${run} was started with wait: false and is left going on purpose.` }
-    case 'left-at-timeout':
-      return { act: false, why: `${run} outlived the timeout and is left going, as cancel-on asks (it leaves timeouts out).` }
-    case 'left-at-job-cancel':
-      return { act: false, why: `${run} is left going, as cancel-on asks (it leaves job cancellation out).` }
-    case 'left-on-error':
-      return {
-        act: false,
-        why: `The main step stopped on an error and left ${run} as it was; only a run whose main step was killed is cancelled here.`
-      }
-  }
-}
-
-const PRODUCT: Record<Inputs['orchestrator'], string> = { prefect: 'Prefect', kestra: 'Kestra' }
+import { USER_AGENT } from './version.js'
 
 /**
  * The post step, run when the job was cancelled: the backstop for a main step
@@ -53,10 +13,10 @@ const PRODUCT: Record<Inputs['orchestrator'], string> = { prefect: 'Prefect', ke
  * for the credentials. It only ever warns: a cleanup must not turn a
  * cancelled job into a failed one.
  */
-export async function post(): Promise<void> {
+export async function post(host: Host): Promise<void> {
   let saved: SavedRun | undefined
   try {
-    saved = getSavedRun()
+    saved = getSavedRun(host)
   } catch (error) {
     host.warning(`The post step leaves the run alone: ${errorMessage(error)}`)
     return
@@ -70,58 +30,14 @@ export async function post(): Promise<void> {
     host.info(decision.why)
     return
   }
-  const { runId } = saved
   try {
-    const orchestrator = clientFor(saved, getCredentials(saved.orchestrator))
-    const status = await orchestrator.read(runId)
-    if (status.phase && isTerminal(status.phase)) {
-      host.info(`${orchestrator.product} run ${runId} had ended ${status.state}: nothing to cancel.`)
-      return
-    }
-    const run = { id: runId, name: runId, url: saved.runUrl, created: true, status }
-    const result = await cancelAndConfirm(
-      orchestrator,
-      run,
-      status,
-      cancelReason('the GitHub job was cancelled'),
-      POST_CANCEL_BUDGET_MS,
-      (next) => host.info(`${orchestrator.product} run ${runId}: ${next.state} (${next.stateName})`)
-    )
-    if (result.confirmed) host.info(`Cancelled ${orchestrator.product} run ${runId}: it ended ${result.status.state}. ${run.url}`)
-    else host.warning(`Asked ${orchestrator.product} to cancel run ${runId}, but it was still ${result.status.state}: ${run.url}`)
+    // getSavedRun checked that the module exists.
+    const module = moduleNamed(saved.orchestrator)
+    if (!module) throw new Error(`no orchestrator '${saved.orchestrator}'`)
+    const context = { host, origin: getOrigin(), userAgent: USER_AGENT }
+    const location = { server: saved.server, credentials: module.credentials(host), details: saved.details ?? {} }
+    await cancelLeftRun(host, context.origin, module.reconnect(location, context), saved)
   } catch (error) {
-    host.warning(`Could not cancel run ${runId}: ${errorMessage(error)}`)
-  }
-}
-
-/**
- * A client that reads and cancels the saved run. The clients take the whole
- * inputs; read, cancel and what they build on use only the server, the
- * credentials and Kestra's tenant, so the rest is left empty.
- */
-function clientFor(saved: SavedRun, credentials: Credentials): Orchestrator {
-  const waiting: WaitSettings = {
-    wait: true,
-    timeoutSeconds: 0,
-    pollIntervalSeconds: 1,
-    failOn: new Set(),
-    cancelOn: { timeout: false, jobCancel: true },
-    logs: false,
-    summary: false
-  }
-  const common = { url: saved.server, credentials, labels: {}, dryRun: false, waiting }
-  switch (saved.orchestrator) {
-    case 'prefect':
-      return new PrefectClient(
-        { orchestrator: 'prefect', ...common, deployment: { kind: 'id', id: '' }, tags: [], extraBody: {} },
-        getOrigin(),
-        USER_AGENT
-      )
-    case 'kestra':
-      return new KestraClient(
-        { orchestrator: 'kestra', ...common, tenant: saved.tenant, namespace: '', flow: '', files: [] },
-        getOrigin(),
-        USER_AGENT
-      )
+    host.warning(`Could not cancel run ${saved.runId}: ${errorMessage(error)}`)
   }
 }

@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util'
 import { stringify } from 'yaml'
-import { InputError, RemoteError, errorMessage } from './errors.js'
-import { guardCommands, type Host, useHost } from './host.js'
-import { NetworkError } from './http.js'
-import { parseYamlValue } from './mapping.js'
+import { COMMON_INPUTS } from './common-inputs.js'
+import { describeError, type ErrorKind, FlowDispatchError, InputError } from './errors.js'
+import { guardCommands, type Host, stepSummary } from './host.js'
 import { run, type RunResult } from './main.js'
-import pkg from '../package.json' with { type: 'json' }
+import { parseYamlValue } from './mapping.js'
+import { ORCHESTRATORS } from './orchestrators.js'
+import { VERSION } from './version.js'
 
 /**
  * The engine as a command for other CI systems: the action's inputs become
@@ -13,36 +14,17 @@ import pkg from '../package.json' with { type: 'json' }
  * codes. Nothing else differs from the action: the same `run()` does the work.
  */
 
-/** Every input of action.yml but `orchestrator`, which is the command. */
-export const STRING_OPTIONS = [
-  'url',
-  'api-key',
-  'username',
-  'password',
-  'deployment',
-  'parameters',
-  'run-name',
-  'tags',
-  'labels',
-  'job-variables',
-  'work-queue',
-  'scheduled-time',
-  'idempotency-key',
-  'extra-body',
-  'namespace',
-  'flow',
-  'tenant',
-  'files',
-  'revision',
-  'ui-url',
-  'timeout',
-  'poll-interval',
-  'cancel-on',
-  'fail-on'
-] as const
-export const BOOLEAN_OPTIONS = ['enforce-parameter-schema', 'dry-run', 'wait', 'logs', 'summary'] as const
+/** Every input of action.yml but `orchestrator`, which is the command, by kind: the common ones, then each orchestrator's. */
+const ALL_INPUTS = Object.entries(
+  Object.assign({}, COMMON_INPUTS, ...ORCHESTRATORS.map((module) => module.inputs)) as Record<string, string>
+)
+export const STRING_OPTIONS = ALL_INPUTS.filter(([, kind]) => kind === 'string').map(([name]) => name)
+export const BOOLEAN_OPTIONS = ALL_INPUTS.filter(([, kind]) => kind === 'boolean').map(([name]) => name)
 /** Options given once per item, gathered into the input named second. */
-const REPEATED = { param: 'parameters', label: 'labels', tag: 'tags', file: 'files' } as const
+const REPEATED: Record<string, string> = Object.assign(
+  { param: 'parameters', label: 'labels' },
+  ...ORCHESTRATORS.map((module) => module.items)
+)
 
 export const EXIT = { success: 0, failed: 1, badInput: 2, timedOut: 3, unreachable: 4 } as const
 
@@ -117,7 +99,7 @@ function readOptions(argv: string[]) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true })
   } catch (error) {
-    throw new Error(`${errorMessage(error)}. See --help.`)
+    throw new Error(`${describeError(error)}. See --help.`)
   }
 }
 
@@ -159,7 +141,7 @@ export class TerminalHost implements Host {
   readonly outputs: Record<string, string> = {}
   /** The message of the last error, for the result document of --json. */
   failure: string | undefined
-  private readonly secrets: string[] = []
+  private readonly masked: string[] = []
   private group: { id: string } | undefined
   private readonly values: Map<string, string>
   private readonly write: (text: string) => void
@@ -214,10 +196,14 @@ export class TerminalHost implements Host {
   }
 
   setSecret(value: string): void {
-    if (value === '' || this.secrets.includes(value)) return
-    this.secrets.push(value)
+    if (value === '' || this.masked.includes(value)) return
+    this.masked.push(value)
     // The longest first: a secret that contains another is replaced whole.
-    this.secrets.sort((a, b) => b.length - a.length)
+    this.masked.sort((a, b) => b.length - a.length)
+  }
+
+  get secrets(): ReadonlySet<string> {
+    return new Set(this.masked)
   }
 
   setOutput(name: string, value: string): void {
@@ -226,6 +212,14 @@ export class TerminalHost implements Host {
 
   saveState(): void {
     // No post step follows a command: it cancels on a signal itself.
+  }
+
+  getState(): string {
+    return ''
+  }
+
+  summary(): ReturnType<typeof stepSummary> {
+    return stepSummary()
   }
 
   private line(text: string): void {
@@ -244,7 +238,7 @@ export class TerminalHost implements Host {
 
   private redact(text: string): string {
     let result = text
-    for (const secret of this.secrets) result = result.replaceAll(secret, '***')
+    for (const secret of this.masked) result = result.replaceAll(secret, '***')
     return result
   }
 }
@@ -267,15 +261,24 @@ export function exitCodeOf(result: Pick<RunResult, 'outcome' | 'error'>): number
 }
 
 function exitCodeOfError(error: unknown): number {
-  if (error instanceof InputError) return EXIT.badInput
-  if (error instanceof RemoteError) {
+  // No error but no outcome: the job was cancelled and the run left as cancel-on asks.
+  if (!(error instanceof FlowDispatchError)) return EXIT.failed
+  const kind: ErrorKind = error.kind
+  switch (kind) {
+    case 'input':
     // The server understood us and refused what we asked for: the request was wrong, not the connection.
-    const refused = error.status === 400 || error.status === 404 || error.status === 409 || error.status === 422
-    return refused ? EXIT.badInput : EXIT.unreachable
+    case 'refused':
+    case 'not-found':
+      return EXIT.badInput
+    case 'auth':
+    case 'transient':
+    case 'unreachable':
+    case 'tls':
+    case 'server':
+      return EXIT.unreachable
+    case 'cancelled':
+      return EXIT.failed
   }
-  if (error instanceof NetworkError) return EXIT.unreachable
-  // No error but no outcome: the job was cancelled and the run left as cancel-on asked.
-  return EXIT.failed
 }
 
 export interface Streams {
@@ -318,22 +321,20 @@ export async function cli(argv: string[], streams: Streams = processStreams): Pr
   let line: CommandLine | 'help' | 'version'
   // Options are named as options from the first message on.
   const early = new TerminalHost(new Map(), streams.stderr, false)
-  useHost(early)
   try {
     line = parseCommandLine(argv)
   } catch (error) {
-    early.error(errorMessage(error))
+    early.error(describeError(error, (input) => early.inputLabel(input)))
     if (asksForJson(argv)) streams.stdout(resultLine({ outcome: 'error', error: early.failure, 'exit-code': EXIT.badInput }))
     return { code: EXIT.badInput, jobCancelled: false }
   }
   if (line === 'help' || line === 'version') {
-    streams.stdout(line === 'help' ? `${USAGE}\n` : `${pkg.version}\n`)
+    streams.stdout(line === 'help' ? `${USAGE}\n` : `${VERSION}\n`)
     return { code: EXIT.success, jobCancelled: false }
   }
   // With --json, stdout carries the result alone.
   const host = new TerminalHost(line.values, line.json ? streams.stderr : streams.stdout, line.verbose)
-  useHost(host)
-  const result = await run()
+  const result = await run(host)
   const code = exitCodeOf(result)
   if (line.json) streams.stdout(resultLine({ ...host.outputs, outcome: result.outcome, error: host.failure, 'exit-code': code }))
   else host.info(`outcome: ${result.outcome} (exit code ${code})`)

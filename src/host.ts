@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto'
 
 /**
  * What runs the engine: the Actions runner, or a terminal in another CI
- * system (the CLI). Every module reads its inputs and writes its log and
- * results through the current host, and nothing else; the action and the CLI
- * differ only in the host they install.
+ * system (the CLI). The engine is given one and reads its inputs and writes
+ * its log, outputs, state and summary through it, and nothing else; the
+ * action and the CLI differ only in the host they pass.
  */
 export interface Host {
   /** The input's value, trimmed; empty when unset. */
@@ -22,9 +22,31 @@ export interface Host {
   endGroup(): void
   /** A value that must never be shown, nor anything that contains it. */
   setSecret(value: string): void
+  /** Every value given to `setSecret` so far, and later ones too: the summary redacts them when it is written. */
+  readonly secrets: ReadonlySet<string>
   setOutput(name: string, value: string): void
   /** For the post step of the action; nothing elsewhere. */
   saveState(name: string, value: string): void
+  /** What the main step saved; empty when nothing was (always, outside the action). */
+  getState(name: string): string
+  /** The job summary, when the CI system has one (`GITHUB_STEP_SUMMARY`). */
+  summary(): typeof core.summary | undefined
+}
+
+/** Runs `body` inside a group of the log, closed however it ends. */
+export async function inGroup<T>(host: Host, name: string | undefined, body: () => Promise<T>): Promise<T> {
+  if (name === undefined) return body()
+  host.startGroup(name)
+  try {
+    return await body()
+  } finally {
+    host.endGroup()
+  }
+}
+
+/** Where the runner's summary is, for any host that runs inside a GitHub Actions step. */
+export function stepSummary(): typeof core.summary | undefined {
+  return process.env.GITHUB_STEP_SUMMARY ? core.summary : undefined
 }
 
 /**
@@ -54,22 +76,64 @@ export function guardCommands(text: string, write: (line: string) => void): void
  * message, and `:` and `,` too in properties, and the runner reads one command
  * a line, from its start, so a `::set-output` inside is only the message's text.
  */
-export const actionsHost: Host = {
-  input: (name) => core.getInput(name),
-  inputLabel: (name) => `input '${name}'`,
-  info: (text) => guardCommands(text, core.info),
-  debug: (text) => core.debug(text),
-  warning: (text) => core.warning(text),
-  error: (text, title) => core.error(text, title ? { title } : undefined),
-  startGroup: (name) => core.startGroup(name),
-  endGroup: () => core.endGroup(),
-  setSecret: (value) => core.setSecret(value),
-  setOutput: (name, value) => core.setOutput(name, value),
-  saveState: (name, value) => core.saveState(name, value)
-}
+export class ActionsHost implements Host {
+  private readonly masked = new Set<string>()
 
-export let host: Host = actionsHost
+  get secrets(): ReadonlySet<string> {
+    return this.masked
+  }
 
-export function useHost(next: Host): void {
-  host = next
+  input(name: string): string {
+    return core.getInput(name)
+  }
+
+  inputLabel(name: string): string {
+    return `input '${name}'`
+  }
+
+  info(text: string): void {
+    guardCommands(text, core.info)
+  }
+
+  debug(text: string): void {
+    core.debug(text)
+  }
+
+  warning(text: string): void {
+    core.warning(text)
+  }
+
+  error(text: string, title?: string): void {
+    core.error(text, title ? { title } : undefined)
+  }
+
+  startGroup(name: string): void {
+    core.startGroup(name)
+  }
+
+  endGroup(): void {
+    core.endGroup()
+  }
+
+  setSecret(value: string): void {
+    if (value === '' || this.masked.has(value)) return
+    core.setSecret(value)
+    this.masked.add(value)
+  }
+
+  setOutput(name: string, value: string): void {
+    core.setOutput(name, value)
+  }
+
+  saveState(name: string, value: string): void {
+    core.saveState(name, value)
+  }
+
+  getState(name: string): string {
+    return core.getState(name)
+  }
+
+  summary(): typeof core.summary | undefined {
+    return stepSummary()
+  }
 }

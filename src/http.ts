@@ -2,8 +2,8 @@ import { HttpClient } from '@actions/http-client'
 import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { RemoteError } from './errors.js'
-import { host } from './host.js'
+import { FlowDispatchError, isRetryable, kindOfStatus } from './errors.js'
+import type { Host } from './host.js'
 
 /**
  * Our retry layer over @actions/http-client, which brings the runner's proxy
@@ -46,19 +46,10 @@ export interface HttpStream {
   close(): void
 }
 
-/** No HTTP answer at all: refused, reset, timed out, name not found. */
-export class NetworkError extends Error {
-  readonly code?: string
-
-  constructor(message: string, code?: string) {
-    super(message)
-    this.name = 'NetworkError'
-    this.code = code
-  }
-}
-
 export interface HttpOptions {
   userAgent: string
+  /** Where a request's retries are told. */
+  log: Pick<Host, 'info' | 'debug'>
   headers: Record<string, string>
   /** One attempt's limit, when the deadline leaves more. */
   attemptTimeoutMs?: number
@@ -67,7 +58,6 @@ export interface HttpOptions {
   maxDelayMs?: number
 }
 
-const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504])
 /** Errors that mean we never reached the server: a wrong URL fails fast instead of being retried. */
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
 
@@ -87,27 +77,27 @@ export class Http {
     for (let attempt = 1; ; attempt++) {
       const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now())
       if (timeoutMs <= 0)
-        throw new NetworkError(`${describe(request)}: no time left before the deadline${tried(attempt - 1, started)}`, 'ETIMEDOUT')
+        throw noAnswer(`${describe(request)}: no time left before the deadline${tried(attempt - 1, started)}`, 'ETIMEDOUT')
       let delayMs: number
       let reason: string
       try {
         const response = await this.attempt(request, timeoutMs)
         this.reachedServer = true
-        if (!RETRYABLE_STATUS.has(response.status) || !request.idempotent || attempt >= maxAttempts) return response
+        const kind = kindOfStatus(response.status)
+        if (response.status < 300 || !isRetryable(kind) || !request.idempotent || attempt >= maxAttempts) return response
         delayMs = retryAfterMs(response.headers['retry-after']) ?? this.backoffMs(attempt)
         reason = `HTTP ${response.status}`
         if (Date.now() + delayMs >= deadline) return response
       } catch (error) {
-        const failure = asFailure(error, request)
-        if (failure instanceof RemoteError) throw failure
-        const neverConnected = failure.code !== undefined && CONNECT_ERRORS.has(failure.code) && !this.reachedServer
-        if (!request.idempotent || attempt >= maxAttempts || neverConnected) throw withAttempts(failure, attempt, started)
+        const failure = asFailure(error, request, this.reachedServer)
+        if (!isRetryable(failure.kind) || !request.idempotent || attempt >= maxAttempts) throw withAttempts(failure, attempt, started)
         delayMs = this.backoffMs(attempt)
         reason = failure.message
         if (Date.now() + delayMs >= deadline) throw withAttempts(failure, attempt, started)
       }
-      if (attempt === 1) host.info(`${describe(request)}: ${firstFailure(reason, request)}; ${this.retryPlan(maxAttempts, deadline)}`)
-      else host.debug(`${describe(request)}: attempt ${attempt}: ${reason}; next in ${(delayMs / 1000).toFixed(1)}s`)
+      if (attempt === 1)
+        this.options.log.info(`${describe(request)}: ${firstFailure(reason, request)}; ${this.retryPlan(maxAttempts, deadline)}`)
+      else this.options.log.debug(`${describe(request)}: attempt ${attempt}: ${reason}; next in ${(delayMs / 1000).toFixed(1)}s`)
       await sleep(delayMs)
     }
   }
@@ -133,13 +123,13 @@ export class Http {
   async open(url: string, accept: string, deadline = Number.POSITIVE_INFINITY): Promise<HttpStream> {
     const request: HttpRequest = { method: 'GET', url, idempotent: true, deadline }
     const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now())
-    if (timeoutMs <= 0) throw new NetworkError(`${describe(request)}: no time left before the deadline`, 'ETIMEDOUT')
+    if (timeoutMs <= 0) throw noAnswer(`${describe(request)}: no time left before the deadline`, 'ETIMEDOUT')
     // No socket timeout: a quiet stream is not a dead one, and the caller closes it.
     const client = new HttpClient(this.options.userAgent, [], { allowRetries: false, keepAlive: false, maxRedirects: 5 })
     try {
       const response = await withTimeout(client.request('GET', url, null, { ...this.options.headers, accept }), timeoutMs, () => {
         client.dispose()
-        return new NetworkError(`${describe(request)}: no answer within ${(timeoutMs / 1000).toFixed(1)}s`, 'ETIMEDOUT')
+        return noAnswer(`${describe(request)}: no answer within ${(timeoutMs / 1000).toFixed(1)}s`, 'ETIMEDOUT')
       })
       this.reachedServer = true
       const { message } = response
@@ -154,7 +144,7 @@ export class Http {
       }
     } catch (error) {
       client.dispose()
-      throw asFailure(error, request)
+      throw asFailure(error, request, this.reachedServer)
     }
   }
 
@@ -185,7 +175,7 @@ export class Http {
     try {
       return await withTimeout(exchange, timeoutMs, () => {
         client.dispose()
-        return new NetworkError(`${describe(request)}: no complete answer within ${(timeoutMs / 1000).toFixed(1)}s`, 'ETIMEDOUT')
+        return noAnswer(`${describe(request)}: no complete answer within ${(timeoutMs / 1000).toFixed(1)}s`, 'ETIMEDOUT')
       })
     } finally {
       client.dispose()
@@ -210,19 +200,31 @@ function describe(request: HttpRequest): string {
   return `${request.method} ${request.url}`
 }
 
-/** The error as a NetworkError, or, for a TLS failure, the RemoteError that says what to check: retrying would only repeat it. */
-function asFailure(error: unknown, request: HttpRequest): NetworkError | RemoteError {
-  if (error instanceof NetworkError) return error
-  const code = (error as NodeJS.ErrnoException)?.code
-  const message = error instanceof Error ? error.message : String(error)
-  return (
-    tlsFailure(code, message, request) ??
-    new NetworkError(`${describe(request)}: ${oneLine(message)}`, code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined))
-  )
+/** A request that got no answer; the wait goes on through it, a retry may get one. */
+function noAnswer(message: string, code?: string): FlowDispatchError {
+  return new FlowDispatchError('transient', message, { code })
 }
 
-function withAttempts(failure: NetworkError, attempts: number, started: number): NetworkError {
-  return attempts > 1 ? new NetworkError(`${failure.message}${tried(attempts, started)}`, failure.code) : failure
+/**
+ * The error with its kind: a TLS failure says what to check, for retrying
+ * would only repeat it; a connection never made before any answer means a
+ * wrong URL, not a blip, and fails fast.
+ */
+function asFailure(error: unknown, request: HttpRequest, reachedServer: boolean): FlowDispatchError {
+  if (error instanceof FlowDispatchError) return error
+  const code = (error as NodeJS.ErrnoException)?.code
+  const message = error instanceof Error ? error.message : String(error)
+  const tls = tlsFailure(code, message, request)
+  if (tls) return tls
+  const text = `${describe(request)}: ${oneLine(message)}`
+  if (code !== undefined && CONNECT_ERRORS.has(code) && !reachedServer) return new FlowDispatchError('unreachable', text, { code })
+  return noAnswer(text, code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined))
+}
+
+function withAttempts(failure: FlowDispatchError, attempts: number, started: number): FlowDispatchError {
+  return attempts > 1
+    ? new FlowDispatchError(failure.kind, `${failure.message}${tried(attempts, started)}`, { status: failure.status, code: failure.code })
+    : failure
 }
 
 function tried(attempts: number, started: number): string {
@@ -256,23 +258,29 @@ const CERTIFICATE_ERRORS = new Set([
  * A TLS failure is a property of the URL and the server, not of the moment:
  * the same request fails the same way every time. Undefined for anything else.
  */
-function tlsFailure(code: string | undefined, message: string, request: HttpRequest): RemoteError | undefined {
+function tlsFailure(code: string | undefined, message: string, request: HttpRequest): FlowDispatchError | undefined {
   const { origin } = new URL(request.url)
   const openssl = /SSL routines:[^:]*:([^:]+)/.exec(message)?.[1]
   if (code !== undefined && CERTIFICATE_ERRORS.has(code)) {
-    return new RemoteError(
+    return new FlowDispatchError(
+      'tls',
+
       `${describe(request)}: the certificate of ${origin} was refused (${code}: ${oneLine(message)}). ` +
         "Check that the URL names the server as its certificate does; a certificate of a private CA must be given to Node with NODE_EXTRA_CA_CERTS (the runner's environment)."
     )
   }
   if (openssl !== undefined && /wrong version number|packet length too long|http request|unknown protocol/.test(openssl)) {
-    return new RemoteError(
+    return new FlowDispatchError(
+      'tls',
+
       `${describe(request)}: ${origin} does not speak TLS on that port (${openssl}): it looks like a plain-HTTP server. ` +
         'Check the scheme and port of the URL: http:// for a server without TLS, or the port where it serves HTTPS.'
     )
   }
   if (openssl !== undefined || code === 'EPROTO' || code?.startsWith('ERR_SSL_') || code?.startsWith('ERR_TLS_')) {
-    return new RemoteError(
+    return new FlowDispatchError(
+      'tls',
+
       `${describe(request)}: no TLS connection to ${origin} (${code ?? 'TLS'}: ${openssl ?? oneLine(message)}). ` +
         'Check the scheme and port of the URL, and that the server and Node agree on a TLS version and cipher.'
     )

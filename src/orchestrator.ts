@@ -1,3 +1,7 @@
+import type { CommonInputs, Credentials } from './common-inputs.js'
+import type { Host } from './host.js'
+import type { Origin } from './origin.js'
+
 /**
  * What the action needs from an orchestrator, whatever it is. The wait loop,
  * the outputs and the summary speak only this language; each client maps its
@@ -79,8 +83,6 @@ export interface Orchestrator {
   readonly product: string
   /** `deployment 'etl/nightly'`, for messages and the summary. */
   readonly target: string
-  /** The state types that end a run; `fail-on` must name only these. */
-  readonly terminalStates: readonly string[]
   /** Resolves the target and checks the request against it; creates nothing. No request outlives `deadline`. */
   prepare(deadline?: number): Promise<void>
   /**
@@ -103,4 +105,54 @@ export interface Orchestrator {
 /** One list, one type guard: the state enums are checked against the lists they are declared as. */
 export function isOneOf<T extends string>(list: readonly T[], value: string): value is T {
   return (list as readonly string[]).includes(value)
+}
+
+/** What every client is given besides its inputs. */
+export interface Context {
+  host: Host
+  origin: Origin
+  userAgent: string
+}
+
+/** Where a run the post step must look after is, as the main step saved it. */
+export interface RunLocation {
+  /** The API base URL the main step used. */
+  server: string
+  credentials: Credentials
+  /** What this orchestrator saved beyond the server (`saveTarget`), by name. */
+  details: Readonly<Record<string, string>>
+}
+
+/**
+ * One orchestrator, as the engine sees it: its own inputs and their rules, its
+ * states, and the client that works with its API. Each lives in a folder of
+ * its own (`src/prefect/`, `src/kestra/`) and is listed in `orchestrators.ts`;
+ * the engine knows no orchestrator by name.
+ */
+export interface OrchestratorModule<I extends CommonInputs = CommonInputs> {
+  /** The value of the `orchestrator` input. */
+  readonly id: string
+  /** `Prefect`, for messages. */
+  readonly product: string
+  /** Inputs that mean something to this orchestrator only, and their kind (for the CLI's options). */
+  readonly inputs: Readonly<Record<string, 'string' | 'boolean'>>
+  /** The CLI's options given once per item, and the list input each gathers into: `--tag x` into `tags`. */
+  readonly items: Readonly<Record<string, string>>
+  /** Where `url` comes from when the input is empty, and an example for the message that asks for it. */
+  readonly url: { env: string; example: string }
+  /** The state types that end a run; `fail-on` must name only these. */
+  readonly terminalStates: readonly string[]
+  /** What `fail-on` is when it is not given. */
+  readonly defaultFailOn: readonly string[]
+  /** The credential inputs, with this orchestrator's environment fallbacks: also all the post step reads again. */
+  credentials(host: Host): Credentials
+  /** This orchestrator's own inputs, read and checked; throws `InputError`. */
+  readInputs(host: Host, common: CommonInputs): I
+  /** What the post step needs besides the server to find the run again (Kestra's tenant), by name. */
+  saveTarget(inputs: I): Record<string, string>
+  /** The state names `saveTarget` uses. */
+  readonly savedNames: readonly string[]
+  connect(inputs: I, context: Context): Orchestrator
+  /** A client that can read and cancel a run the main step created: the post step's. */
+  reconnect(location: RunLocation, context: Context): Orchestrator
 }

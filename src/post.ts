@@ -1,3 +1,4 @@
 import { post } from './cleanup.js'
+import { ActionsHost } from './host.js'
 
-await post()
+await post(new ActionsHost())

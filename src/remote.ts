@@ -1,5 +1,5 @@
-import { RemoteError } from './errors.js'
-import { type HttpResponse, NetworkError } from './http.js'
+import { FlowDispatchError } from './errors.js'
+import type { HttpResponse } from './http.js'
 import { isPlainObject } from './mapping.js'
 
 /**
@@ -41,17 +41,10 @@ export function parseJson<T>(response: HttpResponse, what: string): T {
   try {
     return JSON.parse(response.body) as T
   } catch (error) {
-    throw new RemoteError(
+    throw new FlowDispatchError(
+      'server',
       `${what}: the answer was not JSON (${(error as Error).message}): ${condense(response.body).slice(0, 200)}`,
-      response.status
+      { status: response.status }
     )
   }
-}
-
-const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504])
-
-/** A failure that may pass by itself: worth going on waiting through, never worth failing a wait for. */
-export function isTransient(error: unknown): boolean {
-  if (error instanceof NetworkError) return true
-  return error instanceof RemoteError && error.status !== undefined && TRANSIENT_STATUS.has(error.status)
 }

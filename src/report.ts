@@ -1,7 +1,6 @@
-import * as core from '@actions/core'
 import { formatDuration } from './duration.js'
 import { isTerminal, type LogLine, type Orchestrator, type Phase, type Run, type RunStatus, type TerminalPhase } from './orchestrator.js'
-import { host } from './host.js'
+import type { Host } from './host.js'
 import { escapeHtml, htmlLines } from './untrusted.js'
 
 export type Outcome = 'success' | 'failed' | 'cancelled' | 'timed-out' | 'triggered' | 'dry-run' | 'error'
@@ -26,8 +25,6 @@ const REDACTED = '***'
 
 export interface ReportDetails {
   parameters?: Record<string, unknown>
-  /** Values to redact wherever they appear in the summary; read when the summary is written. */
-  secrets: Iterable<string>
   summary: boolean
 }
 
@@ -39,7 +36,7 @@ export interface ReportDetails {
  */
 export class Report {
   private orchestrator?: Orchestrator
-  private details: ReportDetails = { secrets: [], summary: true }
+  private details: ReportDetails = { summary: true }
   private run?: Run
   private status?: RunStatus
   private outcome?: Outcome
@@ -49,6 +46,8 @@ export class Report {
   private ran = false
   private readonly timeline: Array<{ time: string; state: string }> = []
   private readonly lastLines: string[] = []
+
+  constructor(private readonly host: Host) {}
 
   /** How the step ended, for the CLI's exit code; `error` until it has ended otherwise. */
   result(jobCancelled: boolean): { outcome: Outcome; jobCancelled: boolean } {
@@ -67,11 +66,11 @@ export class Report {
 
   created(run: Run): void {
     this.run = run
-    host.setOutput('run-id', run.id)
-    host.setOutput('run-url', run.url)
-    host.setOutput('run-name', run.name)
+    this.host.setOutput('run-id', run.id)
+    this.host.setOutput('run-url', run.url)
+    this.host.setOutput('run-name', run.name)
     const { product } = this.orchestrator ?? { product: 'The orchestrator' }
-    host.info(
+    this.host.info(
       run.created
         ? `Created ${product} run '${run.name}' (${run.id}): ${run.url}`
         : `${product} returned the run an identical earlier request created, '${run.name}' (${run.id}); following it instead of creating another: ${run.url}`
@@ -83,16 +82,16 @@ export class Report {
   changed(status: RunStatus): void {
     this.status = status
     if (status.phase === 'running' || status.phase === 'paused') this.ran = true
-    host.setOutput('state', status.state)
-    host.setOutput('state-name', status.stateName)
-    if (status.outputs !== undefined) host.setOutput('outputs', JSON.stringify(status.outputs))
+    this.host.setOutput('state', status.state)
+    this.host.setOutput('state-name', status.stateName)
+    if (status.outputs !== undefined) this.host.setOutput('outputs', JSON.stringify(status.outputs))
     const time = clock(status.since)
     this.timeline.push({ time, state: status.state === status.stateName ? status.state : `${status.state} (${status.stateName})` })
-    host.info(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`)
+    this.host.info(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`)
   }
 
   heartbeat(status: RunStatus, waitedSeconds: number): void {
-    host.info(`${clock()}  still ${status.state} (${status.stateName}) after ${formatDuration(waitedSeconds)}`)
+    this.host.info(`${clock()}  still ${status.state} (${status.stateName}) after ${formatDuration(waitedSeconds)}`)
   }
 
   /** The run's own log lines, with their time and level; one block, so one stop-commands guard covers it. */
@@ -100,16 +99,22 @@ export class Report {
     const text = lines.map((line) => `${clock(line.time)} ${line.level.padEnd(8)} ${line.message.replace(/\r?\n/g, '\n    ')}`)
     this.lastLines.push(...text)
     this.lastLines.splice(0, Math.max(0, this.lastLines.length - LAST_LINES))
-    host.info(text.join('\n'))
+    this.host.info(text.join('\n'))
   }
 
   finish(outcome: Outcome, failure?: string): void {
     this.outcome = outcome
     this.failure = failure
-    host.setOutput('outcome', outcome)
+    this.host.setOutput('outcome', outcome)
     if (outcome !== 'triggered' && outcome !== 'dry-run' && this.waitedSince !== undefined) {
-      host.setOutput('duration-seconds', String(Math.round(this.duration()?.seconds ?? 0)))
+      this.host.setOutput('duration-seconds', String(Math.round(this.duration()?.seconds ?? 0)))
     }
+  }
+
+  /** The one way the step fails: an error annotation, with a title when there is a run to name, and exit code 1. */
+  failStep(message: string, title?: string): void {
+    this.host.error(message, title)
+    process.exitCode = 1
   }
 
   /** For a failure with no outcome of its own yet: we could not trigger or read the run. */
@@ -133,7 +138,8 @@ export class Report {
   }
 
   async writeSummary(): Promise<void> {
-    if (!process.env.GITHUB_STEP_SUMMARY || !this.details.summary) return
+    const summary = this.host.summary()
+    if (!summary || !this.details.summary) return
     const product = this.orchestrator?.product ?? 'flow-dispatch'
     const outcome = this.outcome ?? 'error'
     const run = this.run
@@ -148,7 +154,7 @@ export class Report {
     const duration = this.duration()
     if (duration !== undefined && outcome !== 'triggered')
       rows.push(['Duration', duration.started ? formatDuration(duration.seconds) : '0s (the run never started)'])
-    const summary = core.summary.addHeading(`${escapeHtml(product)} run: ${outcome}`, 3).addTable([
+    summary.addHeading(`${escapeHtml(product)} run: ${outcome}`, 3).addTable([
       [
         { data: 'Field', header: true },
         { data: 'Value', header: true }
@@ -192,7 +198,7 @@ export class Report {
 
   private redact(value: string): string {
     let result = value
-    for (const secret of this.details.secrets) if (secret.length > 0) result = result.replaceAll(secret, REDACTED)
+    for (const secret of this.host.secrets) if (secret.length > 0) result = result.replaceAll(secret, REDACTED)
     return result
   }
 

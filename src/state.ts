@@ -1,13 +1,12 @@
-import * as core from '@actions/core'
-import { host } from './host.js'
-import type { Inputs } from './inputs.js'
+import type { Host } from './host.js'
 import { isOneOf, type Run } from './orchestrator.js'
+import { type Inputs, moduleNamed, moduleOf } from './orchestrators.js'
 
 /**
  * What the main step leaves for the post step: where the run is, and what the
- * main step decided about it. The post step works from this alone, with the
- * credentials read again from the inputs: the state file is not masked on
- * disk, so no secret goes in it.
+ * main step decided about it, through the host's state (`GITHUB_STATE`). The
+ * post step works from this alone, with the credentials read again from the
+ * inputs: the state file is not masked on disk, so no secret goes in it.
  */
 
 /**
@@ -34,73 +33,77 @@ export const HANDLINGS = [
 export type Handling = (typeof HANDLINGS)[number]
 
 const KEY = {
+  isPost: 'isPost',
   orchestrator: 'orchestrator',
   server: 'server',
-  tenant: 'tenant',
   cancelOnJobCancel: 'cancel-on-job-cancel',
   handling: 'handling',
   runId: 'run-id',
   runUrl: 'run-url'
 } as const
 
-const ORCHESTRATORS: readonly Inputs['orchestrator'][] = ['prefect', 'kestra']
-
-/** Kestra servers older than 0.23 have no tenant; `none` is what the input says then, and never a tenant id. */
-const NO_TENANT = 'none'
-
 export interface SavedRun {
-  orchestrator: Inputs['orchestrator']
+  orchestrator: string
   /** The API base URL main used. */
   server: string
-  /** Kestra only; undefined for a server without tenants. */
-  tenant?: string
+  /** What the orchestrator saved besides the server (Kestra's tenant), by name. */
+  details?: Readonly<Record<string, string>>
   cancelOnJobCancel: boolean
   handling: Handling
   runId: string
   runUrl: string
 }
 
-let lastHandling: Handling | undefined
+/** The main step's side: it writes, and remembers what it wrote last. */
+export class MainState {
+  private last: Handling | undefined
 
-/** Before anything is created: where a run will be, and what main means to do with it. */
-export function saveTarget(inputs: Inputs): void {
-  host.saveState(KEY.orchestrator, inputs.orchestrator)
-  host.saveState(KEY.server, inputs.url)
-  if (inputs.orchestrator === 'kestra') host.saveState(KEY.tenant, inputs.tenant ?? NO_TENANT)
-  host.saveState(KEY.cancelOnJobCancel, String(inputs.waiting.cancelOn.jobCancel))
-  saveHandling(inputs.waiting.wait ? 'watching' : 'not-waited')
+  constructor(private readonly host: Host) {
+    // The same bundle runs as the post step: this is how it knows which it is.
+    host.saveState(KEY.isPost, 'true')
+  }
+
+  /** Before anything is created: where a run will be, and what main means to do with it. */
+  saveTarget(inputs: Inputs): void {
+    this.host.saveState(KEY.orchestrator, inputs.orchestrator)
+    this.host.saveState(KEY.server, inputs.url)
+    for (const [name, value] of Object.entries(moduleOf(inputs).saveTarget(inputs))) this.host.saveState(name, value)
+    this.host.saveState(KEY.cancelOnJobCancel, String(inputs.waiting.cancelOn.jobCancel))
+    this.handling = inputs.waiting.wait ? 'watching' : 'not-waited'
+  }
+
+  /** The moment the run exists. */
+  saveRun(run: Run): void {
+    this.host.saveState(KEY.runId, run.id)
+    this.host.saveState(KEY.runUrl, run.url)
+  }
+
+  set handling(handling: Handling) {
+    this.last = handling
+    this.host.saveState(KEY.handling, handling)
+  }
+
+  /** What this step saved last, so that an error can settle a run main was still watching. */
+  get handling(): Handling | undefined {
+    return this.last
+  }
 }
 
-/** The moment the run exists. */
-export function saveRun(run: Run): void {
-  host.saveState(KEY.runId, run.id)
-  host.saveState(KEY.runUrl, run.url)
-}
-
-export function saveHandling(handling: Handling): void {
-  lastHandling = handling
-  host.saveState(KEY.handling, handling)
-}
-
-/** What this process saved last, so that an error can settle a run main was still watching. */
-export function savedHandling(): Handling | undefined {
-  return lastHandling
+/** Whether this process is the post step: the main step, which always runs first, said so. */
+export function isPostStep(host: Host): boolean {
+  return host.getState(KEY.isPost) === 'true'
 }
 
 /** Undefined when no run was created. Throws when the state is not what this version's main step saves. */
-export function getSavedRun(): SavedRun | undefined {
-  const runId = core.getState(KEY.runId)
+export function getSavedRun(host: Host): SavedRun | undefined {
+  const runId = host.getState(KEY.runId)
   if (runId === '') return undefined
-  const orchestrator = core.getState(KEY.orchestrator)
-  const handling = core.getState(KEY.handling)
-  const server = core.getState(KEY.server)
-  const tenant = core.getState(KEY.tenant)
-  if (
-    !isOneOf(ORCHESTRATORS, orchestrator) ||
-    !isOneOf(HANDLINGS, handling) ||
-    server === '' ||
-    (orchestrator === 'kestra' && tenant === '')
-  ) {
+  const orchestrator = host.getState(KEY.orchestrator)
+  const handling = host.getState(KEY.handling)
+  const server = host.getState(KEY.server)
+  const module = moduleNamed(orchestrator)
+  const details = Object.fromEntries((module?.savedNames ?? []).map((name) => [name, host.getState(name)]))
+  if (!module || !isOneOf(HANDLINGS, handling) || server === '' || Object.values(details).includes('')) {
     throw new Error(
       `the main step's saved state is incomplete (orchestrator '${orchestrator}', handling '${handling}', server '${server}')`
     )
@@ -108,10 +111,10 @@ export function getSavedRun(): SavedRun | undefined {
   return {
     orchestrator,
     server,
-    tenant: orchestrator === 'kestra' && tenant !== NO_TENANT ? tenant : undefined,
-    cancelOnJobCancel: core.getState(KEY.cancelOnJobCancel) === 'true',
+    details,
+    cancelOnJobCancel: host.getState(KEY.cancelOnJobCancel) === 'true',
     handling,
     runId,
-    runUrl: core.getState(KEY.runUrl)
+    runUrl: host.getState(KEY.runUrl)
   }
 }

@@ -1,25 +1,49 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { RemoteError, errorMessage } from './errors.js'
-import type { WaitSettings } from './inputs.js'
-import { isTerminal, type Orchestrator, type Run, type RunStatus, sameState } from './orchestrator.js'
-import { isTransient } from './remote.js'
-import { host } from './host.js'
+import { errorMessage, isTransient } from './errors.js'
+import { isTerminal, type RunStatus, sameState, type TerminalPhase } from './orchestrator.js'
 
-export interface WaitResult {
-  status: RunStatus
-  timedOut: boolean
+/** How a wait ended: the engine settles each in one exhaustive switch. */
+export type WaitResult =
+  | { kind: 'ended'; status: RunStatus & { phase: TerminalPhase } }
+  | { kind: 'timed-out'; status: RunStatus }
+  | { kind: 'job-cancelled'; status: RunStatus }
+  /** The orchestrator reported a state this version does not know: it is reported, never waited on. */
+  | { kind: 'unknown-state'; status: RunStatus }
+
+/** Time as the loop sees it; tests give one that does not wait. */
+export interface Clock {
+  now(): number
+  /** Rejects with the signal's reason when it aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => sleep(ms, undefined, { signal })
+}
+
+export interface WaitOptions {
+  /** Epoch ms: no read starts after it, none outlives it. */
+  deadline: number
+  /** The longest pause between two reads; the loop starts faster. */
+  pollIntervalMs: number
+  /** The job was cancelled: stop at once. */
+  signal?: AbortSignal
+  clock?: Clock
 }
 
 export interface WaitHooks {
+  /** Reads the run's state; an error the orchestrator may get over (`isTransient`) does not end the wait. */
+  read(deadline: number): Promise<RunStatus>
   /** Every change of state (not every read). */
   onChange(status: RunStatus): void
   /** At most once a minute (`heartbeatMs`) while nothing changes, so a long wait shows it is alive. */
   onHeartbeat?(status: RunStatus, waitedSeconds: number): void
   heartbeatMs?: number
+  /** A read that failed and will be tried again. */
+  onRetry?(message: string): void
   /** After each read; for following the run's log. */
   afterRead?(deadline: number): Promise<void>
-  /** The job was cancelled: stop at once. */
-  signal?: AbortSignal
 }
 
 /** The first pause between reads; it doubles up to the poll interval, so short runs are seen ending soon. */
@@ -27,64 +51,82 @@ const FIRST_PAUSE_MS = 1_000
 const HEARTBEAT_MS = 60_000
 
 /**
- * Reads the run until it reaches a terminal state or the timeout passes. A
- * transient read failure never ends the wait; a state this version does not
- * know does, at once.
+ * Reads the run until it reaches a terminal state, the deadline passes, the
+ * job is cancelled, or the orchestrator reports a state this version does not
+ * know. A read that fails for good throws.
  */
-export async function waitForRun(
-  orchestrator: Orchestrator,
-  run: Run,
-  settings: Pick<WaitSettings, 'timeoutSeconds' | 'pollIntervalSeconds'>,
-  hooks: WaitHooks
-): Promise<WaitResult> {
-  const { signal } = hooks
-  const started = Date.now()
-  const deadline = started + settings.timeoutSeconds * 1000
-  const maxPauseMs = settings.pollIntervalSeconds * 1000
-  let status = run.status
+export async function waitForRun(first: RunStatus, options: WaitOptions, hooks: WaitHooks): Promise<WaitResult> {
+  const { deadline, signal, clock = realClock } = options
+  const started = clock.now()
+  let status = first
   let pauseMs = FIRST_PAUSE_MS
   let lastNews = started
   for (;;) {
-    if (status.phase === undefined) {
-      throw new RemoteError(
-        `${orchestrator.product} reported state '${status.state}' (${status.stateName}) for run ${run.id}, which this version of flow-dispatch does not know; not waiting on it. See ${run.url}`
-      )
-    }
-    if (isTerminal(status.phase)) return { status, timedOut: false }
-    const remainingMs = deadline - Date.now()
-    if (remainingMs <= 0) return { status, timedOut: true }
-    await sleep(Math.min(pauseMs, remainingMs), undefined, { signal })
-    pauseMs = Math.min(pauseMs * 2, maxPauseMs)
+    if (status.phase === undefined) return { kind: 'unknown-state', status }
+    if (isTerminal(status.phase)) return { kind: 'ended', status: { ...status, phase: status.phase } }
+    const remainingMs = deadline - clock.now()
+    if (remainingMs <= 0) return { kind: 'timed-out', status }
+    const slept = await untilCancelled(
+      clock.sleep(Math.min(pauseMs, remainingMs), signal).then(() => true),
+      signal
+    )
+    if (slept === undefined) return { kind: 'job-cancelled', status }
+    pauseMs = Math.min(pauseMs * 2, options.pollIntervalMs)
     // A pause that ran to the deadline leaves no time for a read: it would only fail and say it will try again.
-    if (Date.now() >= deadline) continue
+    if (clock.now() >= deadline) continue
     let next: RunStatus
     try {
-      next = await abortable(orchestrator.read(run.id, deadline), signal)
+      const read = await untilCancelled(hooks.read(deadline), signal)
+      if (read === undefined) return { kind: 'job-cancelled', status }
+      next = read
     } catch (error) {
-      if (signal?.aborted) throw error
       if (!isTransient(error)) throw error
-      host.info(`Could not read the run's state, will try again: ${errorMessage(error)}`)
+      hooks.onRetry?.(`Could not read the run's state, will try again: ${errorMessage(error)}`)
       continue
     }
     if (!sameState(next, status)) {
       hooks.onChange(next)
-      lastNews = Date.now()
-    } else if (Date.now() - lastNews >= (hooks.heartbeatMs ?? HEARTBEAT_MS)) {
-      hooks.onHeartbeat?.(next, (Date.now() - started) / 1000)
-      lastNews = Date.now()
+      lastNews = clock.now()
+    } else if (clock.now() - lastNews >= (hooks.heartbeatMs ?? HEARTBEAT_MS)) {
+      hooks.onHeartbeat?.(next, (clock.now() - started) / 1000)
+      lastNews = clock.now()
     }
     status = next
-    if (hooks.afterRead) await abortable(hooks.afterRead(deadline), signal)
+    if (
+      hooks.afterRead &&
+      (await untilCancelled(
+        hooks.afterRead(deadline).then(() => true),
+        signal
+      )) === undefined
+    ) {
+      return { kind: 'job-cancelled', status }
+    }
   }
 }
 
-/** A read in flight must not hold up a cancelled job: the runner kills the step 10 s after SIGINT. */
-function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+/**
+ * The promise's value, or undefined as soon as the job is cancelled: a read
+ * in flight must not hold up a cancelled job, which the runner kills 10 s
+ * after SIGINT. A failure of the promise after that is of no interest.
+ */
+async function untilCancelled<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
   if (!signal) return promise
-  signal.throwIfAborted()
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason)
+  if (signal.aborted) {
+    // Not awaited from here on: its failure must not surface as an unhandled rejection.
+    promise.catch(() => undefined)
+    return undefined
+  }
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined)
     signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
   })
+  try {
+    return await Promise.race([promise, aborted])
+  } catch (error) {
+    if (signal.aborted) return undefined
+    throw error
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort)
+  }
 }

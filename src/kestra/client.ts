@@ -2,14 +2,15 @@ import { openAsBlob, statSync } from 'node:fs'
 import { basename } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Api, describeAuthorization } from '../api.js'
-import { InputError, RemoteError } from '../errors.js'
-import { type Credentials, type KestraInputs, mask } from '../inputs.js'
-import type { LogFollower, Orchestrator, Run, RunStatus } from '../orchestrator.js'
+import { FlowDispatchError, InputError, isTransient } from '../errors.js'
+import { type Credentials, mask } from '../common-inputs.js'
+import type { Host } from '../host.js'
+import type { Context, LogFollower, Orchestrator, Run, RunStatus } from '../orchestrator.js'
 import { deriveIdempotencyKey, type Origin, originLabels } from '../origin.js'
-import { isTransient, parseJson } from '../remote.js'
+import { parseJson } from '../remote.js'
+import type { KestraInputs } from './inputs.js'
 import { KestraLogFollower } from './logs.js'
 import { KESTRA_TERMINAL_STATES, kestraPhase } from './states.js'
-import { host } from '../host.js'
 import { describeInputs, type Field, type FlowInput, formFields, givenLeaves, leafInputs } from './input-values.js'
 
 /**
@@ -45,7 +46,6 @@ interface Execution {
 
 export class KestraClient implements Orchestrator {
   readonly product = 'Kestra'
-  readonly terminalStates = KESTRA_TERMINAL_STATES
   readonly target: string
   private readonly api: Api
   private createdAt = 0
@@ -53,17 +53,22 @@ export class KestraClient implements Orchestrator {
   /** The parameters' form fields, made by `prepare` from the flow's declared inputs. */
   private fields?: Field[]
 
+  private readonly host: Host
+  private readonly origin: Origin
+
   constructor(
     private readonly inputs: KestraInputs,
-    private readonly origin: Origin,
-    userAgent: string
+    { host, origin, userAgent }: Context
   ) {
+    this.host = host
+    this.origin = origin
     this.target = `flow '${inputs.flow}' in namespace '${inputs.namespace}'`
     this.api = new Api({
       product: 'Kestra',
       server: inputs.url,
       credentials: inputs.credentials,
       userAgent,
+      host,
       credentialHint
     })
   }
@@ -90,14 +95,15 @@ export class KestraClient implements Orchestrator {
     })
     if (response.status === 404) {
       const where = this.inputs.tenant === undefined ? '' : ` (tenant '${this.inputs.tenant}')`
-      throw new RemoteError(
+      throw new FlowDispatchError(
+        'not-found',
         `${this.api.serverName}${where} has no ${this.target}${this.inputs.revision ? ` at revision ${this.inputs.revision}` : ''}. Check both names: they are case-sensitive.`,
-        404
+        { status: 404 }
       )
     }
     const flow = parseJson<Flow>(this.api.ok(response, what), what)
-    host.info(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`)
-    if (flow.disabled) throw new RemoteError(`${this.target} is disabled on ${this.api.serverName}: enable it to run it.`)
+    this.host.info(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`)
+    if (flow.disabled) throw new FlowDispatchError('refused', `${this.target} is disabled on ${this.api.serverName}: enable it to run it.`)
     this.checkInputs(flow.inputs ?? [])
   }
 
@@ -142,7 +148,7 @@ export class KestraClient implements Orchestrator {
       )
     }
     // A SECRET input's value is as secret as a password: masked in the log and redacted in the summary.
-    for (const field of fields) if (field.type === 'SECRET') mask(field.text)
+    for (const field of fields) if (field.type === 'SECRET') mask(this.host, field.text)
     this.fields = fields
   }
 
@@ -195,7 +201,7 @@ export class KestraClient implements Orchestrator {
 
   async trigger(deadline?: number): Promise<Run> {
     const key = this.key()
-    host.debug(`Idempotency label: ${KEY_LABEL}=${key}`)
+    this.host.debug(`Idempotency label: ${KEY_LABEL}=${key}`)
     const earlier = await this.findByKey(key, 0, deadline)
     if (earlier) return this.toRun(earlier, false)
 
@@ -209,7 +215,9 @@ export class KestraClient implements Orchestrator {
         // Never retried blindly: only after the look-up below finds no execution with our key.
         const response = await this.api.send(what, { method: 'POST', url, body, idempotent: false, deadline })
         if (response.status === 404) {
-          throw new RemoteError(`${this.api.serverName} has no ${this.target}: it went away after the look-up.`, 404)
+          throw new FlowDispatchError('not-found', `${this.api.serverName} has no ${this.target}: it went away after the look-up.`, {
+            status: 404
+          })
         }
         return this.toRun(parseJson<Execution>(this.api.ok(response, what), what), true)
       } catch (error) {
@@ -217,8 +225,8 @@ export class KestraClient implements Orchestrator {
         failure = error
       }
       const news = `The request to ${what} may or may not have created it (${(failure as Error).message})`
-      if (attempt === 1) host.info(`${news}; looking for it by its key before each new try, until the step's timeout`)
-      else host.debug(`Attempt ${attempt}: ${news}`)
+      if (attempt === 1) this.host.info(`${news}; looking for it by its key before each new try, until the step's timeout`)
+      else this.host.debug(`Attempt ${attempt}: ${news}`)
       const found = await this.findByKey(key, VISIBILITY_MS / 3, deadline)
       if (found) return this.toRun(found, true)
     }
@@ -277,7 +285,8 @@ export class KestraClient implements Orchestrator {
         untilDeadline: true
       })
       const { results = [] } = parseJson<{ results?: Execution[] }>(this.api.ok(response, what), what)
-      if (results.length > 1) host.warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`)
+      if (results.length > 1)
+        this.host.warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`)
       if (results.length > 0 || Date.now() + pause > giveUpAt) return results[0]
       await sleep(pause)
     }
@@ -300,7 +309,7 @@ export class KestraClient implements Orchestrator {
     })
     if (response.status === 404) {
       if (this.lastStatus && Date.now() - this.createdAt < VISIBILITY_MS) return this.lastStatus
-      throw new RemoteError(`${this.api.serverName} has no execution ${runId}: it was deleted`, 404)
+      throw new FlowDispatchError('not-found', `${this.api.serverName} has no execution ${runId}: it was deleted`, { status: 404 })
     }
     this.lastStatus = toStatus(parseJson<Execution>(this.api.ok(response, what), what))
     return this.lastStatus
@@ -314,18 +323,18 @@ export class KestraClient implements Orchestrator {
       const response = await this.api.send(what, { method: 'DELETE', url, idempotent: true, deadline })
       if (response.status === 404 && action === '/actions/kill') continue
       if (response.status === 409) {
-        host.info(`Kestra did not kill execution ${runId}: it had already ended`)
+        this.host.info(`Kestra did not kill execution ${runId}: it had already ended`)
         break
       }
       this.api.ok(response, what)
-      host.info(`Kestra accepted the kill of execution ${runId}`)
+      this.host.info(`Kestra accepted the kill of execution ${runId}`)
       break
     }
     return this.read(runId, deadline)
   }
 
   logs(runId: string): LogFollower {
-    return new KestraLogFollower(this.api, (suffix) => this.path(suffix), runId)
+    return new KestraLogFollower(this.api, (suffix) => this.path(suffix), runId, this.host)
   }
 
   runUrl(executionId: string): string {

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Api } from '../api.js'
-import { errorMessage } from '../errors.js'
-import { type HttpStream, NetworkError } from '../http.js'
+import { errorMessage, FlowDispatchError, isTransient } from '../errors.js'
+import type { HttpStream } from '../http.js'
 import type { LogFollower, LogLine } from '../orchestrator.js'
 import { parseJson } from '../remote.js'
-import { host } from '../host.js'
+import type { Host } from '../host.js'
 
 /** Lines held between two polls before the stream is left unread: the server then waits, not our memory. */
 const MAX_BUFFERED = 2_000
@@ -47,7 +47,8 @@ export class KestraLogFollower implements LogFollower {
   constructor(
     private readonly api: Api,
     private readonly path: (suffix: string) => string,
-    private readonly runId: string
+    private readonly runId: string,
+    private readonly host: Host
   ) {
     this.what = `read the logs of execution ${runId}`
   }
@@ -95,7 +96,7 @@ export class KestraLogFollower implements LogFollower {
 
   private async follow(deadline?: number): Promise<void> {
     if (this.reconnects > MAX_RECONNECTS) {
-      host.info(`The log stream of execution ${this.runId} dropped ${MAX_RECONNECTS} times; reading the log whole from now on`)
+      this.host.info(`The log stream of execution ${this.runId} dropped ${MAX_RECONNECTS} times; reading the log whole from now on`)
       this.mode = 'read'
       return
     }
@@ -109,14 +110,14 @@ export class KestraLogFollower implements LogFollower {
         until
       )
     } catch (error) {
-      if (!(error instanceof NetworkError)) throw error
+      if (!(error instanceof FlowDispatchError) || !isTransient(error)) throw error
       // A proxy that holds an answer until it is complete never passes a stream's headers on: plain reads get through.
       if (error.code === 'ETIMEDOUT') {
-        host.info(`The log stream of execution ${this.runId} did not open (${error.message}); reading the log whole each poll instead`)
+        this.host.info(`The log stream of execution ${this.runId} did not open (${error.message}); reading the log whole each poll instead`)
         this.mode = 'read'
       } else {
         this.reconnects++
-        host.debug(`Could not open the log stream of execution ${this.runId}: ${error.message}`)
+        this.host.debug(`Could not open the log stream of execution ${this.runId}: ${error.message}`)
       }
       return
     }
@@ -126,7 +127,7 @@ export class KestraLogFollower implements LogFollower {
       // 401 and 403 say the same for both ways of reading; anything else means this server has no stream for logs.
       if (stream.status === 401 || stream.status === 403)
         this.api.ok({ status: stream.status, headers: stream.headers, body: '' }, this.what)
-      host.debug(`No log stream for execution ${this.runId} (HTTP ${stream.status} ${type}); reading the log whole each poll`)
+      this.host.debug(`No log stream for execution ${this.runId} (HTTP ${stream.status} ${type}); reading the log whole each poll`)
       this.mode = 'read'
       return
     }
@@ -165,7 +166,7 @@ export class KestraLogFollower implements LogFollower {
       }
     } catch (error) {
       // A stream we closed ends this way too; one that dropped is opened again on the next poll.
-      if (this.stream === stream) host.debug(`The log stream of execution ${this.runId} ended: ${errorMessage(error)}`)
+      if (this.stream === stream) this.host.debug(`The log stream of execution ${this.runId} ended: ${errorMessage(error)}`)
     }
   }
 

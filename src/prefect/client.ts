@@ -1,15 +1,16 @@
-import { errorMessage, InputError, RemoteError } from '../errors.js'
+import { errorMessage, FlowDispatchError, InputError } from '../errors.js'
 import { Api, describeAuthorization } from '../api.js'
 import type { HttpResponse } from '../http.js'
-import type { Credentials, PrefectInputs } from '../inputs.js'
+import type { Credentials } from '../common-inputs.js'
+import type { Host } from '../host.js'
 import type { JsonObject } from '../mapping.js'
-import type { Orchestrator, Run, RunStatus } from '../orchestrator.js'
+import type { Context, Orchestrator, Run, RunStatus } from '../orchestrator.js'
 import { deriveIdempotencyKey, type Origin, originLabels } from '../origin.js'
+import type { PrefectInputs } from './inputs.js'
 import { parseJson } from '../remote.js'
 import { PrefectLogFollower } from './logs.js'
 import { missingRequired, parameterProblems } from './schema.js'
 import { PREFECT_TERMINAL_STATES, prefectPhase } from './states.js'
-import { host } from '../host.js'
 
 /** The API version the current Prefect client sends; older servers accept it too. */
 const API_VERSION = '0.8.4'
@@ -40,16 +41,19 @@ interface FlowRun {
 
 export class PrefectClient implements Orchestrator {
   readonly product = 'Prefect'
-  readonly terminalStates = PREFECT_TERMINAL_STATES
   readonly target: string
   private readonly api: Api
   private deployment?: Deployment
 
+  private readonly host: Host
+  private readonly origin: Origin
+
   constructor(
     private readonly inputs: PrefectInputs,
-    private readonly origin: Origin,
-    userAgent: string
+    { host, origin, userAgent }: Context
   ) {
+    this.host = host
+    this.origin = origin
     const ref = inputs.deployment
     this.target = ref.kind === 'id' ? `deployment ${ref.id}` : `deployment '${ref.flow}/${ref.name}'`
     this.api = new Api({
@@ -57,6 +61,7 @@ export class PrefectClient implements Orchestrator {
       server: inputs.url,
       credentials: inputs.credentials,
       userAgent,
+      host,
       headers: { 'x-prefect-api-version': API_VERSION },
       credentialHint
     })
@@ -68,29 +73,30 @@ export class PrefectClient implements Orchestrator {
       ref.kind === 'id' ? `/deployments/${ref.id}` : `/deployments/name/${encodeURIComponent(ref.flow)}/${encodeURIComponent(ref.name)}`
     // Nothing is created without it: like the create, it waits out a busy server for as long as the step may.
     const response = await this.call('GET', path, undefined, true, `look up ${this.target}`, deadline, true)
-    if (!hasApiPath(this.inputs.url) && (response.status === 404 || !isJson(response))) await this.checkApiPath(deadline)
+    if (!hasApiPath(this.inputs.url) && (response.status === 404 || !isJson(response, this.host))) await this.checkApiPath(deadline)
     if (response.status === 404) {
-      throw new RemoteError(
+      throw new FlowDispatchError(
+        'not-found',
         `${this.api.serverName} has no ${this.target}. ` +
           (ref.kind === 'name'
             ? "Check both names: it is 'flow-name/deployment-name', and a flow's default name is its function name with '_' turned into '-'."
             : 'Check the UUID, and that url points at the workspace that holds it.'),
-        404
+        { status: 404 }
       )
     }
     const deployment = parseJson<Deployment>(this.ok(response, `look up ${this.target}`), `look up ${this.target}`)
     this.deployment = deployment
-    host.info(`Prefect ${this.target}: id ${deployment.id}`)
+    this.host.info(`Prefect ${this.target}: id ${deployment.id}`)
     this.checkParameters(deployment)
     if (this.inputs.workQueue && !deployment.work_pool_name) {
       throw new InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`)
     }
     if (deployment.paused) {
       // Pausing stops the scheduler only: workers and serve processes still pick up runs made through the API (seen on 3.8.8).
-      host.info(`${this.target} is paused: Prefect makes no scheduled runs of it, but runs the one created here as usual.`)
+      this.host.info(`${this.target} is paused: Prefect makes no scheduled runs of it, but runs the one created here as usual.`)
     }
     if (deployment.status === 'NOT_READY') {
-      host.warning(
+      this.host.warning(
         `${this.target} is NOT_READY: no worker or serve process has polled it lately, so the run may stay Scheduled and turn Late.`
       )
     }
@@ -109,7 +115,7 @@ export class PrefectClient implements Orchestrator {
       response = await this.api.send(what, { method: 'GET', url: `${url}/api/health`, idempotent: true, deadline })
     } catch (error) {
       // Only a hint: the look-up's own failure is the one to report.
-      host.debug(`Could not ${what}: ${errorMessage(error)}`)
+      this.host.debug(`Could not ${what}: ${errorMessage(error)}`)
       return
     }
     if (response.status === 200 && response.body.trim() === 'true') {
@@ -161,14 +167,14 @@ export class PrefectClient implements Orchestrator {
       if (problems.length > 0 && enforced)
         throw new InputError('parameters', `does not fit the parameter schema of ${this.target}: ${problems.join('; ')}`)
       for (const problem of problems)
-        host.warning(`${problem}; ${this.target} does not enforce its parameter schema, so Prefect would accept it`)
+        this.host.warning(`${problem}; ${this.target} does not enforce its parameter schema, so Prefect would accept it`)
     }
     return [`POST ${this.inputs.url}${path}`, describeAuthorization(this.inputs.credentials), JSON.stringify(body, null, 2)]
   }
 
   async trigger(deadline?: number): Promise<Run> {
     const { path, body } = this.createRequest()
-    host.debug(`Idempotency key: ${body.idempotency_key}`)
+    this.host.debug(`Idempotency key: ${body.idempotency_key}`)
     const what = `create a flow run of ${this.target}`
     // The key makes a repeat return the run the first made: safe to go on through a busy server until the step's timeout.
     const response = await this.call('POST', path, body, true, what, deadline, true)
@@ -207,7 +213,8 @@ export class PrefectClient implements Orchestrator {
   async read(runId: string, deadline?: number): Promise<RunStatus> {
     const what = `read flow run ${runId}`
     const response = await this.call('GET', `/flow_runs/${encodeURIComponent(runId)}`, undefined, true, what, deadline)
-    if (response.status === 404) throw new RemoteError(`${this.api.serverName} has no flow run ${runId}: it was deleted`, 404)
+    if (response.status === 404)
+      throw new FlowDispatchError('not-found', `${this.api.serverName} has no flow run ${runId}: it was deleted`, { status: 404 })
     return toStatus(parseJson<FlowRun>(this.ok(response, what), what))
   }
 
@@ -227,18 +234,18 @@ export class PrefectClient implements Orchestrator {
     const why = result.details?.reason ? `: ${result.details.reason}` : ''
     switch (result.status) {
       case 'ACCEPT':
-        host.info(`Prefect accepted the cancellation of flow run ${runId}; its worker or serve process stops it now`)
+        this.host.info(`Prefect accepted the cancellation of flow run ${runId}; its worker or serve process stops it now`)
         break
       // A run no process has picked up goes straight to CANCELLED, by a REJECT of CANCELLING.
       case 'REJECT':
       case 'ABORT':
       case 'WAIT':
-        host.info(
+        this.host.info(
           `Prefect answered ${result.status} to the cancellation of flow run ${runId} (state ${result.state?.type ?? 'unchanged'})${why}`
         )
         break
       default:
-        host.info(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`)
+        this.host.info(`Prefect answered '${String(result.status)}' to the cancellation of flow run ${runId}${why}`)
     }
     return this.read(runId, deadline)
   }
@@ -296,7 +303,7 @@ function hasApiPath(url: string): boolean {
   return /\/api(\/|$)/.test(new URL(url).pathname)
 }
 
-function isJson(response: HttpResponse): boolean {
+function isJson(response: HttpResponse, host: Host): boolean {
   try {
     JSON.parse(response.body)
     return true

@@ -1,5 +1,5 @@
 import type { Api } from '../api.js'
-import { RemoteError } from '../errors.js'
+import { FlowDispatchError } from '../errors.js'
 import type { LogFollower, LogLine } from '../orchestrator.js'
 import { parseJson } from '../remote.js'
 
@@ -75,7 +75,7 @@ export class PrefectLogFollower implements LogFollower {
         continue
       }
       const logs = parseJson<PrefectLog[]>(this.api.ok(response, what), what)
-      if (!Array.isArray(logs)) throw new RemoteError(`Could not ${what}: the answer was not a list`)
+      if (!Array.isArray(logs)) throw new FlowDispatchError('server', `Could not ${what}: the answer was not a list`)
       const fresh: LogLine[] = []
       for (const log of logs) {
         if (this.seen.has(log.id)) continue

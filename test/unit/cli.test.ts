@@ -12,16 +12,13 @@ import {
   STRING_OPTIONS,
   TerminalHost
 } from '../../src/cli.js'
-import { InputError, RemoteError } from '../../src/errors.js'
-import { actionsHost, useHost } from '../../src/host.js'
-import { NetworkError } from '../../src/http.js'
+import { FlowDispatchError, InputError } from '../../src/errors.js'
 import { useActionEnvironment } from '../support/env.ts'
 import { type Stub, startStub } from '../support/stub-server.ts'
 
 useActionEnvironment()
 let stub: Stub | undefined
 afterEach(async () => {
-  useHost(actionsHost)
   await stub?.close()
   stub = undefined
 })
@@ -135,11 +132,14 @@ describe('exit codes', () => {
     ['cancelled', undefined, 1],
     ['timed-out', undefined, 3],
     ['error', new InputError('deployment', 'is required'), 2],
-    ['error', new RemoteError('422 from the server', 422), 2],
-    ['error', new RemoteError('no such deployment', 404), 2],
-    ['error', new RemoteError('credentials refused', 401), 4],
-    ['error', new RemoteError('server error', 500), 4],
-    ['error', new NetworkError('refused', 'ECONNREFUSED'), 4],
+    ['error', new FlowDispatchError('refused', '422 from the server', { status: 422 }), 2],
+    ['error', new FlowDispatchError('not-found', 'no such deployment', { status: 404 }), 2],
+    ['error', new FlowDispatchError('auth', 'credentials refused', { status: 401 }), 4],
+    ['error', new FlowDispatchError('transient', 'server error', { status: 500 }), 4],
+    ['error', new FlowDispatchError('unreachable', 'refused', { code: 'ECONNREFUSED' }), 4],
+    ['error', new FlowDispatchError('tls', 'certificate refused'), 4],
+    ['error', new FlowDispatchError('server', 'not JSON'), 4],
+    ['error', new FlowDispatchError('cancelled', 'cancelled before the run was created'), 1],
     ['error', undefined, 1]
   ] as const)('%s (%s) exits %d', (outcome, error, code) => {
     expect(exitCodeOf({ outcome, error })).toBe(code)

@@ -2,8 +2,9 @@ import { once } from 'node:events'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { RemoteError } from '../../src/errors.js'
-import { Http, NetworkError, retryAfterMs } from '../../src/http.js'
+import type { FlowDispatchError } from '../../src/errors.js'
+import { ActionsHost } from '../../src/host.js'
+import { Http, retryAfterMs } from '../../src/http.js'
 import { freePort } from '../support/processes.ts'
 import { type Reply, type Stub, startStub } from '../support/stub-server.ts'
 
@@ -19,7 +20,14 @@ async function serve(replies: Reply[]): Promise<Stub> {
 }
 
 const http = (options: Partial<ConstructorParameters<typeof Http>[0]> = {}) =>
-  new Http({ userAgent: 'flow-dispatch-test', headers: { 'x-test': '1' }, baseDelayMs: 50, maxDelayMs: 200, ...options })
+  new Http({
+    userAgent: 'flow-dispatch-test',
+    log: new ActionsHost(),
+    headers: { 'x-test': '1' },
+    baseDelayMs: 50,
+    maxDelayMs: 200,
+    ...options
+  })
 
 describe('Http', () => {
   it('retries a read through 503, a dropped connection and 502, then returns the answer', async () => {
@@ -61,7 +69,7 @@ describe('Http', () => {
     expect(JSON.parse(server.requests[0].body)).toEqual({ a: 1 })
 
     const dropped = await serve(['drop', { status: 201, json: {} }])
-    await expect(http().send({ method: 'POST', url: dropped.url, json: {}, idempotent: false })).rejects.toBeInstanceOf(NetworkError)
+    await expect(http().send({ method: 'POST', url: dropped.url, json: {}, idempotent: false })).rejects.toHaveProperty('kind', 'transient')
     expect(dropped.requests).toHaveLength(1)
   })
 
@@ -83,8 +91,8 @@ describe('Http', () => {
     const error = await http({ baseDelayMs: 5_000 })
       .send({ method: 'GET', url: `http://127.0.0.1:${port}/api`, idempotent: true })
       .catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(NetworkError)
-    expect((error as NetworkError).code).toBe('ECONNREFUSED')
+    expect(error).toHaveProperty('kind', 'unreachable')
+    expect((error as FlowDispatchError).code).toBe('ECONNREFUSED')
     expect(Date.now() - started).toBeLessThan(4_000)
   })
 
@@ -94,7 +102,7 @@ describe('Http', () => {
     const error = await http({ attemptTimeoutMs: 300 })
       .send({ method: 'GET', url: server.url, idempotent: true, deadline: Date.now() + 1_000 })
       .catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(NetworkError)
+    expect(error).toHaveProperty('kind', 'transient')
     expect((error as Error).message).toMatch(/no complete answer within|no time left/)
     expect(Date.now() - started).toBeLessThan(3_000)
     expect(server.requests.length).toBeGreaterThanOrEqual(2)
@@ -164,7 +172,7 @@ describe('Http: a request the step needs, retried until the deadline', () => {
         .send({ method: 'GET', url: server.url, idempotent: true })
         .catch((e: unknown) => e)
     })
-    expect(error).toBeInstanceOf(NetworkError)
+    expect(error).toHaveProperty('kind', 'transient')
     expect((error as Error).message).toMatch(/\(after 4 attempts in \d+s\)$/)
     expect(log.split('\n').filter((line) => line.includes('retrying'))).toEqual([
       expect.stringMatching(/: socket hang up; retrying up to 3 times, with pauses of up to 0s$/)
@@ -202,7 +210,7 @@ describe('Http: a TLS failure', () => {
         .send({ method: 'GET', url, idempotent: true, untilDeadline: true, deadline: Date.now() + 60_000 })
         .catch((e: unknown) => e)
     })
-    expect(error).toBeInstanceOf(RemoteError)
+    expect(error).toHaveProperty('kind', 'tls')
     const message = (error as Error).message
     expect(message).not.toContain('\n')
     expect(message).toMatch(
@@ -225,7 +233,7 @@ describe('Http: a TLS failure', () => {
           .send({ method: 'GET', url, idempotent: true, deadline: Date.now() + 60_000 })
           .catch((e: unknown) => e)
       })
-      expect(error).toBeInstanceOf(RemoteError)
+      expect(error).toHaveProperty('kind', 'tls')
       expect((error as Error).message).toMatch(
         /^GET https:\/\/127\.0\.0\.1:\d+\/api: the certificate of https:\/\/127\.0\.0\.1:\d+ was refused \(DEPTH_ZERO_SELF_SIGNED_CERT: self[- ]signed certificate[^)]*\)\. .*NODE_EXTRA_CA_CERTS/
       )

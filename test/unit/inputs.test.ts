@@ -1,6 +1,9 @@
 import { describe, expect, it, vi } from 'vitest'
 import { InputError } from '../../src/errors.js'
-import { getInputs, type KestraInputs, type PrefectInputs } from '../../src/inputs.js'
+import { ActionsHost } from '../../src/host.js'
+import { getInputs } from '../../src/inputs.js'
+import type { KestraInputs } from '../../src/kestra/inputs.js'
+import type { PrefectInputs } from '../../src/prefect/inputs.js'
 import { run } from '../../src/main.js'
 import { useActionEnvironment } from '../support/env.ts'
 
@@ -9,18 +12,18 @@ const minimal = { orchestrator: 'prefect', url: 'http://127.0.0.1:4200/api', dep
 
 function read(inputs: Record<string, string>): PrefectInputs {
   env.setInputs(inputs)
-  return getInputs() as PrefectInputs
+  return getInputs(new ActionsHost()) as PrefectInputs
 }
 
 function failure(inputs: Record<string, string>): InputError {
   env.setInputs(inputs)
   try {
-    getInputs()
+    getInputs(new ActionsHost())
   } catch (error) {
     expect(error).toBeInstanceOf(InputError)
     return error as InputError
   }
-  throw new Error('getInputs() accepted the inputs')
+  throw new Error('getInputs(new ActionsHost()) accepted the inputs')
 }
 
 describe('getInputs', () => {
@@ -352,7 +355,7 @@ describe('getInputs for Kestra', () => {
   const kestra = { orchestrator: 'kestra', url: 'https://kestra.example.com/', namespace: 'dev', flow: 'inputs_demo' }
   const readKestra = (inputs: Record<string, string>): KestraInputs => {
     env.setInputs(inputs)
-    return getInputs() as KestraInputs
+    return getInputs(new ActionsHost()) as KestraInputs
   }
 
   it('reads the minimal inputs with the documented defaults', () => {
@@ -482,7 +485,7 @@ describe('credentials in a URL', () => {
         })
         try {
           env.setInputs(inputsFor(url))
-          await run()
+          await run(new ActionsHost())
         } finally {
           write.mockRestore()
         }

@@ -3,13 +3,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { InputError } from '../../src/errors.js'
-import { getInputs, type KestraInputs, maskedSecrets } from '../../src/inputs.js'
+import { ActionsHost } from '../../src/host.js'
+import { getInputs } from '../../src/inputs.js'
+import type { KestraInputs } from '../../src/kestra/inputs.js'
 import { KestraClient } from '../../src/kestra/client.js'
 import { KESTRA_STATE_TYPES, KESTRA_TERMINAL_STATES, kestraPhase } from '../../src/kestra/states.js'
 import { useActionEnvironment } from '../support/env.ts'
 import { type Recorded, type Reply, type Stub, startStub } from '../support/stub-server.ts'
 
 const env = useActionEnvironment()
+const host = new ActionsHost()
 
 /** The create response Kestra's docs show (how-to-guides/synchronous-executions-api), as the server sends it. */
 const DOCS_CREATE_RESPONSE = {
@@ -72,7 +75,7 @@ async function connect(
     runUrl: 'https://github.com/acme/etl/actions/runs/1/attempts/1',
     attempt: 'acme/etl/1/1/j/s'
   }
-  return { client: new KestraClient(getInputs() as KestraInputs, origin, 'ua'), stub }
+  return { client: new KestraClient(getInputs(host) as KestraInputs, { host, origin, userAgent: 'ua' }), stub }
 }
 
 /** A server whose search finds nothing, flow look-up finds FLOW and create answers `create`. */
@@ -399,7 +402,7 @@ describe('KestraClient input values', () => {
     expect(validate.path).toBe('/api/v1/main/executions/company.team/myflow/validate')
     expect((await formOf(validate)).get('token')).toBe('s3cr3t-value')
     // Masked in the log, and so redacted in the summary, as a password is.
-    expect(maskedSecrets()).toContain('s3cr3t-value')
+    expect(host.secrets).toContain('s3cr3t-value')
   })
 })
 

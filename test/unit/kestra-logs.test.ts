@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Api } from '../../src/api.js'
 import { byTime, KestraLogFollower } from '../../src/kestra/logs.js'
+import { ActionsHost } from '../../src/host.js'
+
+const host = new ActionsHost()
 import type { LogLine } from '../../src/orchestrator.js'
 
 const RUN = '4Zx9kqLmN2pQrStUvWxYz1'
@@ -46,8 +49,8 @@ async function serve(
     server.close()
     await once(server, 'close')
   }
-  const api = new Api({ product: 'Kestra', server: url, credentials: { kind: 'none' }, userAgent: 'test', credentialHint: () => '' })
-  return { follower: new KestraLogFollower(api, (suffix) => `${url}/api/v1/main${suffix}`, RUN), paths, open: () => streams.size }
+  const api = new Api({ product: 'Kestra', server: url, credentials: { kind: 'none' }, userAgent: 'test', host, credentialHint: () => '' })
+  return { follower: new KestraLogFollower(api, (suffix) => `${url}/api/v1/main${suffix}`, RUN, host), paths, open: () => streams.size }
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

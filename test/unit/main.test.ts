@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ActionsHost } from '../../src/host.js'
 import { run } from '../../src/main.js'
 import { useActionEnvironment } from '../support/env.ts'
 import { captureStdout } from '../support/stdout.ts'
@@ -67,7 +68,7 @@ describe('run', () => {
   it('follows the run to COMPLETED and sets every output', async () => {
     const server = await prefect([flowRun('RUNNING', 'Running'), flowRun('COMPLETED', 'Completed')])
     env.setInputs(inputs(server))
-    await run()
+    await run(new ActionsHost())
     expect(process.exitCode).toBeUndefined()
     expect(env.outputs()).toEqual({
       'run-id': RUN_ID,
@@ -85,7 +86,7 @@ describe('run', () => {
   it('fails the step on a state in fail-on, with the remote reason, and keeps every output', async () => {
     const server = await prefect([flowRun('FAILED', 'Failed', 'Flow run encountered an exception: <b>ValueError</b>')])
     env.setInputs(inputs(server))
-    await run()
+    await run(new ActionsHost())
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ 'run-id': RUN_ID, state: 'FAILED', outcome: 'failed', 'duration-seconds': expect.any(String) })
     expect(captured.text()).toContain(
@@ -97,7 +98,7 @@ describe('run', () => {
   it('treats CRASHED as failed and CANCELLED as cancelled', async () => {
     const server = await prefect([flowRun('CANCELLED', 'Cancelled')])
     env.setInputs(inputs(server, { 'fail-on': 'FAILED' }))
-    await run()
+    await run(new ActionsHost())
     expect(process.exitCode).toBeUndefined()
     expect(env.outputs().outcome).toBe('cancelled')
   })
@@ -108,7 +109,7 @@ describe('run', () => {
       flowRun('SCHEDULED', 'Scheduled', null, '::stop-commands::abc')
     )
     env.setInputs(inputs(server))
-    await run()
+    await run(new ActionsHost())
     const blocks = [...captured.text().matchAll(/^::stop-commands::([0-9a-f-]{36})\n([\s\S]*?)^::\1::$/gm)].map((m) => m[2])
     expect(blocks.some((text) => text.includes("run '::stop-commands::abc'"))).toBe(true)
     expect(blocks.some((text) => text.includes('::set-output name=outcome::success'))).toBe(true)
@@ -128,7 +129,7 @@ describe('run', () => {
   it('reports a state it does not know as an error, with the outputs it has', async () => {
     const server = await prefect([flowRun('AWAITING_APPROVAL', 'Awaiting approval')])
     env.setInputs(inputs(server))
-    await run()
+    await run(new ActionsHost())
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ 'run-id': RUN_ID, state: 'AWAITING_APPROVAL', outcome: 'error' })
     expect(captured.text()).toContain("::error::Prefect reported state 'AWAITING_APPROVAL' (Awaiting approval)")
@@ -137,7 +138,7 @@ describe('run', () => {
   it('times out with outcome timed-out and a link to the run, leaving it when cancel-on says so', async () => {
     const server = await prefect([flowRun('RUNNING', 'Running')])
     env.setInputs(inputs(server, { timeout: '1.5s', 'poll-interval': '1s', 'cancel-on': 'job-cancel' }))
-    await run()
+    await run(new ActionsHost())
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'RUNNING' })
     expect(captured.text()).toContain(
@@ -151,7 +152,7 @@ describe('run', () => {
   it('cancels the run at the timeout by default, and confirms it', async () => {
     stub = await cancellablePrefect()
     env.setInputs(inputs(stub, { timeout: '1s' }))
-    await run()
+    await run(new ActionsHost())
     expect(process.exitCode).toBe(1)
     const setState = stub.requests.find((r) => r.path.endsWith('/set_state'))
     expect(JSON.parse(setState?.body ?? '{}')).toMatchObject({
@@ -170,7 +171,7 @@ describe('run', () => {
     env.setInputs(inputs(stub))
     setTimeout(() => process.emit('SIGINT', 'SIGINT'), 1500)
     const started = Date.now()
-    expect(await run()).toEqual({ jobCancelled: true, outcome: 'cancelled' })
+    expect(await run(new ActionsHost())).toEqual({ jobCancelled: true, outcome: 'cancelled' })
     expect(Date.now() - started).toBeLessThan(5_000)
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ outcome: 'cancelled', state: 'CANCELLED' })
@@ -191,7 +192,7 @@ describe('run', () => {
     env.setInputs(
       inputs(stub, { username: 'ci', password: 'Hunter2-secret', parameters: 'db_password: plain-text\nregion: eu-Hunter2-secret' })
     )
-    await run()
+    await run(new ActionsHost())
     const summary = env.summary()
     expect(summary).toContain('<i>redacted</i>')
     expect(summary).not.toContain('plain-text')
@@ -218,7 +219,7 @@ describe('run', () => {
       return { status: 200, json: flowRun('FAILED', 'Fai\r\n\r\nled', message, 'otter\n\n## run') }
     })
     env.setInputs(inputs(stub, { parameters: 'note: "a\\n\\n# b\\n\\n- c"' }))
-    await run()
+    await run(new ActionsHost())
     const summary = env.summary()
     expect(summary).toContain('Last log lines')
     expect(summary).not.toMatch(/\n[ \t]*\n|\r/)
@@ -247,7 +248,7 @@ describe('run', () => {
     const parameters =
       "db:\n  host: db.internal\n  note: 'by q\"uote-pw'\n  password: plain-text-1\n  options: {auth: {user: u, value: plain-text-2}}\ntargets:\n  - name: eu\n    api_token: plain-text-3"
     env.setInputs(inputs(stub, { username: 'ci', password: 'q"uote-pw', parameters }))
-    await run()
+    await run(new ActionsHost())
     const summary = env.summary()
     expect(summary).not.toContain('plain-text')
     expect(summary).not.toContain('uote')
@@ -266,7 +267,7 @@ describe('run', () => {
   ])('says on a 403 what to check about the credentials that were sent (%o)', async (credentials, hint) => {
     stub = await startStub((): Reply => ({ status: 403, json: { detail: 'Forbidden' } }))
     env.setInputs(inputs(stub, credentials))
-    await run()
+    await run(new ActionsHost())
     expect(process.exitCode).toBe(1)
     const error =
       captured
@@ -289,7 +290,7 @@ describe('run', () => {
   ])('does not call the parameters sent when %s', async (_, lookup, extra, heading) => {
     stub = await startStub((): Reply => lookup as Reply)
     env.setInputs(inputs(stub, { parameters: 'region: eu', ...extra }))
-    await run()
+    await run(new ActionsHost())
     const summary = env.summary()
     expect(summary).not.toContain('Parameters sent')
     expect(summary).toContain(`<h4>${heading}</h4>`)
@@ -306,7 +307,7 @@ describe('run', () => {
       }
     })
     env.setInputs(inputs(stub, { parameters: 'region: eu' }))
-    await run()
+    await run(new ActionsHost())
     expect(env.summary()).toContain('<h4>Parameters sent</h4>')
   })
 
@@ -333,7 +334,7 @@ describe('run', () => {
     })
     env.setInputs(inputs(stub))
     setTimeout(() => process.emit('SIGINT', 'SIGINT'), 1600)
-    await run()
+    await run(new ActionsHost())
     expect(env.outputs()).toMatchObject({ outcome: 'cancelled', state: 'CANCELLED', 'duration-seconds': '0' })
     expect(env.summary()).toContain('<td>Duration</td><td>0s (the run never started)</td>')
   })
@@ -341,7 +342,7 @@ describe('run', () => {
   it('gives duration-seconds 0 for a run that had not started when the wait timed out', async () => {
     const server = await prefect([flowRun('SCHEDULED', 'Late')])
     env.setInputs(inputs(server, { timeout: '1.6s', 'poll-interval': '1s', 'cancel-on': 'none' }))
-    await run()
+    await run(new ActionsHost())
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'SCHEDULED', 'duration-seconds': '0' })
   })
 
@@ -349,20 +350,20 @@ describe('run', () => {
     const ran = { ...flowRun('COMPLETED', 'Completed'), start_time: '2026-11-22T18:00:00Z', end_time: '2026-11-22T18:01:05Z' }
     let server = await prefect([flowRun('RUNNING', 'Running'), ran])
     env.setInputs(inputs(server))
-    await run()
+    await run(new ActionsHost())
     expect(env.outputs()['duration-seconds']).toBe('65')
     await server.close()
     writeFileSync(process.env.GITHUB_OUTPUT as string, '')
     server = await prefect([flowRun('RUNNING', 'Running')])
     env.setInputs(inputs(server, { timeout: '1.6s', 'poll-interval': '1s', 'cancel-on': 'none' }))
-    await run()
+    await run(new ActionsHost())
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'RUNNING', 'duration-seconds': '2' })
   })
 
   it('stops at bad input with outcome error and sends nothing', async () => {
     const server = await prefect([])
     env.setInputs(inputs(server, { parameters: 'a: [' }))
-    await run()
+    await run(new ActionsHost())
     expect(process.exitCode).toBe(1)
     expect(server.requests).toHaveLength(0)
     expect(env.outputs()).toEqual({ outcome: 'error' })

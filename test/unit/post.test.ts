@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { decide, post } from '../../src/cleanup.js'
+import { decide } from '../../src/cancel.js'
+import { post } from '../../src/cleanup.js'
+import { ActionsHost } from '../../src/host.js'
 import { run } from '../../src/main.js'
 import { HANDLINGS, type Handling, type SavedRun } from '../../src/state.js'
 import { useActionEnvironment } from '../support/env.ts'
@@ -65,7 +67,7 @@ const inputs = (server: Stub, extra: Record<string, string> = {}) => ({
 async function runPost(state: Record<string, string>): Promise<void> {
   for (const [name, value] of Object.entries(state)) process.env[`STATE_${name}`] = value
   captured.reset()
-  await post()
+  await post(new ActionsHost())
 }
 
 const cancels = (server: Stub) => server.requests.filter((r) => r.path.endsWith('/set_state'))
@@ -106,7 +108,7 @@ describe('post step after a real main step', () => {
   it('leaves a run started with wait: false going, and says why', async () => {
     const server = await prefect()
     env.setInputs(inputs(server, { wait: 'false' }))
-    await run()
+    await run(new ActionsHost())
     expect(env.outputs()).toMatchObject({ 'run-id': RUN_ID, outcome: 'triggered' })
     await runPost(env.state())
     expect(cancels(server)).toHaveLength(0)
@@ -117,7 +119,7 @@ describe('post step after a real main step', () => {
   it('leaves a run that outlived the timeout when cancel-on is none', async () => {
     const server = await prefect()
     env.setInputs(inputs(server, { timeout: '1.5s', 'cancel-on': 'none' }))
-    await run()
+    await run(new ActionsHost())
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'RUNNING' })
     await runPost(env.state())
     expect(cancels(server)).toHaveLength(0)
@@ -127,7 +129,7 @@ describe('post step after a real main step', () => {
   it('leaves a run whose main step stopped on an error', async () => {
     const server = await prefect(() => flowRun('AWAITING_APPROVAL', 'Awaiting approval'))
     env.setInputs(inputs(server))
-    await run()
+    await run(new ActionsHost())
     expect(env.outputs()).toMatchObject({ 'run-id': RUN_ID, outcome: 'error' })
     await runPost(env.state())
     expect(cancels(server)).toHaveLength(0)
@@ -138,7 +140,7 @@ describe('post step after a real main step', () => {
     let going = true
     const server = await prefect(() => (going ? flowRun('RUNNING', 'Running') : flowRun('COMPLETED', 'Completed')))
     env.setInputs(inputs(server))
-    const main = run()
+    const main = run(new ActionsHost())
     await vi.waitFor(() => expect(captured.text()).toContain('RUNNING (Running)'), { timeout: 5_000 })
     // What a main step killed now would have left: the runner reads the state file as it is.
     const killedState = env.state()

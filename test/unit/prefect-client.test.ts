@@ -1,10 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { getInputs, type PrefectInputs } from '../../src/inputs.js'
+import { ActionsHost } from '../../src/host.js'
+import { getInputs } from '../../src/inputs.js'
+import type { PrefectInputs } from '../../src/prefect/inputs.js'
 import { PrefectClient } from '../../src/prefect/client.js'
 import { useActionEnvironment } from '../support/env.ts'
 import { type Recorded, type Reply, type Stub, startStub } from '../support/stub-server.ts'
 
 const env = useActionEnvironment()
+const host = new ActionsHost()
 const DEPLOYMENT_ID = '11111111-2222-4333-8444-555555555555'
 const RUN_ID = '99999999-8888-4777-8666-555555555555'
 
@@ -35,17 +38,17 @@ async function connect(inputs: Record<string, string>, reply: (r: Recorded) => R
   stub = await startStub(reply)
   env.setInputs({ orchestrator: 'prefect', url: `${stub.url}/api`, deployment: 'my flow/nightly ?#1', ...inputs })
   return {
-    client: new PrefectClient(
-      getInputs() as PrefectInputs,
-      {
+    client: new PrefectClient(getInputs(host) as PrefectInputs, {
+      host,
+      origin: {
         ci: 'github' as const,
         repository: 'acme/etl',
         sha: 'abc',
         runUrl: 'https://github.com/acme/etl/actions/runs/1/attempts/1',
         attempt: 'acme/etl/1/1/j/s'
       },
-      'ua'
-    ),
+      userAgent: 'ua'
+    }),
     stub
   }
 }
@@ -215,7 +218,7 @@ describe('PrefectClient', () => {
   ])('says the url lacks /api when the server %s there and its /api/health answers', async (_, wrong) => {
     stub = await startStub((r) => (r.path === '/api/health' ? { status: 200, json: true } : (wrong as Reply)))
     env.setInputs({ orchestrator: 'prefect', url: stub.url, deployment: 'it-flow/nightly' })
-    const client = new PrefectClient(getInputs() as PrefectInputs, {}, 'ua')
+    const client = new PrefectClient(getInputs(host) as PrefectInputs, { host, origin: {}, userAgent: 'ua' })
     await expect(client.prepare()).rejects.toThrow(
       `Input 'url' is ${stub.url}, which is not the API of this Prefect server: a self-hosted server serves it under /api. Use ${stub.url}/api.`
     )
@@ -290,6 +293,6 @@ describe('PrefectClient', () => {
     ]
   ])('links runs on %s to the UI', (url, inputs, expected) => {
     env.setInputs({ orchestrator: 'prefect', url, deployment: 'a/b', ...inputs })
-    expect(new PrefectClient(getInputs() as PrefectInputs, {}, 'ua').runUrl(RUN_ID)).toBe(expected)
+    expect(new PrefectClient(getInputs(host) as PrefectInputs, { host, origin: {}, userAgent: 'ua' }).runUrl(RUN_ID)).toBe(expected)
   })
 })

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { RemoteError } from '../../src/errors.js'
-import { NetworkError } from '../../src/http.js'
-import type { Orchestrator, Run, RunStatus } from '../../src/orchestrator.js'
+import { FlowDispatchError } from '../../src/errors.js'
+import type { RunStatus } from '../../src/orchestrator.js'
 import { prefectPhase } from '../../src/prefect/states.js'
-import { waitForRun } from '../../src/wait.js'
+import { type Clock, type WaitHooks, type WaitOptions, waitForRun } from '../../src/wait.js'
 
 const status = (state: string, stateName = state[0] + state.slice(1).toLowerCase()): RunStatus => ({
   state,
@@ -11,38 +10,45 @@ const status = (state: string, stateName = state[0] + state.slice(1).toLowerCase
   phase: prefectPhase(state)
 })
 
-/** An orchestrator whose reads answer from a script: a status, or an error to throw. */
-function scripted(answers: Array<RunStatus | Error>): Orchestrator & { reads: number } {
-  const fake = {
-    product: 'Prefect',
-    target: 'deployment x',
-    terminalStates: [],
-    reads: 0,
-    prepare: async () => undefined,
-    trigger: async (): Promise<Run> => {
-      throw new Error('not used')
-    },
-    runUrl: (id: string) => `http://ui/${id}`,
-    logs: () => ({ next: async () => false, close: () => undefined }),
-    dryRun: async () => [],
-    cancel: async (): Promise<RunStatus> => {
-      throw new Error('not used')
-    },
-    read: async (): Promise<RunStatus> => {
-      const answer = answers[Math.min(fake.reads++, answers.length - 1)]
-      if (answer instanceof Error) throw answer
-      return answer
+/** Time that passes only when the loop sleeps: every test sees the same reads at the same times. */
+function fakeClock(): Clock & { sleeps: number[] } {
+  let now = 1_000_000
+  const sleeps: number[] = []
+  return {
+    sleeps,
+    now: () => now,
+    sleep: async (ms, signal) => {
+      signal?.throwIfAborted()
+      sleeps.push(ms)
+      now += ms
     }
   }
-  return fake
 }
 
-const run = (first: RunStatus): Run => ({ id: 'r1', name: 'n', url: 'http://ui/r1', created: true, status: first })
-const fast = { timeoutSeconds: 30, pollIntervalSeconds: 1 }
+/** Reads answered from a script (a status, or an error to throw), each read's time noted. */
+function scripted(answers: Array<RunStatus | Error>, clock: Clock) {
+  const reads: number[] = []
+  const read = async (deadline: number): Promise<RunStatus> => {
+    if (clock.now() >= deadline) throw new Error('read at or after the deadline')
+    reads.push(clock.now())
+    const answer = answers[Math.min(reads.length - 1, answers.length - 1)]
+    if (answer instanceof Error) throw answer
+    return answer
+  }
+  return { read, reads }
+}
+
+function setup(answers: Array<RunStatus | Error>, { timeoutMs = 30_000, pollIntervalMs = 1_000 } = {}) {
+  const clock = fakeClock()
+  const script = scripted(answers, clock)
+  const options: WaitOptions = { deadline: clock.now() + timeoutMs, pollIntervalMs, clock }
+  const hooks: WaitHooks = { read: script.read, onChange: () => undefined }
+  return { clock, options, hooks, reads: script.reads, start: clock.now() }
+}
 
 describe.concurrent('waitForRun', () => {
   it('reports each change of state once, not each read, and stops at a terminal state', async () => {
-    const orchestrator = scripted([
+    const { options, hooks, reads } = setup([
       status('SCHEDULED'),
       status('SCHEDULED', 'Late'),
       status('RUNNING'),
@@ -50,84 +56,116 @@ describe.concurrent('waitForRun', () => {
       status('COMPLETED')
     ])
     const seen: string[] = []
-    const result = await waitForRun(orchestrator, run(status('SCHEDULED')), fast, {
-      onChange: (s) => seen.push(`${s.state}/${s.stateName}`)
-    })
-    expect(result).toEqual({ status: status('COMPLETED'), timedOut: false })
+    const result = await waitForRun(status('SCHEDULED'), options, { ...hooks, onChange: (s) => seen.push(`${s.state}/${s.stateName}`) })
+    expect(result).toEqual({ kind: 'ended', status: status('COMPLETED') })
     expect(seen).toEqual(['SCHEDULED/Late', 'RUNNING/Running', 'COMPLETED/Completed'])
-    expect(orchestrator.reads).toBe(5)
+    expect(reads).toHaveLength(5)
+  })
+
+  it('backs off from 1s to the poll interval', async () => {
+    const { clock, options, hooks } = setup(
+      [status('RUNNING'), status('RUNNING'), status('RUNNING'), status('RUNNING'), status('COMPLETED')],
+      {
+        pollIntervalMs: 5_000
+      }
+    )
+    await waitForRun(status('RUNNING'), options, hooks)
+    expect(clock.sleeps).toEqual([1_000, 2_000, 4_000, 5_000, 5_000])
   })
 
   it('says it is still waiting when nothing changes for a while, not on every read', async () => {
-    const orchestrator = scripted([status('RUNNING'), status('RUNNING'), status('RUNNING'), status('RUNNING'), status('COMPLETED')])
-    const beats: string[] = []
-    await waitForRun(orchestrator, run(status('RUNNING')), fast, {
-      onChange: () => undefined,
-      onHeartbeat: (s, seconds) => beats.push(`${s.state} ${seconds >= 2.5 && seconds < 4.5 ? 'after 2.5-4.5s' : seconds}`),
+    const { options, hooks } = setup([status('RUNNING'), status('RUNNING'), status('RUNNING'), status('RUNNING'), status('COMPLETED')])
+    const beats: Array<[string, number]> = []
+    await waitForRun(status('RUNNING'), options, {
+      ...hooks,
+      onHeartbeat: (s, seconds) => beats.push([s.state, seconds]),
       heartbeatMs: 2_500
     })
-    // Reads at about 1, 2, 3, 4 and 5 s: nothing new until 5 s, so one heartbeat, at the read near 3 s.
-    expect(beats).toEqual(['RUNNING after 2.5-4.5s'])
+    // Reads at 1, 2, 3, 4 and 5 s: nothing new until 5 s, so one heartbeat, at the read at 3 s.
+    expect(beats).toEqual([['RUNNING', 3]])
   })
 
   it('does not read a run that is already over', async () => {
-    const orchestrator = scripted([])
-    expect(await waitForRun(orchestrator, run(status('FAILED')), fast, { onChange: () => undefined })).toMatchObject({ timedOut: false })
-    expect(orchestrator.reads).toBe(0)
+    const { options, hooks, reads } = setup([])
+    expect(await waitForRun(status('FAILED'), options, hooks)).toEqual({ kind: 'ended', status: status('FAILED') })
+    expect(reads).toHaveLength(0)
   })
 
-  it('reports a state it does not know at once instead of waiting on it', async () => {
-    const orchestrator = scripted([status('AWAITING_APPROVAL', 'Waiting'), status('COMPLETED')])
-    await expect(waitForRun(orchestrator, run(status('PENDING')), fast, { onChange: () => undefined })).rejects.toThrow(
-      "Prefect reported state 'AWAITING_APPROVAL' (Waiting) for run r1, which this version of flow-dispatch does not know; not waiting on it. See http://ui/r1"
-    )
-    expect(orchestrator.reads).toBe(1)
+  it('returns a state it does not know at once instead of waiting on it', async () => {
+    const { options, hooks, reads } = setup([status('AWAITING_APPROVAL', 'Waiting'), status('COMPLETED')])
+    expect(await waitForRun(status('PENDING'), options, hooks)).toEqual({
+      kind: 'unknown-state',
+      status: status('AWAITING_APPROVAL', 'Waiting')
+    })
+    expect(reads).toHaveLength(1)
   })
 
-  it('goes on through transient read failures', async () => {
-    const orchestrator = scripted([new NetworkError('reset', 'ECONNRESET'), new RemoteError('busy', 503), status('COMPLETED')])
-    expect((await waitForRun(orchestrator, run(status('RUNNING')), fast, { onChange: () => undefined })).status.state).toBe('COMPLETED')
+  it('goes on through transient read failures, telling each retry once', async () => {
+    const { options, hooks, reads } = setup([
+      new FlowDispatchError('transient', 'reset', { code: 'ECONNRESET' }),
+      new FlowDispatchError('transient', 'busy', { status: 503 }),
+      status('COMPLETED')
+    ])
+    const retries: string[] = []
+    const result = await waitForRun(status('RUNNING'), options, { ...hooks, onRetry: (message) => retries.push(message) })
+    expect(result).toEqual({ kind: 'ended', status: status('COMPLETED') })
+    expect(reads).toHaveLength(3)
+    expect(retries).toEqual([
+      "Could not read the run's state, will try again: reset",
+      "Could not read the run's state, will try again: busy"
+    ])
   })
 
-  it('stops on a failure that will not pass by itself', async () => {
-    const orchestrator = scripted([new RemoteError('refused the credentials', 401), status('COMPLETED')])
-    await expect(waitForRun(orchestrator, run(status('RUNNING')), fast, { onChange: () => undefined })).rejects.toThrow(
-      'refused the credentials'
-    )
+  it('stops on a failure that will not pass by itself, after one read', async () => {
+    const { options, hooks, reads } = setup([
+      new FlowDispatchError('auth', 'refused the credentials', { status: 401 }),
+      status('COMPLETED')
+    ])
+    await expect(waitForRun(status('RUNNING'), options, hooks)).rejects.toThrow('refused the credentials')
+    expect(reads).toHaveLength(1)
   })
 
-  it('gives up at the timeout with the last state seen', async () => {
-    const orchestrator = scripted([status('RUNNING')])
-    const started = Date.now()
-    const result = await waitForRun(
-      orchestrator,
-      run(status('PENDING')),
-      { timeoutSeconds: 2.5, pollIntervalSeconds: 1 },
-      { onChange: () => undefined }
-    )
-    expect(result).toEqual({ status: status('RUNNING'), timedOut: true })
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2400)
-    // Reads at about 1s, 2s and the deadline: the interval caps the back-off, and nothing reads past the deadline.
-    expect(orchestrator.reads).toBeGreaterThanOrEqual(2)
-    expect(orchestrator.reads).toBeLessThanOrEqual(3)
+  it('gives up at the deadline with the last state seen, reading at 1s and 2s only', async () => {
+    const { clock, options, hooks, reads, start } = setup([status('RUNNING')], { timeoutMs: 2_500 })
+    const result = await waitForRun(status('PENDING'), options, hooks)
+    expect(result).toEqual({ kind: 'timed-out', status: status('RUNNING') })
+    expect(clock.now() - start).toBe(2_500)
+    expect(reads.map((time) => time - start)).toEqual([1_000, 2_000])
   })
 
   it('sends no read once the deadline has come, where it could only fail', async () => {
-    const orchestrator = scripted([status('RUNNING')])
-    const late: number[] = []
-    const read = orchestrator.read
-    orchestrator.read = async (id: string, deadline?: number) => {
-      if (deadline !== undefined && Date.now() >= deadline) late.push(Date.now() - deadline)
-      return read(id, deadline)
-    }
     // 2 s: the back-off pauses 1 s, then 2 s, and that second pause runs into the deadline.
-    const result = await waitForRun(
-      orchestrator,
-      run(status('PENDING')),
-      { timeoutSeconds: 2, pollIntervalSeconds: 5 },
-      { onChange: () => undefined }
+    const { options, hooks, reads, start } = setup([status('RUNNING')], { timeoutMs: 2_000, pollIntervalMs: 5_000 })
+    const result = await waitForRun(status('PENDING'), options, hooks)
+    expect(result.kind).toBe('timed-out')
+    // The scripted read throws for a read at or after the deadline: one read, at 1 s.
+    expect(reads.map((time) => time - start)).toEqual([1_000])
+  })
+
+  it('returns at once when the job is cancelled, during a pause or a read', async () => {
+    const paused = setup([status('RUNNING')])
+    const controller = new AbortController()
+    controller.abort('SIGINT')
+    expect(await waitForRun(status('RUNNING'), { ...paused.options, signal: controller.signal }, paused.hooks)).toEqual({
+      kind: 'job-cancelled',
+      status: status('RUNNING')
+    })
+    expect(paused.reads).toHaveLength(0)
+
+    const reading = setup([])
+    const inFlight = new AbortController()
+    const never = new Promise<RunStatus>(() => undefined)
+    const result = waitForRun(
+      status('RUNNING'),
+      { ...reading.options, signal: inFlight.signal },
+      {
+        ...reading.hooks,
+        read: () => {
+          setTimeout(() => inFlight.abort('SIGTERM'), 10)
+          return never
+        }
+      }
     )
-    expect(result.timedOut).toBe(true)
-    expect(late).toEqual([])
+    expect(await result).toEqual({ kind: 'job-cancelled', status: status('RUNNING') })
   })
 })

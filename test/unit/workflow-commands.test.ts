@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { TerminalHost } from '../../src/cli.js'
-import { actionsHost, type Host } from '../../src/host.js'
+import { ActionsHost, type Host } from '../../src/host.js'
 import { useActionEnvironment } from '../support/env.ts'
 
 /**
@@ -100,7 +100,7 @@ describe('no text given to a host runs a workflow command', () => {
       written.push(String(chunk))
       return true
     })
-    writeEverything(actionsHost)
+    writeEverything(new ActionsHost())
     vi.restoreAllMocks()
     const log = written.join('')
     // The %0A escape keeps each message on its command's line: what follows a newline is the message's text, not a command.
