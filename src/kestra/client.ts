@@ -10,7 +10,7 @@ import { deriveIdempotencyKey, type Origin, originLabels } from '../origin.js'
 import { parseJson } from '../remote.js'
 import type { KestraInputs } from './inputs.js'
 import { KestraLogFollower } from './logs.js'
-import { KESTRA_TERMINAL_STATES, kestraPhase } from './states.js'
+import { kestraPhase } from './states.js'
 import { describeInputs, type Field, type FlowInput, formFields, givenLeaves, leafInputs } from './input-values.js'
 
 /**

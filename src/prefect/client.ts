@@ -10,7 +10,7 @@ import type { PrefectInputs } from './inputs.js'
 import { parseJson } from '../remote.js'
 import { PrefectLogFollower } from './logs.js'
 import { missingRequired, parameterProblems } from './schema.js'
-import { PREFECT_TERMINAL_STATES, prefectPhase } from './states.js'
+import { prefectPhase } from './states.js'
 
 /** The API version the current Prefect client sends; older servers accept it too. */
 const API_VERSION = '0.8.4'
