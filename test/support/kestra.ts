@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse, stringify } from 'yaml'
+import { basicAuthorization } from './basic-auth.ts'
 import { freePort, startBackground, until } from './processes.ts'
 
 /**
@@ -84,10 +85,6 @@ export async function startKestraServer(credentials = KESTRA_CREDENTIALS): Promi
     stop: () => server.stop(),
     tail: (lines) => server.tail(lines)
   }
-}
-
-export function basicAuthorization(server: { username: string; password: string }): string {
-  return `Basic ${Buffer.from(`${server.username}:${server.password}`).toString('base64')}`
 }
 
 /** Creates (or, when they exist, updates) the flows of a YAML list through the flows API, as a user would. */

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { basicAuthorization } from './basic-auth.ts'
 import { type Background, freePort, startBackground, until } from './processes.ts'
 
 /**
@@ -53,9 +54,7 @@ export async function startPrefectServer(venv: string, options: { authString?: s
       logFile: join(workDir, 'server.log')
     }
   )
-  const headers: Record<string, string> = options.authString
-    ? { authorization: `Basic ${Buffer.from(options.authString).toString('base64')}` }
-    : {}
+  const headers: Record<string, string> = options.authString ? { authorization: basicAuthorization(options.authString) } : {}
   await until(
     async () => (await fetch(`${apiUrl}/health`)).ok,
     120_000,
