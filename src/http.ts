@@ -65,6 +65,10 @@ export interface HttpOptions {
   maxAttempts?: number
   baseDelayMs?: number
   maxDelayMs?: number
+  /** The clock deadlines are read on; Date.now but in tests, which move it themselves. */
+  now?: () => number
+  /** The pause before a retry; a real timer but in tests, which note it instead of waiting it out. */
+  sleep?: (ms: number) => Promise<void>
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504])
@@ -77,38 +81,47 @@ export class Http {
   private reachedServer = false
 
   constructor(options: HttpOptions) {
-    this.options = { attemptTimeoutMs: 30_000, maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 30_000, ...options }
+    this.options = {
+      attemptTimeoutMs: 30_000,
+      maxAttempts: 5,
+      baseDelayMs: 1_000,
+      maxDelayMs: 30_000,
+      now: Date.now,
+      sleep: (ms) => sleep(ms),
+      ...options
+    }
   }
 
   async send(request: HttpRequest): Promise<HttpResponse> {
     const deadline = request.deadline ?? Number.POSITIVE_INFINITY
     const maxAttempts = request.untilDeadline && Number.isFinite(deadline) ? Number.POSITIVE_INFINITY : this.options.maxAttempts
-    const started = Date.now()
+    const { now } = this.options
+    const started = now()
     for (let attempt = 1; ; attempt++) {
-      const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now())
+      const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - now())
       if (timeoutMs <= 0)
-        throw new NetworkError(`${describe(request)}: no time left before the deadline${tried(attempt - 1, started)}`, 'ETIMEDOUT')
+        throw new NetworkError(`${describe(request)}: no time left before the deadline${tried(attempt - 1, now() - started)}`, 'ETIMEDOUT')
       let delayMs: number
       let reason: string
       try {
         const response = await this.attempt(request, timeoutMs)
         this.reachedServer = true
         if (!RETRYABLE_STATUS.has(response.status) || !request.idempotent || attempt >= maxAttempts) return response
-        delayMs = retryAfterMs(response.headers['retry-after']) ?? this.backoffMs(attempt)
+        delayMs = retryAfterMs(response.headers['retry-after'], now()) ?? this.backoffMs(attempt)
         reason = `HTTP ${response.status}`
-        if (Date.now() + delayMs >= deadline) return response
+        if (now() + delayMs >= deadline) return response
       } catch (error) {
         const failure = asFailure(error, request)
         if (failure instanceof RemoteError) throw failure
         const neverConnected = failure.code !== undefined && CONNECT_ERRORS.has(failure.code) && !this.reachedServer
-        if (!request.idempotent || attempt >= maxAttempts || neverConnected) throw withAttempts(failure, attempt, started)
+        if (!request.idempotent || attempt >= maxAttempts || neverConnected) throw withAttempts(failure, attempt, now() - started)
         delayMs = this.backoffMs(attempt)
         reason = failure.message
-        if (Date.now() + delayMs >= deadline) throw withAttempts(failure, attempt, started)
+        if (now() + delayMs >= deadline) throw withAttempts(failure, attempt, now() - started)
       }
       if (attempt === 1) host.info(`${describe(request)}: ${firstFailure(reason, request)}; ${this.retryPlan(maxAttempts, deadline)}`)
       else host.debug(`${describe(request)}: attempt ${attempt}: ${reason}; next in ${(delayMs / 1000).toFixed(1)}s`)
-      await sleep(delayMs)
+      await this.options.sleep(delayMs)
     }
   }
 
@@ -132,7 +145,7 @@ export class Http {
    */
   async open(url: string, accept: string, deadline = Number.POSITIVE_INFINITY): Promise<HttpStream> {
     const request: HttpRequest = { method: 'GET', url, idempotent: true, deadline }
-    const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now())
+    const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - this.options.now())
     if (timeoutMs <= 0) throw new NetworkError(`${describe(request)}: no time left before the deadline`, 'ETIMEDOUT')
     // No socket timeout: a quiet stream is not a dead one, and the caller closes it.
     const client = new HttpClient(this.options.userAgent, [], { allowRetries: false, keepAlive: false, maxRedirects: 5 })
@@ -221,12 +234,12 @@ function asFailure(error: unknown, request: HttpRequest): NetworkError | RemoteE
   )
 }
 
-function withAttempts(failure: NetworkError, attempts: number, started: number): NetworkError {
-  return attempts > 1 ? new NetworkError(`${failure.message}${tried(attempts, started)}`, failure.code) : failure
+function withAttempts(failure: NetworkError, attempts: number, elapsedMs: number): NetworkError {
+  return attempts > 1 ? new NetworkError(`${failure.message}${tried(attempts, elapsedMs)}`, failure.code) : failure
 }
 
-function tried(attempts: number, started: number): string {
-  return attempts > 1 ? ` (after ${attempts} attempts in ${((Date.now() - started) / 1000).toFixed(0)}s)` : ''
+function tried(attempts: number, elapsedMs: number): string {
+  return attempts > 1 ? ` (after ${attempts} attempts in ${(elapsedMs / 1000).toFixed(0)}s)` : ''
 }
 
 /** The first failure of a request, as the one line that says it. */
