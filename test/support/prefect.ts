@@ -12,7 +12,7 @@ import { type Background, freePort, startBackground, until } from './processes.t
  */
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const FLOW_FILE = join(root, 'test', 'integration', 'prefect', 'it_flow.py')
+const FLOW_FILE = join(root, 'test', 'integration', 'prefect', 'it_flow.py')
 
 /** Nothing we start may call out of the machine. */
 const QUIET = { DO_NOT_TRACK: '1', PREFECT_SERVER_ANALYTICS_ENABLED: 'false', PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY: 'false' }
