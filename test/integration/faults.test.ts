@@ -143,6 +143,9 @@ describe('scripted faults between the action and a real Kestra server', () => {
     const result = await runKestra(via, runTag)
     expect(result.code, explain(result)).toBe(0)
     expect(via.requests.filter(isKestraCreate)).toHaveLength(creates)
+    // A create after the first follows a look-up by key that found nothing.
+    const order = via.requests.map((r) => (isKestraCreate(r) ? 'create' : r.path.includes('/executions/search') ? 'search' : 'other'))
+    for (const [i, kind] of order.entries()) if (kind === 'create' && order.indexOf('create') < i) expect(order[i - 1]).toBe('search')
     expect(await kestraExecutions(runTag)).toHaveLength(1)
   })
 })
