@@ -48,7 +48,7 @@ function cancelReason(why: string, origin: Origin): string {
   return `Cancelled by flow-dispatch: ${why} (${origin.runUrl ?? 'run outside CI'})`
 }
 
-export interface CancelResult {
+interface CancelResult {
   status: RunStatus
   /** The orchestrator reports the run ended (cancelled, or finished on its own first). */
   confirmed: boolean

@@ -126,7 +126,7 @@ function parametersOf(items: string[]): string {
 const CONTROL = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g
 
 /** Text as a terminal or a CI log shows it literally: it cannot move the cursor, recolour, or open a GitLab section. */
-export function plainText(text: string): string {
+function plainText(text: string): string {
   return text.replace(CONTROL, '')
 }
 

@@ -56,6 +56,10 @@ export interface HttpOptions {
   maxAttempts?: number
   baseDelayMs?: number
   maxDelayMs?: number
+  /** The clock deadlines are read on; Date.now but in tests, which move it themselves. */
+  now?: () => number
+  /** The pause before a retry; a real timer but in tests, which note it instead of waiting it out. */
+  sleep?: (ms: number) => Promise<void>
 }
 
 /** Errors that mean we never reached the server: a wrong URL fails fast instead of being retried. */
@@ -67,17 +71,26 @@ export class Http {
   private reachedServer = false
 
   constructor(options: HttpOptions) {
-    this.options = { attemptTimeoutMs: 30_000, maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 30_000, ...options }
+    this.options = {
+      attemptTimeoutMs: 30_000,
+      maxAttempts: 5,
+      baseDelayMs: 1_000,
+      maxDelayMs: 30_000,
+      now: Date.now,
+      sleep: (ms) => sleep(ms),
+      ...options
+    }
   }
 
   async send(request: HttpRequest): Promise<HttpResponse> {
     const deadline = request.deadline ?? Number.POSITIVE_INFINITY
     const maxAttempts = request.untilDeadline && Number.isFinite(deadline) ? Number.POSITIVE_INFINITY : this.options.maxAttempts
-    const started = Date.now()
+    const { now } = this.options
+    const started = now()
     for (let attempt = 1; ; attempt++) {
-      const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now())
+      const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - now())
       if (timeoutMs <= 0)
-        throw noAnswer(`${describe(request)}: no time left before the deadline${tried(attempt - 1, started)}`, 'ETIMEDOUT')
+        throw noAnswer(`${describe(request)}: no time left before the deadline${tried(attempt - 1, now() - started)}`, 'ETIMEDOUT')
       let delayMs: number
       let reason: string
       try {
@@ -85,20 +98,21 @@ export class Http {
         this.reachedServer = true
         const kind = kindOfStatus(response.status)
         if (response.status < 300 || !isRetryable(kind) || !request.idempotent || attempt >= maxAttempts) return response
-        delayMs = retryAfterMs(response.headers['retry-after']) ?? this.backoffMs(attempt)
+        delayMs = retryAfterMs(response.headers['retry-after'], now()) ?? this.backoffMs(attempt)
         reason = `HTTP ${response.status}`
-        if (Date.now() + delayMs >= deadline) return response
+        if (now() + delayMs >= deadline) return response
       } catch (error) {
         const failure = asFailure(error, request, this.reachedServer)
-        if (!isRetryable(failure.kind) || !request.idempotent || attempt >= maxAttempts) throw withAttempts(failure, attempt, started)
+        if (!isRetryable(failure.kind) || !request.idempotent || attempt >= maxAttempts)
+          throw withAttempts(failure, attempt, now() - started)
         delayMs = this.backoffMs(attempt)
         reason = failure.message
-        if (Date.now() + delayMs >= deadline) throw withAttempts(failure, attempt, started)
+        if (now() + delayMs >= deadline) throw withAttempts(failure, attempt, now() - started)
       }
       if (attempt === 1)
         this.options.log.info(`${describe(request)}: ${firstFailure(reason, request)}; ${this.retryPlan(maxAttempts, deadline)}`)
       else this.options.log.debug(`${describe(request)}: attempt ${attempt}: ${reason}; next in ${(delayMs / 1000).toFixed(1)}s`)
-      await sleep(delayMs)
+      await this.options.sleep(delayMs)
     }
   }
 
@@ -122,7 +136,7 @@ export class Http {
    */
   async open(url: string, accept: string, deadline = Number.POSITIVE_INFINITY): Promise<HttpStream> {
     const request: HttpRequest = { method: 'GET', url, idempotent: true, deadline }
-    const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - Date.now())
+    const timeoutMs = Math.min(this.options.attemptTimeoutMs, deadline - this.options.now())
     if (timeoutMs <= 0) throw noAnswer(`${describe(request)}: no time left before the deadline`, 'ETIMEDOUT')
     // No socket timeout: a quiet stream is not a dead one, and the caller closes it.
     const client = new HttpClient(this.options.userAgent, [], { allowRetries: false, keepAlive: false, maxRedirects: 5 })
@@ -221,14 +235,14 @@ function asFailure(error: unknown, request: HttpRequest, reachedServer: boolean)
   return noAnswer(text, code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined))
 }
 
-function withAttempts(failure: FlowDispatchError, attempts: number, started: number): FlowDispatchError {
+function withAttempts(failure: FlowDispatchError, attempts: number, elapsedMs: number): FlowDispatchError {
   return attempts > 1
-    ? new FlowDispatchError(failure.kind, `${failure.message}${tried(attempts, started)}`, { status: failure.status, code: failure.code })
+    ? new FlowDispatchError(failure.kind, `${failure.message}${tried(attempts, elapsedMs)}`, { status: failure.status, code: failure.code })
     : failure
 }
 
-function tried(attempts: number, started: number): string {
-  return attempts > 1 ? ` (after ${attempts} attempts in ${((Date.now() - started) / 1000).toFixed(0)}s)` : ''
+function tried(attempts: number, elapsedMs: number): string {
+  return attempts > 1 ? ` (after ${attempts} attempts in ${(elapsedMs / 1000).toFixed(0)}s)` : ''
 }
 
 /** The first failure of a request, as the one line that says it. */

@@ -115,7 +115,7 @@ export interface Context {
 }
 
 /** Where a run the post step must look after is, as the main step saved it. */
-export interface RunLocation {
+interface RunLocation {
   /** The API base URL the main step used. */
   server: string
   credentials: Credentials

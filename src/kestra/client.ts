@@ -18,7 +18,7 @@ import { describeInputs, type Field, type FlowInput, formFields, givenLeaves, le
  * of its own; before the first create and before any retry of it, we look for
  * an execution that already has it.
  */
-export const KEY_LABEL = 'flow-dispatch-key'
+const KEY_LABEL = 'flow-dispatch-key'
 
 /** A new execution is queued, not written: for a while a read of it may find nothing (Kestra's own follow waits 10s). */
 const VISIBILITY_MS = 30_000

@@ -5,7 +5,7 @@ import { InputError } from '../errors.js'
 import type { Host } from '../host.js'
 import { parseKeyValueLines } from '../mapping.js'
 
-export interface FileInput {
+interface FileInput {
   /** The flow input the file is for. */
   input: string
   /** Absolute path, checked to be a readable file. */

@@ -3,7 +3,7 @@ import { InputError } from '../errors.js'
 import type { Host } from '../host.js'
 import { type JsonObject, parseList, parseMapping } from '../mapping.js'
 
-export type DeploymentRef = { kind: 'id'; id: string } | { kind: 'name'; flow: string; name: string }
+type DeploymentRef = { kind: 'id'; id: string } | { kind: 'name'; flow: string; name: string }
 
 export interface PrefectInputs extends CommonInputs {
   orchestrator: 'prefect'

@@ -16,7 +16,7 @@ interface PrefectLog {
   timestamp: string
 }
 
-export function levelName(level: number): string {
+function levelName(level: number): string {
   switch (level) {
     case 10:
       return 'DEBUG'

@@ -1,36 +1,16 @@
-import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { describe, expect, inject, it } from 'vitest'
-import { type CliResult, GITHUB_ENV, runCli } from '../support/action.ts'
-import type { ServerInfo } from './setup.ts'
+import { GITHUB_ENV, runCli } from '../support/action.ts'
+import { basicAuthorization } from '../support/basic-auth.ts'
+import { explain } from '../support/explain.ts'
+import { type FlowRun, flowRunsTagged, prefectApi } from '../support/prefect-api.ts'
+import { uniqueTag } from '../support/unique.ts'
 
 const open = inject('prefect')
 const locked = inject('prefectWithAuth')
 const kestra = inject('kestra')
 
-interface FlowRun {
-  id: string
-  parameters: Record<string, unknown>
-  labels: Record<string, unknown>
-  tags: string[]
-  idempotency_key: string | null
-}
-
-async function api<T>(server: ServerInfo, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${server.apiUrl}${path}`, {
-    method,
-    headers: { ...server.headers, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
-  return (await response.json()) as T
-}
-
-const runsTagged = (tag: string): Promise<FlowRun[]> =>
-  api<FlowRun[]>(open, 'POST', '/flow_runs/filter', { flow_runs: { tags: { all_: [tag] } } })
-const uniqueTag = (): string => `cli-${randomUUID().slice(0, 8)}`
-const explain = (result: CliResult): string => `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
 const prefect = (tag: string, ...args: string[]): string[] => [
   'prefect',
   '--url',
@@ -55,7 +35,7 @@ const GITLAB_ENV = {
 
 describe('the command (dist/cli), against the real Prefect and Kestra servers', () => {
   it('runs a deployment from a GitLab job: typed --param values, labels back to the job, the outputs as JSON on stdout', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('cli')
     const result = await runCli(
       prefect(tag, '--param', 'message="2026-11-22"', '--param', 'count=3', '--label', 'team=data', '--json'),
       GITLAB_ENV
@@ -68,7 +48,7 @@ describe('the command (dist/cli), against the real Prefect and Kestra servers', 
     // biome-ignore lint/suspicious/noControlCharactersInRegex: GitLab's section markers are escape sequences
     expect(result.stderr).toMatch(/\x1b\[0Ksection_start:\d+:flow_dispatch_\d+\[collapsed=false\]\r\x1b\[0KPrefect run/)
     expect(result.stderr).toMatch(/INFO {5}message='2026-11-22' count=3 outcome='succeed'/)
-    const [run, ...others] = await runsTagged(tag)
+    const [run, ...others] = await flowRunsTagged(open, tag)
     expect(others).toEqual([])
     expect(run.id).toBe(outputs['run-id'])
     expect(run.parameters).toEqual({ message: '2026-11-22', count: 3 })
@@ -83,7 +63,7 @@ describe('the command (dist/cli), against the real Prefect and Kestra servers', 
   })
 
   it('exits 1 when the run fails, with the outputs it knows', async () => {
-    const result = await runCli(prefect(uniqueTag(), '--param', 'outcome=fail', '--json'))
+    const result = await runCli(prefect(uniqueTag('cli'), '--param', 'outcome=fail', '--json'))
     expect(result.code, explain(result)).toBe(1)
     expect(JSON.parse(result.stdout)).toMatchObject({
       outcome: 'failed',
@@ -97,7 +77,7 @@ describe('the command (dist/cli), against the real Prefect and Kestra servers', 
 
   it("inside a GitHub step, runs no workflow command from a failed run's exception message, the error line included", async () => {
     const message = 'boom\\n::set-output name=outcome::success\\n::add-mask::x\\n##[set-output name=state;]HACKED'
-    const result = await runCli(prefect(uniqueTag(), '--param', 'outcome=fail', '--param', `message="${message}"`), GITHUB_ENV)
+    const result = await runCli(prefect(uniqueTag('cli'), '--param', 'outcome=fail', '--param', `message="${message}"`), GITHUB_ENV)
     expect(result.code, explain(result)).toBe(1)
     // The message arrives, as text, inside stop-commands blocks: in the state change and in the final error line.
     const block = /^::stop-commands::([0-9a-f-]{36})\n([\s\S]*?)^::\1::$/gm
@@ -110,13 +90,15 @@ describe('the command (dist/cli), against the real Prefect and Kestra servers', 
   })
 
   it('exits 3 on a timeout, after cancelling the run', async () => {
-    const result = await runCli(prefect(uniqueTag(), '--param', 'sleep_seconds=60', '--timeout', '8s', '--json'))
+    const result = await runCli(prefect(uniqueTag('cli'), '--param', 'sleep_seconds=60', '--timeout', '8s', '--json'))
     expect(result.code, explain(result)).toBe(3)
-    expect(JSON.parse(result.stdout)).toMatchObject({ outcome: 'timed-out', state: 'CANCELLED', 'exit-code': 3 })
+    const outputs = JSON.parse(result.stdout) as Record<string, string>
+    expect(outputs).toMatchObject({ outcome: 'timed-out', state: 'CANCELLED', 'exit-code': 3 })
+    expect((await prefectApi<FlowRun>(open, 'GET', `/flow_runs/${outputs['run-id']}`)).state_type).toBe('CANCELLED')
   })
 
   it('exits 2 on bad input before any request, and creates nothing', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('cli')
     const result = await runCli(prefect(tag, '--param', 'count', '--json'))
     expect(result.code, explain(result)).toBe(2)
     expect(result.stderr).toBe("error: --param must be name=value; got 'count'\n")
@@ -125,7 +107,7 @@ describe('the command (dist/cli), against the real Prefect and Kestra servers', 
     const wrongName = await runCli(prefect(tag, '--param', 'colour=red'))
     expect(wrongName.code, explain(wrongName)).toBe(2)
     expect(wrongName.stdout).toMatch(/error: --parameters names 'colour', which deployment 'it-flow\/it-deployment' does not take/)
-    expect(await runsTagged(tag)).toEqual([])
+    expect(await flowRunsTagged(open, tag)).toEqual([])
   })
 
   it('exits 4 when the orchestrator cannot be reached', async () => {
@@ -157,7 +139,7 @@ describe('the command (dist/cli), against the real Prefect and Kestra servers', 
     expect(result.code, explain(result)).toBe(0)
     const all = result.stdout + result.stderr
     expect(all).toContain('debug: ')
-    for (const secret of [password, Buffer.from(locked.authString ?? '').toString('base64'), locked.authString ?? ''])
+    for (const secret of [password, basicAuthorization(locked.authString ?? '').slice('Basic '.length), locked.authString ?? ''])
       expect(all).not.toContain(secret)
   })
 

@@ -1,22 +1,16 @@
-import { randomUUID } from 'node:crypto'
-import { afterEach, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { type ActionResult, runAction } from '../support/action.ts'
-import { type Fault, type FaultProxy, type ProxiedRequest, seeded, startFaultProxy } from '../support/fault-proxy.ts'
+import { basicAuthorization } from '../support/basic-auth.ts'
+import { explain } from '../support/explain.ts'
+import { type Fault, type FaultProxy, seeded, startFaultProxy } from '../support/fault-proxy.ts'
+import { closedAfterEach } from '../support/lifetime.ts'
+import { flowRunsTagged } from '../support/prefect-api.ts'
+import { uniqueRunId, uniqueTag } from '../support/unique.ts'
 
 const prefect = inject('prefect')
 const kestra = inject('kestra')
-const kestraAuth = `Basic ${Buffer.from(`${kestra.username}:${kestra.password}`).toString('base64')}`
-
-const proxies: FaultProxy[] = []
-afterEach(async () => {
-  for (const proxy of proxies.splice(0)) await proxy.close()
-})
-
-async function proxy(target: string, plan: (request: Omit<ProxiedRequest, 'fault' | 'at'>) => Fault): Promise<FaultProxy> {
-  const started = await startFaultProxy(target, plan)
-  proxies.push(started)
-  return started
-}
+const kestraAuth = basicAuthorization(kestra)
+const proxy = closedAfterEach(startFaultProxy)
 
 /** Faults the first `times` requests that `matches` picks; lets everything else through. */
 function script(...steps: Array<{ matches: (r: { method: string; path: string }) => boolean; fault: Fault; times?: number }>) {
@@ -32,17 +26,8 @@ function script(...steps: Array<{ matches: (r: { method: string; path: string })
 const isCreate = (r: { method: string; path: string }) => r.method === 'POST' && r.path.endsWith('/create_flow_run')
 const isRead = (r: { method: string; path: string }) => r.method === 'GET' && r.path.startsWith('/api/flow_runs/')
 
-async function prefectRuns(tag: string): Promise<Array<{ id: string; state_type: string }>> {
-  const response = await fetch(`${prefect.apiUrl}/flow_runs/filter`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ flow_runs: { tags: { all_: [tag] } } })
-  })
-  return (await response.json()) as Array<{ id: string; state_type: string }>
-}
-
-const explain = (result: ActionResult): string => `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
-const tag = (): string => `fault-${randomUUID().slice(0, 8)}`
+const prefectRuns = (tag: string) => flowRunsTagged(prefect, tag)
+const tag = (): string => uniqueTag('fault')
 
 function runPrefect(via: FaultProxy, runTag: string, extra: Record<string, string> = {}): Promise<ActionResult> {
   return runAction(
@@ -56,7 +41,7 @@ function runPrefect(via: FaultProxy, runTag: string, extra: Record<string, strin
       ...extra
     },
     // One GitHub run per action run: a fault must never merge two of them through the idempotency key.
-    { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
+    { GITHUB_RUN_ID: uniqueRunId() }
   )
 }
 
@@ -87,6 +72,15 @@ describe('scripted faults between the action and a real Prefect server', () => {
     const result = await runPrefect(via, runTag)
     expect(result.code, explain(result)).toBe(0)
     expect(result.outputs.outcome).toBe('success')
+    // Every fault of the script was met, and each was got past by a request that passed.
+    expect(via.requests.filter((r) => r.fault.kind !== 'pass').map((r) => [r.method, r.fault])).toEqual([
+      ['GET', { kind: 'drop-before' }],
+      ['POST', { kind: 'status', status: 503 }],
+      ['GET', { kind: 'status', status: 502 }],
+      ['GET', { kind: 'status', status: 500 }],
+      ['GET', { kind: 'drop-before' }]
+    ])
+    expect(via.requests.filter(isCreate).map((r) => r.fault.kind)).toEqual(['status', 'pass'])
     expect(await prefectRuns(runTag)).toHaveLength(1)
   })
 
@@ -100,6 +94,9 @@ describe('scripted faults between the action and a real Prefect server', () => {
     )
     const result = await runPrefect(via, tag())
     expect(result.code, explain(result)).toBe(0)
+    expect(result.outputs.outcome).toBe('success')
+    // The create's answer came slowly, and was waited for: one create, and the run it made followed.
+    expect(via.requests.filter(isCreate).map((r) => r.fault.kind)).toEqual(['slow'])
     const reads = via.requests.filter(isRead)
     const limited = reads.findIndex((r) => r.fault.kind === 'status')
     const pauseMs = reads[limited + 1].at - reads[limited].at
@@ -122,7 +119,7 @@ function runKestra(via: FaultProxy, runTag: string, flow = 'hello'): Promise<Act
       'poll-interval': '1s',
       timeout: '90s'
     },
-    { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
+    { GITHUB_RUN_ID: uniqueRunId() }
   )
 }
 
@@ -146,6 +143,9 @@ describe('scripted faults between the action and a real Kestra server', () => {
     const result = await runKestra(via, runTag)
     expect(result.code, explain(result)).toBe(0)
     expect(via.requests.filter(isKestraCreate)).toHaveLength(creates)
+    // A create after the first follows a look-up by key that found nothing.
+    const order = via.requests.map((r) => (isKestraCreate(r) ? 'create' : r.path.includes('/executions/search') ? 'search' : 'other'))
+    for (const [i, kind] of order.entries()) if (kind === 'create' && order.indexOf('create') < i) expect(order[i - 1]).toBe('search')
     expect(await kestraExecutions(runTag)).toHaveLength(1)
   })
 })
@@ -253,7 +253,7 @@ describe('a TLS mismatch between the url and a real Prefect server', () => {
     const url = prefect.apiUrl.replace(/^http:/, 'https:')
     const result = await runAction(
       { orchestrator: 'prefect', url, deployment: 'it-flow/it-deployment', timeout: '5m' },
-      { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
+      { GITHUB_RUN_ID: uniqueRunId() }
     )
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs.outcome).toBe('error')

@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, inject, it } from 'vitest'
-import { type ActionResult, runAction } from '../support/action.ts'
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts'
-import { basicAuthorization } from '../support/kestra.ts'
+import { describe, expect, inject, it } from 'vitest'
+import { runAction } from '../support/action.ts'
+import { basicAuthorization } from '../support/basic-auth.ts'
+import { explain } from '../support/explain.ts'
+import { startFaultProxy } from '../support/fault-proxy.ts'
+import { closedAfterEach } from '../support/lifetime.ts'
+import { uniqueTag } from '../support/unique.ts'
 
 const kestra = inject('kestra')
 const basic = basicAuthorization(kestra)
@@ -56,8 +59,6 @@ async function ended(id: string): Promise<Execution> {
   }
 }
 
-const uniqueTag = (): string => `t${randomUUID().slice(0, 8)}`
-const explain = (result: ActionResult): string => `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
 const base = (flow: string, tag: string) => ({
   orchestrator: 'kestra',
   url: kestra.url,
@@ -80,7 +81,7 @@ const REQUIRED = 'user: John Doe\nretries: 3\ndry: true\nconfig: {mode: full}'
 
 describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   it('executes with inputs of every type, files from the workspace and labels; the server holds what was sent', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('t')
     const dir = workspace({ 'report.csv': 'id,value\n1,ünïcode\n' })
     const parameters = [
       REQUIRED,
@@ -146,7 +147,7 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   })
 
   it('leaves out the inputs that have a default, and the server fills them in', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('t')
     const dir = workspace({ 'r.csv': 'x' })
     const result = await runAction({ ...base('inputs_demo', tag), parameters: REQUIRED, files: 'report=r.csv' }, { GITHUB_WORKSPACE: dir })
     expect(result.code, explain(result)).toBe(0)
@@ -164,17 +165,17 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
       body: source
     })
     expect(latest.revision).toBeGreaterThan(1)
-    const result = await runAction({ ...base('versioned', uniqueTag()), revision: '1' })
+    const result = await runAction({ ...base('versioned', uniqueTag('t')), revision: '1' })
     expect(result.code, explain(result)).toBe(0)
     expect(result.stdout).toContain('revision one')
     expect((await execution(result.outputs['run-id'])).flowRevision).toBe(1)
-    const missing = await runAction({ ...base('versioned', uniqueTag()), revision: '999' })
+    const missing = await runAction({ ...base('versioned', uniqueTag('t')), revision: '999' })
     expect(missing.code, explain(missing)).toBe(1)
     expect(missing.stdout).toContain("has no flow 'versioned' in namespace 'dev' at revision 999")
   })
 
   it('schedules the execution for scheduled-time', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('t')
     const at = new Date(Date.now() + 3_600_000)
     at.setUTCMilliseconds(0)
     const result = await runAction({ ...base('hello', tag), 'scheduled-time': at.toISOString(), wait: 'false' })
@@ -230,7 +231,7 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
         "Input 'files' gives a file for 'user', a STRING input: give it in 'parameters'"
       ]
     ])('%s', async (_, inputs, message) => {
-      const tag = uniqueTag()
+      const tag = uniqueTag('t')
       const before = (await executions('inputs_demo')).length
       const result = await runAction({ ...base('inputs_demo', tag), ...inputs }, { GITHUB_WORKSPACE: dir })
       expect(result.code, explain(result)).toBe(1)
@@ -245,7 +246,7 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   })
 
   it("shows Kestra's reason when the server refuses a value (a constraint of the flow), and nothing is created", async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('t')
     const dir = workspace({ 'r.csv': 'x' })
     const result = await runAction(
       { ...base('inputs_demo', tag), parameters: REQUIRED.replace('retries: 3', 'retries: 30'), files: 'report=r.csv' },
@@ -259,7 +260,7 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   })
 
   it("prints the execution's log lines once, in order, and none runs a command", async () => {
-    const result = await runAction(base('hello', uniqueTag()))
+    const result = await runAction(base('hello', uniqueTag('t')))
     expect(result.code, explain(result)).toBe(0)
     const lines = [...result.stdout.matchAll(/ INFO {5}(.*)$/gm)].map((m) => m[1])
     expect(lines).toEqual(['hello', '::set-output name=outcome::hacked', 'goodbye'])
@@ -273,7 +274,7 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
     let runningWhenSeen: string | undefined
     let id: string | undefined
     const result = await runAction(
-      base('slow_talk', uniqueTag()),
+      base('slow_talk', uniqueTag('t')),
       {},
       {
         watch: (stdout) => {
@@ -292,23 +293,23 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   })
 
   it('passes on WARNING by default, and fails on it when fail-on names it', async () => {
-    const passes = await runAction(base('warns', uniqueTag()))
+    const passes = await runAction(base('warns', uniqueTag('t')))
     expect(passes.code, explain(passes)).toBe(0)
     expect(passes.outputs).toMatchObject({ state: 'WARNING', outcome: 'success' })
-    const fails = await runAction({ ...base('warns', uniqueTag()), 'fail-on': 'FAILED, WARNING' })
+    const fails = await runAction({ ...base('warns', uniqueTag('t')), 'fail-on': 'FAILED, WARNING' })
     expect(fails.code, explain(fails)).toBe(1)
     expect(fails.outputs).toMatchObject({ state: 'WARNING', outcome: 'failed' })
     expect((await execution(fails.outputs['run-id'])).state.current).toBe('WARNING')
   })
 
   it('fails the step when the flow fails, with every output set', async () => {
-    const result = await runAction(base('fails', uniqueTag()))
+    const result = await runAction(base('fails', uniqueTag('t')))
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs).toMatchObject({ state: 'FAILED', outcome: 'failed' })
     for (const name of ['run-id', 'run-url', 'run-name', 'duration-seconds']) expect(result.outputs[name], name).toBeTruthy()
     expect(result.stdout).toMatch(/::error title=Kestra run '\w+' ended FAILED::Kestra run \w+ ended FAILED \(FAILED\)/)
     expect(result.stdout).toContain('failing on purpose')
-    const passes = await runAction({ ...base('fails', uniqueTag()), 'fail-on': 'none' })
+    const passes = await runAction({ ...base('fails', uniqueTag('t')), 'fail-on': 'none' })
     expect(passes.code, explain(passes)).toBe(0)
     expect(passes.outputs).toMatchObject({ state: 'FAILED', outcome: 'failed' })
   })
@@ -316,7 +317,7 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   it('reports an execution killed by someone else as cancelled', async () => {
     let killed = false
     const result = await runAction(
-      base('sleeps', uniqueTag()),
+      base('sleeps', uniqueTag('t')),
       {},
       {
         watch: (stdout) => {
@@ -333,7 +334,7 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   })
 
   it('times out a flow that runs too long, and kills it', async () => {
-    const result = await runAction({ ...base('sleeps', uniqueTag()), timeout: '8s' })
+    const result = await runAction({ ...base('sleeps', uniqueTag('t')), timeout: '8s' })
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs).toMatchObject({ outcome: 'timed-out', state: 'KILLED' })
     expect(result.stdout).toContain('Kestra accepted the kill of execution')
@@ -344,7 +345,7 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   it.each(['SIGINT', 'SIGTERM'] as const)('kills the execution when the job is cancelled (%s)', async (signal) => {
     let signalled = false
     const result = await runAction(
-      base('sleeps', uniqueTag()),
+      base('sleeps', uniqueTag('t')),
       {},
       {
         watch: (stdout, child) => {
@@ -363,7 +364,7 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   })
 
   it('kills from the post step an execution whose main step was killed outright', async () => {
-    const inputs = base('sleeps', uniqueTag())
+    const inputs = base('sleeps', uniqueTag('t'))
     const main = await runAction(
       inputs,
       {},
@@ -382,7 +383,7 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   })
 
   it('returns once the execution exists when wait is false', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('t')
     const result = await runAction({ ...base('hello', tag), wait: 'false' })
     expect(result.code, explain(result)).toBe(0)
     expect(result.outputs).toMatchObject({ outcome: 'triggered', state: 'CREATED' })
@@ -391,7 +392,7 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   })
 
   it('creates one execution for a retried step and a new one for a new attempt', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('t')
     const inputs = { ...base('hello', tag), wait: 'false' }
     const first = await runAction(inputs, { GITHUB_RUN_ID: '888' })
     expect(first.code, explain(first)).toBe(0)
@@ -407,7 +408,7 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   })
 
   it('dry-run validates the inputs with Kestra, shows the request, and creates nothing', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('t')
     const dir = workspace({ 'r.csv': 'abc' })
     const inputs = { ...base('inputs_demo', tag), files: 'report=r.csv', 'dry-run': 'true' }
     const good = await runAction({ ...inputs, parameters: 'user: x\nretries: 2\ndry: true\nconfig: {a: 1}' }, { GITHUB_WORKSPACE: dir })
@@ -431,7 +432,7 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   })
 
   it('never prints the password nor the basic-auth header, even with debug logging on', async () => {
-    const result = await runAction(base('hello', uniqueTag()), { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true' })
+    const result = await runAction(base('hello', uniqueTag('t')), { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true' })
     expect(result.code, explain(result)).toBe(0)
     const everything = [
       result.stdout.replaceAll(/^::add-mask::.*$/gm, ''),
@@ -444,14 +445,14 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   })
 
   it('names an unknown flow and the server', async () => {
-    const result = await runAction(base('no_such_flow', uniqueTag()))
+    const result = await runAction(base('no_such_flow', uniqueTag('t')))
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs.outcome).toBe('error')
     expect(result.stdout).toContain(`::error::Kestra at ${kestra.url} (tenant 'main') has no flow 'no_such_flow' in namespace 'dev'`)
   })
 
   it('fails clearly with wrong credentials and without any, creates nothing, and never prints the password', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('t')
     const wrong = await runAction({ ...base('hello', tag), password: 'Wrong-Passw0rd' }, { RUNNER_DEBUG: '1' })
     expect(wrong.code, explain(wrong)).toBe(1)
     expect(wrong.outputs.outcome).toBe('error')
@@ -472,20 +473,16 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
  * servers before 0.23, a server (or a proxy) without the log stream.
  */
 describe('Kestra variants, the real server behind a rewriting proxy', () => {
-  const proxies: FaultProxy[] = []
-  afterEach(async () => {
-    for (const proxy of proxies.splice(0)) await proxy.close()
-  })
+  const startProxy = closedAfterEach(startFaultProxy)
 
   it('runs with an API token from KESTRA_API_TOKEN, sent as a Bearer token', async () => {
     const token = `kestra-token-${randomUUID()}`
-    const via = await startFaultProxy(
+    const via = await startProxy(
       kestra.url,
       (request) => (request.headers.authorization === `Bearer ${token}` ? { kind: 'pass' } : { kind: 'status', status: 401 }),
       ({ path, headers }) => ({ path, headers: { ...headers, authorization: basic } })
     )
-    proxies.push(via)
-    const tag = uniqueTag()
+    const tag = uniqueTag('t')
     const result = await runAction(
       { ...base('hello', tag), url: via.url, username: '', password: '' },
       { KESTRA_API_TOKEN: token, RUNNER_DEBUG: '1' }
@@ -498,13 +495,12 @@ describe('Kestra variants, the real server behind a rewriting proxy', () => {
   })
 
   it('runs with the tenant-less paths of servers older than 0.23 (tenant: none)', async () => {
-    const via = await startFaultProxy(
+    const via = await startProxy(
       kestra.url,
       () => ({ kind: 'pass' }),
       ({ path, headers }) => ({ path: path.replace(/^\/api\/v1\/(?!main\/)/, '/api/v1/main/'), headers })
     )
-    proxies.push(via)
-    const tag = uniqueTag()
+    const tag = uniqueTag('t')
     const inputs = { ...base('hello', tag), url: via.url, tenant: 'none' }
     const result = await runAction(inputs, { GITHUB_RUN_ID: '9001' })
     expect(result.code, explain(result)).toBe(0)
@@ -522,11 +518,10 @@ describe('Kestra variants, the real server behind a rewriting proxy', () => {
   })
 
   it('reads the log page by page where the log stream is refused', async () => {
-    const via = await startFaultProxy(kestra.url, (request) =>
+    const via = await startProxy(kestra.url, (request) =>
       request.path.includes('/follow') ? { kind: 'status', status: 404 } : { kind: 'pass' }
     )
-    proxies.push(via)
-    const result = await runAction({ ...base('slow_talk', uniqueTag()), url: via.url }, { RUNNER_DEBUG: '1' })
+    const result = await runAction({ ...base('slow_talk', uniqueTag('t')), url: via.url }, { RUNNER_DEBUG: '1' })
     expect(result.code, explain(result)).toBe(0)
     expect(result.stdout).toMatch(/No log stream for execution \w+ \(HTTP 404/)
     const lines = [...result.stdout.matchAll(/ INFO {5}(.*)$/gm)].map((m) => m[1])

@@ -1,19 +1,10 @@
-import { randomUUID } from 'node:crypto'
 import { describe, expect, inject, it } from 'vitest'
-import { type ActionResult, runAction } from '../support/action.ts'
+import { runAction } from '../support/action.ts'
+import { explain } from '../support/explain.ts'
+import { flowRunsTagged } from '../support/prefect-api.ts'
+import { uniqueRunId, uniqueTag } from '../support/unique.ts'
 
 const prefect = inject('prefect')
-
-async function prefectRuns(tag: string): Promise<Array<{ id: string; state_type: string }>> {
-  const response = await fetch(`${prefect.apiUrl}/flow_runs/filter`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...prefect.headers },
-    body: JSON.stringify({ flow_runs: { tags: { all_: [tag] } } })
-  })
-  return (await response.json()) as Array<{ id: string; state_type: string }>
-}
-
-const explain = (result: ActionResult): string => `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
 
 /**
  * As many small teams run it: one self-hosted server on SQLite, and a
@@ -26,7 +17,7 @@ const explain = (result: ActionResult): string => `exit ${result.code}\n--- stdo
 describe('two dozen steps at once against one real Prefect server', () => {
   it('every step succeeds, with exactly one run each', { timeout: 600_000 }, async () => {
     const STEPS = 24
-    const tags = Array.from({ length: STEPS }, () => `load-${randomUUID().slice(0, 8)}`)
+    const tags = Array.from({ length: STEPS }, () => uniqueTag('load'))
     const started = Date.now()
     const results = await Promise.all(
       tags.map((runTag) =>
@@ -40,13 +31,13 @@ describe('two dozen steps at once against one real Prefect server', () => {
             timeout: '8m'
           },
           // Each step its own workflow run, so each has its own idempotency key.
-          { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
+          { GITHUB_RUN_ID: uniqueRunId() }
         )
       )
     )
     const problems: string[] = []
     for (const [i, result] of results.entries()) {
-      const runs = await prefectRuns(tags[i])
+      const runs = await flowRunsTagged(prefect, tags[i])
       if (result.code !== 0) problems.push(`step ${i}: ${explain(result)}`)
       if (runs.length !== 1) problems.push(`step ${i}: ${runs.length} runs on the server`)
       else if (runs[0].id !== result.outputs['run-id'])

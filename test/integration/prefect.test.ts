@@ -1,52 +1,23 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, inject, it } from 'vitest'
 import { type ActionResult, runAction } from '../support/action.ts'
+import { basicAuthorization } from '../support/basic-auth.ts'
+import { explain } from '../support/explain.ts'
+import { type FlowRun, flowRunsTagged, prefectApi as api } from '../support/prefect-api.ts'
+import { uniqueRunId, uniqueTag } from '../support/unique.ts'
 import type { ServerInfo } from './setup.ts'
 
 const open = inject('prefect')
 const locked = inject('prefectWithAuth')
 
-async function api<T>(server: ServerInfo, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${server.apiUrl}${path}`, {
-    method,
-    headers: { ...server.headers, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
-  return (await response.json()) as T
-}
-
-interface FlowRun {
-  id: string
-  name: string
-  parameters: Record<string, unknown>
-  tags: string[]
-  labels: Record<string, unknown>
-  state_type: string
-  state_name: string
-  idempotency_key: string | null
-  next_scheduled_start_time: string | null
-  expected_start_time: string | null
-}
-
-const runsTagged = (server: ServerInfo, tag: string): Promise<number> =>
-  api<number>(server, 'POST', '/flow_runs/count', { flow_runs: { tags: { all_: [tag] } } })
-
 const deploymentId = async (server: ServerInfo): Promise<string> =>
   (await api<{ id: string }>(server, 'GET', '/deployments/name/it-flow/it-deployment')).id
-
-/** A tag no other test uses, so a test can count exactly the runs it made. */
-const uniqueTag = (): string => `test-${randomUUID().slice(0, 8)}`
-
-function explain(result: ActionResult): string {
-  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
-}
 
 const base = (tag: string) => ({ orchestrator: 'prefect', url: open.apiUrl, tags: tag, 'poll-interval': '2s' })
 
 describe('Prefect, against a real server and a served flow', () => {
   it('runs a deployment named flow/deployment to completion, with typed parameters, tags and origin labels', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('test')
     const result = await runAction({
       ...base(tag),
       deployment: 'it-flow/it-deployment',
@@ -70,7 +41,7 @@ describe('Prefect, against a real server and a served flow', () => {
       'github.run_url': 'https://github.com/acme/pipelines/actions/runs/4242/attempts/1'
     })
     expect(run.idempotency_key).toMatch(/^github\/acme\/pipelines\/4242\/1\/release\/trigger\//)
-    expect(await runsTagged(open, tag)).toBe(1)
+    expect(await flowRunsTagged(open, tag)).toHaveLength(1)
 
     expect(result.summary).toContain('Prefect run: success')
     expect(result.summary).toContain(`href="${outputs['run-url']}"`)
@@ -79,19 +50,19 @@ describe('Prefect, against a real server and a served flow', () => {
   })
 
   it('runs a deployment given by UUID', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('test')
     const id = await deploymentId(open)
     const result = await runAction({ ...base(tag), deployment: id.toUpperCase() })
     expect(result.code, explain(result)).toBe(0)
     expect(result.outputs.outcome).toBe('success')
     expect(result.stdout).toContain(`deployment ${id}`)
-    expect(await runsTagged(open, tag)).toBe(1)
+    expect(await flowRunsTagged(open, tag)).toHaveLength(1)
   })
 
   it("streams the run's log in order, each line once across pages, and no line can run a workflow command", async () => {
     const message = '::add-mask::Completed\n::set-output name=outcome::hacked\n::stop-commands::abc\n##[set-output name=state;]HACKED'
     const result = await runAction({
-      ...base(uniqueTag()),
+      ...base(uniqueTag('test')),
       deployment: 'it-flow/it-deployment',
       parameters: JSON.stringify({ lines: 450, message })
     })
@@ -110,7 +81,7 @@ describe('Prefect, against a real server and a served flow', () => {
 
   it('writes a summary with the parameters sent, the states, and for a failure its reason and last lines', async () => {
     const result = await runAction({
-      ...base(uniqueTag()),
+      ...base(uniqueTag('test')),
       deployment: 'it-flow/it-deployment',
       parameters: 'outcome: fail\nmessage: "<b>bold</b> | pipe"\nlines: 3'
     })
@@ -127,7 +98,7 @@ describe('Prefect, against a real server and a served flow', () => {
   })
 
   it('fails the step when the flow raises, with every output set and the reason shown', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('test')
     const result = await runAction({
       ...base(tag),
       deployment: 'it-flow/it-deployment',
@@ -144,7 +115,7 @@ describe('Prefect, against a real server and a served flow', () => {
 
   it('passes a failed run when fail-on leaves FAILED out, still reporting it', async () => {
     const result = await runAction({
-      ...base(uniqueTag()),
+      ...base(uniqueTag('test')),
       deployment: 'it-flow/it-deployment',
       parameters: 'outcome: fail',
       'fail-on': 'CRASHED'
@@ -154,7 +125,7 @@ describe('Prefect, against a real server and a served flow', () => {
   })
 
   it('returns right after creating the run when wait is false', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('test')
     const result = await runAction({
       ...base(tag),
       deployment: 'it-flow/it-deployment',
@@ -167,14 +138,14 @@ describe('Prefect, against a real server and a served flow', () => {
     const run = await api<FlowRun>(open, 'GET', `/flow_runs/${result.outputs['run-id']}`)
     expect(run.state_type).toBe('SCHEDULED')
     expect(Date.parse(run.next_scheduled_start_time ?? run.expected_start_time ?? '')).toBe(Date.parse('2099-01-01T00:00:00Z'))
-    expect(await runsTagged(open, tag)).toBe(1)
+    expect(await flowRunsTagged(open, tag)).toHaveLength(1)
   })
 
   // The timeouts leave the served flow time to start: with the fault series
   // loading the same server, a run has stayed PENDING for more than 4 s.
   it('times out: outcome timed-out, the step fails, and the run is cancelled and confirmed', async () => {
     const result = await runAction({
-      ...base(uniqueTag()),
+      ...base(uniqueTag('test')),
       deployment: 'it-flow/it-deployment',
       parameters: 'sleep_seconds: 60',
       timeout: '15s',
@@ -194,7 +165,7 @@ describe('Prefect, against a real server and a served flow', () => {
 
   it('times out and leaves the run going when cancel-on leaves timeouts out', async () => {
     const result = await runAction({
-      ...base(uniqueTag()),
+      ...base(uniqueTag('test')),
       deployment: 'it-flow/it-deployment',
       parameters: 'sleep_seconds: 40',
       timeout: '15s',
@@ -211,7 +182,7 @@ describe('Prefect, against a real server and a served flow', () => {
   it("cancels the run when the job is cancelled (SIGINT), within the runner's 10 s", async () => {
     let signalledAt = 0
     const result = await runAction(
-      { ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 60', 'poll-interval': '1s' },
+      { ...base(uniqueTag('test')), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 60', 'poll-interval': '1s' },
       {},
       {
         watch: (stdout, child) => {
@@ -232,7 +203,12 @@ describe('Prefect, against a real server and a served flow', () => {
   })
 
   it('cancels from the post step a run whose main step was killed outright', async () => {
-    const inputs = { ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 60', 'poll-interval': '1s' }
+    const inputs = {
+      ...base(uniqueTag('test')),
+      deployment: 'it-flow/it-deployment',
+      parameters: 'sleep_seconds: 60',
+      'poll-interval': '1s'
+    }
     const main = await runAction(
       inputs,
       {},
@@ -255,7 +231,7 @@ describe('Prefect, against a real server and a served flow', () => {
 
   // A later step of the job is cancelled: the runner starts the post step with the main step's saved state.
   it('leaves going from the post step a run started with wait: false, and says why', async () => {
-    const inputs = { ...base(uniqueTag()), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 20', wait: 'false' }
+    const inputs = { ...base(uniqueTag('test')), deployment: 'it-flow/it-deployment', parameters: 'sleep_seconds: 20', wait: 'false' }
     const main = await runAction(inputs)
     expect(main.code, explain(main)).toBe(0)
     const runId = main.outputs['run-id']
@@ -268,7 +244,7 @@ describe('Prefect, against a real server and a served flow', () => {
 
   it('leaves going from the post step a run that timed out with cancel-on none', async () => {
     const inputs = {
-      ...base(uniqueTag()),
+      ...base(uniqueTag('test')),
       deployment: 'it-flow/it-deployment',
       parameters: 'sleep_seconds: 20',
       timeout: '5s',
@@ -286,7 +262,7 @@ describe('Prefect, against a real server and a served flow', () => {
   })
 
   it('creates one run for a retried step and a new one for a new attempt', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('test')
     const inputs = { ...base(tag), deployment: 'it-flow/it-deployment', wait: 'false' }
     const first = await runAction(inputs, { GITHUB_RUN_ID: '777' })
     const again = await runAction(inputs, { GITHUB_RUN_ID: '777' })
@@ -294,16 +270,16 @@ describe('Prefect, against a real server and a served flow', () => {
     expect(again.code, explain(again)).toBe(0)
     expect(again.outputs['run-id']).toBe(first.outputs['run-id'])
     expect(again.stdout).toContain('identical earlier request created')
-    expect(await runsTagged(open, tag)).toBe(1)
+    expect(await flowRunsTagged(open, tag)).toHaveLength(1)
 
     const rerun = await runAction(inputs, { GITHUB_RUN_ID: '777', GITHUB_RUN_ATTEMPT: '2' })
     expect(rerun.code, explain(rerun)).toBe(0)
     expect(rerun.outputs['run-id']).not.toBe(first.outputs['run-id'])
-    expect(await runsTagged(open, tag)).toBe(2)
+    expect(await flowRunsTagged(open, tag)).toHaveLength(2)
   })
 
   it('honours an explicit idempotency-key', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('test')
     const key = `release-${tag}`
     const inputs = { ...base(tag), deployment: 'it-flow/it-deployment', wait: 'false', 'idempotency-key': key }
     const first = await runAction(inputs, { GITHUB_RUN_ID: '1' })
@@ -314,35 +290,38 @@ describe('Prefect, against a real server and a served flow', () => {
   })
 
   it('names an unknown deployment and the server, and creates nothing', async () => {
-    const result = await runAction({ ...base(uniqueTag()), deployment: 'it-flow/no such deployment?#' })
+    const tag = uniqueTag('test')
+    const result = await runAction({ ...base(tag), deployment: 'it-flow/no such deployment?#' })
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs.outcome).toBe('error')
+    expect(result.outputs['run-id']).toBeUndefined()
     expect(result.stdout).toContain(`::error::Prefect at ${open.apiUrl} has no deployment 'it-flow/no such deployment?#'`)
+    expect(await flowRunsTagged(open, tag)).toHaveLength(0)
   })
 
   it('refuses a parameter the deployment does not take, naming it, before creating anything', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('test')
     const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: 'mesage: typo' })
     expect(result.code, explain(result)).toBe(1)
     expect(result.stdout).toContain(
       "Input 'parameters' names 'mesage', which deployment 'it-flow/it-deployment' does not take; it takes: outcome, sleep_seconds, message, count, lines"
     )
-    expect(await runsTagged(open, tag)).toBe(0)
+    expect(await flowRunsTagged(open, tag)).toHaveLength(0)
   })
 
   it("shows the server's reason when it rejects a parameter's value", async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('test')
     const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: 'count: not-a-number' })
     expect(result.code, explain(result)).toBe(1)
     expect(result.outputs.outcome).toBe('error')
     expect(result.stdout).toMatch(
       /::error::Prefect at .* rejected the request to create a flow run of deployment 'it-flow\/it-deployment' \(409\): .*count/
     )
-    expect(await runsTagged(open, tag)).toBe(0)
+    expect(await flowRunsTagged(open, tag)).toHaveLength(0)
   })
 
   it('dry-run checks the parameters against the schema, shows the request, and creates nothing', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('test')
     const good = await runAction({
       ...base(tag),
       deployment: 'it-flow/it-deployment',
@@ -366,13 +345,13 @@ describe('Prefect, against a real server and a served flow', () => {
     expect(bad.stdout).toContain(
       "::error::Input 'parameters' does not fit the parameter schema of deployment 'it-flow/it-deployment': 'count' must be integer; got string \"2\"; 'sleep_seconds' must be number; got string \"soon\""
     )
-    expect(await runsTagged(open, tag)).toBe(0)
+    expect(await flowRunsTagged(open, tag)).toHaveLength(0)
   })
 
   it('never prints a secret, nor the basic-auth header, even with debug logging on', async () => {
     const key = `pnu_${randomUUID().replaceAll('-', '')}`
     const result = await runAction(
-      { ...base(uniqueTag()), deployment: 'it-flow/it-deployment', 'api-key': key, parameters: 'lines: 3' },
+      { ...base(uniqueTag('test')), deployment: 'it-flow/it-deployment', 'api-key': key, parameters: 'lines: 3' },
       { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true' }
     )
     expect(result.code, explain(result)).toBe(0)
@@ -389,12 +368,12 @@ describe('Prefect, against a real server and a served flow', () => {
   })
 
   it('fails on bad input before any request, naming the input', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('test')
     const result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', parameters: '- a\n- b' })
     expect(result.code, explain(result)).toBe(1)
     expect(result.stdout).toContain("::error::Input 'parameters' must be a mapping of names to values (name: value), but it is a list")
     expect(result.outputs.outcome).toBe('error')
-    expect(await runsTagged(open, tag)).toBe(0)
+    expect(await flowRunsTagged(open, tag)).toHaveLength(0)
   })
 
   it('says the server is unreachable, naming it', async () => {
@@ -408,7 +387,7 @@ describe('Prefect, against a real server and a served flow', () => {
     const [username, password] = (locked.authString ?? ':').split(':')
 
     it('runs with the right username and password, and never prints them', async () => {
-      const tag = uniqueTag()
+      const tag = uniqueTag('test')
       const result = await runAction(
         {
           orchestrator: 'prefect',
@@ -423,8 +402,8 @@ describe('Prefect, against a real server and a served flow', () => {
       )
       expect(result.code, explain(result)).toBe(0)
       expect(result.outputs.outcome).toBe('success')
-      expect(await runsTagged(locked, tag)).toBe(1)
-      const basic = Buffer.from(`${username}:${password}`).toString('base64')
+      expect(await flowRunsTagged(locked, tag)).toHaveLength(1)
+      const basic = basicAuthorization({ username, password }).slice('Basic '.length)
       expect(result.stdout).toContain(`::add-mask::${password}`)
       expect(result.stdout).toContain(`::add-mask::${basic}`)
       const printed = result.stdout.replaceAll(/^::add-mask::.*$/gm, '')
@@ -473,21 +452,18 @@ describe('Prefect: what a paused deployment and a url without /api really do', (
   }
 
   it('a run created for a paused deployment starts and completes, and the log says so instead of warning it will not', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('test')
     await setPaused(true)
     let result: ActionResult
     try {
       expect((await api<{ paused: boolean }>(open, 'GET', '/deployments/name/it-flow/it-deployment')).paused).toBe(true)
-      result = await runAction(
-        { ...base(tag), deployment: 'it-flow/it-deployment', timeout: '2m' },
-        { GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)) }
-      )
+      result = await runAction({ ...base(tag), deployment: 'it-flow/it-deployment', timeout: '2m' }, { GITHUB_RUN_ID: uniqueRunId() })
     } finally {
       await setPaused(false)
     }
     expect(result.code, explain(result)).toBe(0)
     expect(result.outputs).toMatchObject({ state: 'COMPLETED', outcome: 'success' })
-    expect(await runsTagged(open, tag)).toBe(1)
+    expect(await flowRunsTagged(open, tag)).toHaveLength(1)
     expect(result.stdout).toContain(
       "deployment 'it-flow/it-deployment' is paused: Prefect makes no scheduled runs of it, but runs the one created here as usual."
     )
@@ -495,7 +471,7 @@ describe('Prefect: what a paused deployment and a url without /api really do', (
   })
 
   it('a url without /api is named, with the url to use instead, and nothing is created', async () => {
-    const tag = uniqueTag()
+    const tag = uniqueTag('test')
     const root = open.apiUrl.replace(/\/api$/, '')
     const result = await runAction({ ...base(tag), url: root, deployment: 'it-flow/it-deployment' })
     expect(result.code, explain(result)).toBe(1)
@@ -503,6 +479,6 @@ describe('Prefect: what a paused deployment and a url without /api really do', (
       `Input 'url' is ${root}, which is not the API of this Prefect server: a self-hosted server serves it under /api. Use ${root}/api.`
     )
     expect(result.stdout).not.toContain('has no deployment')
-    expect(await runsTagged(open, tag)).toBe(0)
+    expect(await flowRunsTagged(open, tag)).toHaveLength(0)
   })
 })

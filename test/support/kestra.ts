@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse, stringify } from 'yaml'
+import { basicAuthorization } from './basic-auth.ts'
 import { freePort, startBackground, until } from './processes.ts'
 
 /**
@@ -13,13 +14,13 @@ import { freePort, startBackground, until } from './processes.ts'
  */
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const KESTRA_FLOWS_FILE = join(root, 'test', 'integration', 'kestra', 'flows.yml')
+const KESTRA_FLOWS_FILE = join(root, 'test', 'integration', 'kestra', 'flows.yml')
 
 /** Open-source Kestra wants an e-mail as the user and a password with upper and lower case and a digit. */
-export const KESTRA_CREDENTIALS = { username: 'ci@example.com', password: 'Ci-Passw0rd-42' }
+const KESTRA_CREDENTIALS = { username: 'ci@example.com', password: 'Ci-Passw0rd-42' }
 
 /** Beside the project's clone, as the workplace lays it out; KESTRA_SERVER_DIR says otherwise. */
-export function kestraServerDir(): string {
+function kestraServerDir(): string {
   const dir = resolve(process.env.KESTRA_SERVER_DIR ?? join(root, '..', 'shared', 'kestra-server'))
   if (!existsSync(join(dir, 'start.sh'))) {
     throw new Error(`No Kestra server at ${dir} (start.sh missing): set KESTRA_SERVER_DIR to the folder of shared/kestra-server`)
@@ -28,7 +29,7 @@ export function kestraServerDir(): string {
 }
 
 /** A Java 21+ for the server, installed once per machine where there is none (scripts/kestra-java.sh). */
-export function kestraJava(): string {
+function kestraJava(): string {
   return execFileSync('bash', [join(root, 'scripts', 'kestra-java.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim()
 }
 
@@ -84,10 +85,6 @@ export async function startKestraServer(credentials = KESTRA_CREDENTIALS): Promi
     stop: () => server.stop(),
     tail: (lines) => server.tail(lines)
   }
-}
-
-export function basicAuthorization(server: { username: string; password: string }): string {
-  return `Basic ${Buffer.from(`${server.username}:${server.password}`).toString('base64')}`
 }
 
 /** Creates (or, when they exist, updates) the flows of a YAML list through the flows API, as a user would. */

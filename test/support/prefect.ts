@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { basicAuthorization } from './basic-auth.ts'
 import { type Background, freePort, startBackground, until } from './processes.ts'
 
 /**
@@ -11,7 +12,7 @@ import { type Background, freePort, startBackground, until } from './processes.t
  */
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const FLOW_FILE = join(root, 'test', 'integration', 'prefect', 'it_flow.py')
+const FLOW_FILE = join(root, 'test', 'integration', 'prefect', 'it_flow.py')
 
 /** Nothing we start may call out of the machine. */
 const QUIET = { DO_NOT_TRACK: '1', PREFECT_SERVER_ANALYTICS_ENABLED: 'false', PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY: 'false' }
@@ -53,9 +54,7 @@ export async function startPrefectServer(venv: string, options: { authString?: s
       logFile: join(workDir, 'server.log')
     }
   )
-  const headers: Record<string, string> = options.authString
-    ? { authorization: `Basic ${Buffer.from(options.authString).toString('base64')}` }
-    : {}
+  const headers: Record<string, string> = options.authString ? { authorization: basicAuthorization(options.authString) } : {}
   await until(
     async () => (await fetch(`${apiUrl}/health`)).ok,
     120_000,

@@ -20,3 +20,14 @@ export function captureStdout(): { text(): string; reset(): void } {
     }
   }
 }
+
+/** What the code under test wrote to stdout (the runner's log) while `body` ran; nothing of it reaches the test's own output. */
+export async function printed(body: () => unknown): Promise<string> {
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+  try {
+    await body()
+    return write.mock.calls.map(([chunk]) => String(chunk)).join('')
+  } finally {
+    write.mockRestore()
+  }
+}

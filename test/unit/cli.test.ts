@@ -14,14 +14,12 @@ import {
 } from '../../src/cli.js'
 import { FlowDispatchError, InputError } from '../../src/errors.js'
 import { useActionEnvironment } from '../support/env.ts'
-import { type Stub, startStub } from '../support/stub-server.ts'
+import { closedAfterEach } from '../support/lifetime.ts'
+import { startStub } from '../support/stub-server.ts'
 
 useActionEnvironment()
-let stub: Stub | undefined
-afterEach(async () => {
-  await stub?.close()
-  stub = undefined
-})
+const serve = closedAfterEach(startStub)
+afterEach(() => {})
 
 const parsed = (...argv: string[]): CommandLine => {
   const line = parseCommandLine(argv)
@@ -117,9 +115,12 @@ describe('the command line', () => {
   })
 
   it('prints its usage and version', async () => {
-    const out: string[] = []
-    expect((await cli(['--help'], { stdout: (text) => void out.push(text), stderr: () => undefined })).code).toBe(0)
-    expect(out.join('')).toContain('Exit codes: 0 success')
+    const usage: string[] = []
+    expect((await cli(['--help'], { stdout: (text) => void usage.push(text), stderr: () => undefined })).code).toBe(0)
+    expect(usage.join('')).toContain('Exit codes: 0 success')
+    const version: string[] = []
+    expect((await cli(['--version'], { stdout: (text) => void version.push(text), stderr: () => undefined })).code).toBe(0)
+    expect(version).toEqual([`${(JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version}\n`])
   })
 })
 
@@ -147,9 +148,9 @@ describe('exit codes', () => {
 })
 
 describe('the terminal host', () => {
-  const host = (env: NodeJS.ProcessEnv = {}) => {
+  const host = (env: NodeJS.ProcessEnv = {}, verbose = false) => {
     const lines: string[] = []
-    return { lines, host: new TerminalHost(new Map([['url', '  http://x  ']]), (text) => void lines.push(text), false, env) }
+    return { lines, host: new TerminalHost(new Map([['url', '  http://x  ']]), (text) => void lines.push(text), verbose, env) }
   }
 
   it('reads inputs trimmed and replaces every secret, the longest first, wherever it appears', () => {
@@ -178,12 +179,20 @@ describe('the terminal host', () => {
     const quiet = host()
     quiet.host.debug('hidden')
     expect(quiet.lines).toEqual([])
+    const verbose = host({}, true)
+    verbose.host.debug('shown')
+    expect(verbose.lines).toEqual(['debug: shown\n'])
+  })
+
+  it('is verbose with --verbose only', () => {
+    expect(parsed('prefect').verbose).toBe(false)
+    expect(parsed('prefect', '--verbose').verbose).toBe(true)
   })
 })
 
 describe('the command against a stub Prefect server', () => {
   it('sends nothing for bad input and exits 2; reports an unreachable server with 4', async () => {
-    stub = await startStub(() => ({ status: 500, json: { detail: 'boom' } }))
+    const stub = await serve(() => ({ status: 500, json: { detail: 'boom' } }))
     const io = { stdout: () => undefined, stderr: () => undefined }
     expect((await cli(['prefect', '--url', `${stub.url}/api`, '--timeout', 'soon'], io)).code).toBe(2)
     expect(stub.requests).toEqual([])
@@ -191,7 +200,7 @@ describe('the command against a stub Prefect server', () => {
   })
 
   it('with --json, a runtime error is a result document too, its message in the error field', async () => {
-    stub = await startStub(() => ({ status: 404, json: { detail: 'Deployment not found' } }))
+    const stub = await serve(() => ({ status: 404, json: { detail: 'Deployment not found' } }))
     const stdout: string[] = []
     const code = (
       await cli(['prefect', '--url', `${stub.url}/api`, '--deployment', 'a/b', '--json'], {

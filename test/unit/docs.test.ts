@@ -33,6 +33,7 @@ describe('README and action.yml', () => {
     for (const [name, readmeDefault] of tableRows('Inputs')) {
       const declared = action.inputs[name].default
       if (declared !== undefined) expect(readmeDefault, name).toBe(declared)
+      expect(readmeDefault === '(required)', name).toBe(action.inputs[name].required === true)
     }
     expect(action.inputs.orchestrator.required).toBe(true)
   })

@@ -1,41 +1,48 @@
 import { once } from 'node:events'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { FlowDispatchError } from '../../src/errors.js'
 import { ActionsHost } from '../../src/host.js'
-import { Http, retryAfterMs } from '../../src/http.js'
+import { Http, type HttpOptions, retryAfterMs } from '../../src/http.js'
+import { type FakeClock, fakeClock } from '../support/clock.ts'
 import { freePort } from '../support/processes.ts'
+import { printed } from '../support/stdout.ts'
+import { closedAfterEach } from '../support/lifetime.ts'
 import { type Reply, type Stub, startStub } from '../support/stub-server.ts'
 
-let stub: Stub | undefined
-afterEach(async () => {
-  await stub?.close()
-  stub = undefined
-})
+const stubs = closedAfterEach(startStub)
+const serve = (replies: Reply[]): Promise<Stub> => stubs((_, index) => replies[Math.min(index, replies.length - 1)])
 
-async function serve(replies: Reply[]): Promise<Stub> {
-  stub = await startStub((_, index) => replies[Math.min(index, replies.length - 1)])
-  return stub
-}
-
-const http = (options: Partial<ConstructorParameters<typeof Http>[0]> = {}) =>
+/** An Http on `clock`: its pauses are noted, not waited out, and its deadlines read on that clock. */
+const http = (clock: FakeClock, options: Partial<HttpOptions> = {}) =>
   new Http({
     userAgent: 'flow-dispatch-test',
     log: new ActionsHost(),
     headers: { 'x-test': '1' },
     baseDelayMs: 50,
     maxDelayMs: 200,
+    now: clock.now,
+    sleep: clock.sleep,
     ...options
   })
+
+const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0)
 
 describe('Http', () => {
   it('retries a read through 503, a dropped connection and 502, then returns the answer', async () => {
     const server = await serve([{ status: 503 }, 'drop', { status: 502 }, { status: 200, json: { ok: true } }])
-    const response = await http().send({ method: 'GET', url: `${server.url}/x`, idempotent: true })
+    const clock = fakeClock()
+    const response = await http(clock).send({ method: 'GET', url: `${server.url}/x`, idempotent: true })
     expect(response.status).toBe(200)
     expect(JSON.parse(response.body)).toEqual({ ok: true })
     expect(server.requests).toHaveLength(4)
+    // Exponential backoff with ±20 % jitter, capped at maxDelayMs.
+    expect(clock.pauses).toHaveLength(3)
+    clock.pauses.forEach((pause, i) => {
+      expect(pause).toBeGreaterThanOrEqual(Math.min(200, 50 * 2 ** i * 0.8))
+      expect(pause).toBeLessThanOrEqual(Math.min(200, 50 * 2 ** i * 1.2))
+    })
     expect(server.requests[0].headers).toMatchObject({
       'x-test': '1',
       'user-agent': expect.stringContaining('flow-dispatch-test'),
@@ -43,63 +50,74 @@ describe('Http', () => {
     })
   })
 
-  it('waits as long as Retry-After says', async () => {
+  it('waits as long as Retry-After says, in seconds or as an HTTP date', async () => {
+    const clock = fakeClock()
     const server = await serve([
       { status: 429, headers: { 'retry-after': '1' } },
+      { status: 503, headers: { 'retry-after': new Date(clock.now() + 1_000 + 3_000).toUTCString() } },
       { status: 200, json: {} }
     ])
-    const started = Date.now()
-    expect((await http().send({ method: 'GET', url: server.url, idempotent: true })).status).toBe(200)
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950)
+    expect((await http(clock).send({ method: 'GET', url: server.url, idempotent: true })).status).toBe(200)
+    // The date is read on the same clock: 1 s after the first pause, it is 3 s away.
+    expect(clock.pauses).toEqual([1_000, 3_000])
   })
 
   it('returns the last answer when Retry-After reaches past the deadline, without waiting', async () => {
     const server = await serve([{ status: 429, headers: { 'retry-after': '3600' } }])
-    const response = await http().send({ method: 'GET', url: server.url, idempotent: true, deadline: Date.now() + 5_000 })
+    const clock = fakeClock()
+    const response = await http(clock).send({ method: 'GET', url: server.url, idempotent: true, deadline: clock.now() + 5_000 })
     expect(response.status).toBe(429)
     expect(server.requests).toHaveLength(1)
+    expect(clock.pauses).toEqual([])
   })
 
   it('never repeats a request that is not safe to repeat', async () => {
     const server = await serve([{ status: 503 }, { status: 201, json: {} }])
-    const response = await http().send({ method: 'POST', url: server.url, json: { a: 1 }, idempotent: false })
+    const response = await http(fakeClock()).send({ method: 'POST', url: server.url, json: { a: 1 }, idempotent: false })
     expect(response.status).toBe(503)
     expect(server.requests).toHaveLength(1)
     expect(server.requests[0].headers['content-type']).toBe('application/json')
     expect(JSON.parse(server.requests[0].body)).toEqual({ a: 1 })
 
     const dropped = await serve(['drop', { status: 201, json: {} }])
-    await expect(http().send({ method: 'POST', url: dropped.url, json: {}, idempotent: false })).rejects.toHaveProperty('kind', 'transient')
+    await expect(http(fakeClock()).send({ method: 'POST', url: dropped.url, json: {}, idempotent: false })).rejects.toHaveProperty(
+      'kind',
+      'transient'
+    )
     expect(dropped.requests).toHaveLength(1)
   })
 
   it('does not retry a client error', async () => {
     const server = await serve([{ status: 404, json: { detail: 'Not found' } }])
-    expect((await http().send({ method: 'GET', url: server.url, idempotent: true })).status).toBe(404)
+    expect((await http(fakeClock()).send({ method: 'GET', url: server.url, idempotent: true })).status).toBe(404)
     expect(server.requests).toHaveLength(1)
   })
 
   it('stops after the last attempt and returns what the server said', async () => {
     const server = await serve([{ status: 500 }])
-    expect((await http({ maxAttempts: 3 }).send({ method: 'GET', url: server.url, idempotent: true })).status).toBe(500)
+    const clock = fakeClock()
+    expect((await http(clock, { maxAttempts: 3 }).send({ method: 'GET', url: server.url, idempotent: true })).status).toBe(500)
     expect(server.requests).toHaveLength(3)
+    expect(clock.pauses).toHaveLength(2)
   })
 
-  it('fails fast on a server it never reached', async () => {
+  it('fails fast on a server it never reached: no retry, no pause', async () => {
     const port = await freePort()
-    const started = Date.now()
-    const error = await http({ baseDelayMs: 5_000 })
+    const clock = fakeClock()
+    const error = await http(clock, { baseDelayMs: 5_000 })
       .send({ method: 'GET', url: `http://127.0.0.1:${port}/api`, idempotent: true })
       .catch((e: unknown) => e)
     expect(error).toHaveProperty('kind', 'unreachable')
     expect((error as FlowDispatchError).code).toBe('ECONNREFUSED')
-    expect(Date.now() - started).toBeLessThan(4_000)
+    expect((error as Error).message).not.toContain('attempts')
+    expect(clock.pauses).toEqual([])
   })
 
   it('ends an attempt whose body never finishes, and no attempt outlives the deadline', async () => {
     const server = await serve(['stall'])
+    // The real clock: a stalled body is ended by a real timer, and the deadline must be read on the same time.
     const started = Date.now()
-    const error = await http({ attemptTimeoutMs: 300 })
+    const error = await http(fakeClock(), { attemptTimeoutMs: 300, now: Date.now })
       .send({ method: 'GET', url: server.url, idempotent: true, deadline: Date.now() + 1_000 })
       .catch((e: unknown) => e)
     expect(error).toHaveProperty('kind', 'transient')
@@ -109,29 +127,19 @@ describe('Http', () => {
   })
 })
 
-/** What the code under test printed (the runner's log) while `body` ran. */
-async function printed(body: () => Promise<unknown>): Promise<string> {
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
-  try {
-    await body()
-    return write.mock.calls.map(([chunk]) => String(chunk)).join('')
-  } finally {
-    write.mockRestore()
-  }
-}
-
 describe('Http: a request the step needs, retried until the deadline', () => {
   it('goes on past the attempts a read gets, for as long as the deadline allows, and says so once', async () => {
     const server = await serve([...Array(7).fill({ status: 503, text: 'Service Unavailable' }), { status: 201, json: { id: 'r' } }])
+    const clock = fakeClock()
     let status = 0
     const log = await printed(async () => {
-      const response = await http({ maxAttempts: 3 }).send({
+      const response = await http(clock, { maxAttempts: 3 }).send({
         method: 'POST',
         url: server.url,
         json: {},
         idempotent: true,
         untilDeadline: true,
-        deadline: Date.now() + 15_000
+        deadline: clock.now() + 15_000
       })
       status = response.status
     })
@@ -140,42 +148,50 @@ describe('Http: a request the step needs, retried until the deadline', () => {
     const told = log.split('\n').filter((line) => line.includes('503') && !line.startsWith('::debug::'))
     expect(told).toHaveLength(1)
     expect(told[0]).toMatch(
-      /^POST http:\/\/127\.0\.0\.1:\d+: HTTP 503; retrying until the step's timeout \(\d{4}-\d\d-\d\dT[\d:]+Z\), with pauses of up to 0s$/
+      /^POST http:\/\/127\.0\.0\.1:\d+: HTTP 503; retrying until the step's timeout \(2026-11-22T18:00:15Z\), with pauses of up to 0s$/
     )
+    expect(clock.pauses).toHaveLength(7)
   })
 
   it('stops at the deadline with the last answer, however many attempts that was', async () => {
     const server = await serve([{ status: 503 }])
-    const started = Date.now()
+    const clock = fakeClock()
+    const deadline = clock.now() + 1_500
     let status = 0
     await printed(async () => {
-      const response = await http({ maxAttempts: 2 }).send({
+      const response = await http(clock, { maxAttempts: 2 }).send({
         method: 'POST',
         url: server.url,
         json: {},
         idempotent: true,
         untilDeadline: true,
-        deadline: Date.now() + 1_500
+        deadline
       })
       status = response.status
     })
     expect(status).toBe(503)
     expect(server.requests.length).toBeGreaterThan(2)
-    expect(Date.now() - started).toBeLessThan(2_500)
+    expect(server.requests).toHaveLength(clock.pauses.length + 1)
+    // No pause reaches past the deadline, and the next one would have.
+    expect(clock.now()).toBeLessThan(deadline)
+    expect(clock.now() + 200 * 0.8).toBeGreaterThanOrEqual(deadline - 200)
   })
 
   it('tells the retries of a read once too, and the attempts in its last failure', async () => {
     const server = await serve(['drop'])
+    const clock = fakeClock()
     let error: unknown
     const log = await printed(async () => {
-      error = await http({ maxAttempts: 4 })
+      error = await http(clock, { maxAttempts: 4, baseDelayMs: 1_000, maxDelayMs: 30_000 })
         .send({ method: 'GET', url: server.url, idempotent: true })
         .catch((e: unknown) => e)
     })
     expect(error).toHaveProperty('kind', 'transient')
-    expect((error as Error).message).toMatch(/\(after 4 attempts in \d+s\)$/)
+    expect(clock.pauses).toHaveLength(3)
+    // About 1 + 2 + 4 s of pauses, on the clock the message reads.
+    expect((error as Error).message).toMatch(new RegExp(`\\(after 4 attempts in ${(sum(clock.pauses) / 1000).toFixed(0)}s\\)$`))
     expect(log.split('\n').filter((line) => line.includes('retrying'))).toEqual([
-      expect.stringMatching(/: socket hang up; retrying up to 3 times, with pauses of up to 0s$/)
+      expect.stringMatching(/: socket hang up; retrying up to 3 times, with pauses of up to 30s$/)
     ])
   })
 })
@@ -204,13 +220,16 @@ describe('Http: a TLS failure', () => {
   it('to an http server over https: one line naming the URL and what to check, said once, not retried', async () => {
     const server = await serve([{ status: 200, json: {} }])
     const url = `${server.url.replace('http:', 'https:')}/api/health`
+    const clock = fakeClock()
     let error: unknown
     const log = await printed(async () => {
-      error = await http({ baseDelayMs: 2_000 })
-        .send({ method: 'GET', url, idempotent: true, untilDeadline: true, deadline: Date.now() + 60_000 })
+      error = await http(clock)
+        .send({ method: 'GET', url, idempotent: true, untilDeadline: true, deadline: clock.now() + 60_000 })
         .catch((e: unknown) => e)
     })
     expect(error).toHaveProperty('kind', 'tls')
+    expect(clock.pauses).toEqual([])
+    expect(server.requests).toEqual([])
     const message = (error as Error).message
     expect(message).not.toContain('\n')
     expect(message).toMatch(
@@ -227,12 +246,14 @@ describe('Http: a TLS failure', () => {
     tls.on('connection', () => connections++)
     try {
       const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/api`
+      const clock = fakeClock()
       let error: unknown
       const log = await printed(async () => {
-        error = await http({ baseDelayMs: 2_000 })
-          .send({ method: 'GET', url, idempotent: true, deadline: Date.now() + 60_000 })
+        error = await http(clock)
+          .send({ method: 'GET', url, idempotent: true, deadline: clock.now() + 60_000 })
           .catch((e: unknown) => e)
       })
+      expect(clock.pauses).toEqual([])
       expect(error).toHaveProperty('kind', 'tls')
       expect((error as Error).message).toMatch(
         /^GET https:\/\/127\.0\.0\.1:\d+\/api: the certificate of https:\/\/127\.0\.0\.1:\d+ was refused \(DEPTH_ZERO_SELF_SIGNED_CERT: self[- ]signed certificate[^)]*\)\. .*NODE_EXTRA_CA_CERTS/

@@ -5,7 +5,9 @@ import { getInputs } from '../../src/inputs.js'
 import type { KestraInputs } from '../../src/kestra/inputs.js'
 import type { PrefectInputs } from '../../src/prefect/inputs.js'
 import { run } from '../../src/main.js'
+import { basicAuthorization } from '../support/basic-auth.ts'
 import { useActionEnvironment } from '../support/env.ts'
+import { printed } from '../support/stdout.ts'
 
 const env = useActionEnvironment()
 const minimal = { orchestrator: 'prefect', url: 'http://127.0.0.1:4200/api', deployment: 'etl/nightly' }
@@ -327,27 +329,25 @@ describe('getInputs', () => {
     expect(read({ ...minimal, 'api-key': 'pnu_input' }).credentials).toEqual({ kind: 'bearer', token: 'pnu_input' })
   })
 
-  it('masks every secret and the basic-auth header value before anything else is printed', () => {
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
-    try {
-      read({ ...minimal, username: 'admin', password: 's3cret' })
-      const printed = write.mock.calls.map(([chunk]) => String(chunk)).join('')
-      expect(printed).toContain('::add-mask::s3cret')
-      expect(printed).toContain('::add-mask::admin:s3cret')
-      expect(printed).toContain(`::add-mask::${Buffer.from('admin:s3cret').toString('base64')}`)
-    } finally {
-      write.mockRestore()
-    }
+  it('masks every secret and the basic-auth header value before anything else is printed', async () => {
+    // Inputs refused after the credentials are read: the step prints its error, and nothing of it may come before the masks.
+    env.setInputs({ ...minimal, username: 'admin', password: 's3cret', parameters: 'a: [' })
+    const lines = (await printed(() => run(new ActionsHost()))).split('\n').filter(Boolean)
+    const masks = lines.filter((line) => line.startsWith('::add-mask::'))
+    expect(masks).toEqual(
+      expect.arrayContaining([
+        '::add-mask::s3cret',
+        '::add-mask::admin:s3cret',
+        `::add-mask::${basicAuthorization('admin:s3cret').slice('Basic '.length)}`
+      ])
+    )
+    expect(lines.slice(0, masks.length)).toEqual(masks)
+    expect(lines.slice(masks.length)).toContainEqual(expect.stringMatching(/^::error::Input 'parameters' is not valid YAML or JSON/))
   })
 
-  it('masks the API key even when the inputs are refused', () => {
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
-    try {
-      failure({ ...minimal, 'api-key': 'pnu_secret', username: 'u', password: 'p' })
-      expect(write.mock.calls.map(([chunk]) => String(chunk)).join('')).toContain('::add-mask::pnu_secret')
-    } finally {
-      write.mockRestore()
-    }
+  it('masks the API key even when the inputs are refused', async () => {
+    const log = await printed(() => failure({ ...minimal, 'api-key': 'pnu_secret', username: 'u', password: 'p' }))
+    expect(log).toContain('::add-mask::pnu_secret')
   })
 })
 
@@ -478,17 +478,8 @@ describe('credentials in a URL', () => {
     it.each(urls)(
       'never shows the credentials of %s: masked first, absent from the message, the log and the summary',
       async (url, secrets) => {
-        let stdout = ''
-        const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-          stdout += String(chunk)
-          return true
-        })
-        try {
-          env.setInputs(inputsFor(url))
-          await run(new ActionsHost())
-        } finally {
-          write.mockRestore()
-        }
+        env.setInputs(inputsFor(url))
+        const stdout = await printed(() => run(new ActionsHost()))
         // Workflow commands escape '%' and line breaks; read them as the runner does.
         const lines = stdout.split('\n').map((line) => line.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
         const masks = lines.filter((line) => line.startsWith('::add-mask::'))

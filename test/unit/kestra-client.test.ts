@@ -1,18 +1,22 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { InputError } from '../../src/errors.js'
 import { ActionsHost } from '../../src/host.js'
 import { getInputs } from '../../src/inputs.js'
 import type { KestraInputs } from '../../src/kestra/inputs.js'
 import { KestraClient } from '../../src/kestra/client.js'
 import { KESTRA_STATE_TYPES, KESTRA_TERMINAL_STATES, kestraPhase } from '../../src/kestra/states.js'
+import { basicAuthorization } from '../support/basic-auth.ts'
 import { useActionEnvironment } from '../support/env.ts'
+import { printed } from '../support/stdout.ts'
+import { closedAfterEach } from '../support/lifetime.ts'
 import { type Recorded, type Reply, type Stub, startStub } from '../support/stub-server.ts'
 
 const env = useActionEnvironment()
 const host = new ActionsHost()
+const serve = closedAfterEach(startStub)
 
 /** The create response Kestra's docs show (how-to-guides/synchronous-executions-api), as the server sends it. */
 const DOCS_CREATE_RESPONSE = {
@@ -47,17 +51,11 @@ const FLOW = {
   ]
 }
 
-let stub: Stub | undefined
-afterEach(async () => {
-  await stub?.close()
-  stub = undefined
-})
-
 async function connect(
   inputs: Record<string, string>,
   reply: (r: Recorded, i: number) => Reply
 ): Promise<{ client: KestraClient; stub: Stub }> {
-  stub = await startStub(reply)
+  const stub = await serve(reply)
   env.setInputs({
     orchestrator: 'kestra',
     url: stub.url,
@@ -127,7 +125,7 @@ describe('KestraClient', () => {
     ])
     expect(url.searchParams.get('revision')).toBe('4')
     expect(url.searchParams.get('scheduleDate')).toBe('2030-01-01T00:00:00.000Z')
-    expect(create.headers.authorization).toBe(`Basic ${Buffer.from('ci@example.com:Ci-Passw0rd').toString('base64')}`)
+    expect(create.headers.authorization).toBe(basicAuthorization('ci@example.com:Ci-Passw0rd'))
     const form = await formOf(create)
     expect(Object.fromEntries([...form.entries()].filter(([, v]) => typeof v === 'string'))).toEqual({
       user: 'John Doe',
@@ -194,23 +192,20 @@ describe('KestraClient', () => {
       {},
       server(() => (posts++ < 4 ? { status: 503, text: 'Service Unavailable' } : { status: 200, json: DOCS_CREATE_RESPONSE }))
     )
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
-    let printed = ''
-    try {
+    let id = ''
+    const log = await printed(async () => {
       const deadline = Date.now() + 120_000
       await client.prepare(deadline)
-      expect((await client.trigger(deadline)).id).toBe('1KWLxLeaXEXNDaXWP7YSKA')
-      printed = write.mock.calls.map(([c]) => String(c)).join('')
-    } finally {
-      write.mockRestore()
-    }
+      id = (await client.trigger(deadline)).id
+    })
+    expect(id).toBe('1KWLxLeaXEXNDaXWP7YSKA')
     const methods = stub.requests.map((r) => (r.method === 'POST' ? 'create' : r.path.includes('search') ? 'search' : 'flow'))
     expect(methods.filter((m) => m === 'create')).toHaveLength(5)
     // Every create after the first follows a search that found nothing.
     for (const [i, m] of methods.entries()) if (m === 'create' && i > 2) expect(methods[i - 1]).toBe('search')
-    expect(
-      printed.split('\n').filter((line) => line.includes('may or may not have created it') && !line.startsWith('::debug::'))
-    ).toHaveLength(1)
+    expect(log.split('\n').filter((line) => line.includes('may or may not have created it') && !line.startsWith('::debug::'))).toHaveLength(
+      1
+    )
   }, 60_000)
 
   it('shows the message of a rejected input and does not retry it', async () => {
@@ -242,7 +237,6 @@ describe('KestraClient', () => {
     process.env.GITHUB_WORKSPACE = process.cwd()
     const first = await connect({ parameters: 'user: x', files: 'user=package.json' }, server())
     await expect(first.client.prepare()).rejects.toThrow("Input 'files' gives a file for 'user', a STRING input: give it in 'parameters'")
-    await stub?.close()
     const second = await connect({}, () => ({ status: 200, json: { ...FLOW, disabled: true } }))
     await expect(second.client.prepare()).rejects.toThrow("flow 'myflow' in namespace 'company.team' is disabled")
   })

@@ -1,51 +1,33 @@
 import { writeFileSync } from 'node:fs'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ActionsHost } from '../../src/host.js'
 import { run } from '../../src/main.js'
 import { useActionEnvironment } from '../support/env.ts'
+import { shown } from '../support/html.ts'
+import { deployment, flowRun, RUN_ID } from '../support/prefect-answers.ts'
 import { captureStdout } from '../support/stdout.ts'
+import { closedAfterEach } from '../support/lifetime.ts'
 import { type Recorded, type Reply, type Stub, startStub } from '../support/stub-server.ts'
 
 const env = useActionEnvironment()
-const RUN_ID = '99999999-8888-4777-8666-555555555555'
-const deployment = {
-  id: '11111111-2222-4333-8444-555555555555',
-  name: 'nightly',
-  flow_id: 'f',
-  status: 'READY',
-  parameter_openapi_schema: { properties: {} }
-}
-const flowRun = (state_type: string, state_name: string, message: string | null = null, name = 'brave-otter') => ({
-  id: RUN_ID,
-  name,
-  state_type,
-  state_name,
-  state: { type: state_type, name: state_name, timestamp: '2026-11-22T18:00:00Z', message }
-})
-
-let stub: Stub | undefined
+const serve = closedAfterEach(startStub)
 const captured = captureStdout()
-afterEach(async () => {
-  await stub?.close()
-  stub = undefined
-})
 
 /** A Prefect API that creates the run and then answers reads from `states`, the last one repeated. */
 async function prefect(states: object[], created: object = flowRun('SCHEDULED', 'Scheduled'), logs: object[] = []): Promise<Stub> {
   let reads = 0
-  stub = await startStub((r: Recorded): Reply => {
+  return serve((r: Recorded): Reply => {
     if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
     if (r.path.endsWith('/create_flow_run')) return { status: 201, json: created }
     if (r.path.endsWith('/logs/filter')) return { status: 200, json: logs }
     return { status: 200, json: states[Math.min(reads++, states.length - 1)] }
   })
-  return stub
 }
 
 /** A Prefect API whose run goes on RUNNING until it is set CANCELLING (accepted), then reads CANCELLED. */
 async function cancellablePrefect(): Promise<Stub> {
   let cancelled = false
-  return startStub((r: Recorded): Reply => {
+  return serve((r: Recorded): Reply => {
     if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
     if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('RUNNING', 'Running') }
     if (r.path.endsWith('/set_state')) {
@@ -84,7 +66,7 @@ describe('run', () => {
   })
 
   it('fails the step on a state in fail-on, with the remote reason, and keeps every output', async () => {
-    const server = await prefect([flowRun('FAILED', 'Failed', 'Flow run encountered an exception: <b>ValueError</b>')])
+    const server = await prefect([flowRun('FAILED', 'Failed', { message: 'Flow run encountered an exception: <b>ValueError</b>' })])
     env.setInputs(inputs(server))
     await run(new ActionsHost())
     expect(process.exitCode).toBe(1)
@@ -95,18 +77,25 @@ describe('run', () => {
     expect(env.summary()).toContain('&#60;b&#62;ValueError&#60;/b&#62;')
   })
 
-  it('treats CRASHED as failed and CANCELLED as cancelled', async () => {
-    const server = await prefect([flowRun('CANCELLED', 'Cancelled')])
+  it.each([
+    ['CRASHED', 'Crashed', 'failed'],
+    ['CANCELLED', 'Cancelled', 'cancelled']
+  ])('treats %s as %s, the step passing when fail-on leaves it out', async (stateType, stateName, outcome) => {
+    const server = await prefect([flowRun(stateType, stateName)])
     env.setInputs(inputs(server, { 'fail-on': 'FAILED' }))
     await run(new ActionsHost())
     expect(process.exitCode).toBeUndefined()
-    expect(env.outputs().outcome).toBe('cancelled')
+    expect(env.outputs()).toMatchObject({ state: stateType, 'state-name': stateName, outcome })
   })
 
   it('cannot be made to run a workflow command by what the orchestrator says', async () => {
     const server = await prefect(
-      [flowRun('FAILED', 'Failed', 'x\n::set-output name=outcome::success\n::add-mask::everything\n##[set-output name=state;]COMPLETED')],
-      flowRun('SCHEDULED', 'Scheduled', null, '::stop-commands::abc')
+      [
+        flowRun('FAILED', 'Failed', {
+          message: 'x\n::set-output name=outcome::success\n::add-mask::everything\n##[set-output name=state;]COMPLETED'
+        })
+      ],
+      flowRun('SCHEDULED', 'Scheduled', { name: '::stop-commands::abc' })
     )
     env.setInputs(inputs(server))
     await run(new ActionsHost())
@@ -150,7 +139,7 @@ describe('run', () => {
   })
 
   it('cancels the run at the timeout by default, and confirms it', async () => {
-    stub = await cancellablePrefect()
+    const stub = await cancellablePrefect()
     env.setInputs(inputs(stub, { timeout: '1s' }))
     await run(new ActionsHost())
     expect(process.exitCode).toBe(1)
@@ -167,7 +156,7 @@ describe('run', () => {
   })
 
   it('cancels the run when the job is cancelled, and says so', async () => {
-    stub = await cancellablePrefect()
+    const stub = await cancellablePrefect()
     env.setInputs(inputs(stub))
     setTimeout(() => process.emit('SIGINT', 'SIGINT'), 1500)
     const started = Date.now()
@@ -184,7 +173,7 @@ describe('run', () => {
 
   it('redacts secret-like parameters and every masked secret in the summary', async () => {
     const withSchema = { ...deployment, parameter_openapi_schema: { properties: { db_password: {}, region: {} } } }
-    stub = await startStub((r: Recorded): Reply => {
+    const stub = await serve((r: Recorded): Reply => {
       if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: withSchema }
       if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('COMPLETED', 'Completed') }
       return { status: 200, json: [] }
@@ -205,10 +194,10 @@ describe('run', () => {
     const message =
       'boom\n\n# Heading\n\n- item\r\n\r\n    indented code\r\r```\nfence\n```\n \t\n<script>x</script> **bold** [link](http://x) | a | b |'
     const withSchema = { ...deployment, parameter_openapi_schema: { properties: { note: {} } } }
-    stub = await startStub((r: Recorded): Reply => {
+    const stub = await serve((r: Recorded): Reply => {
       if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: withSchema }
       if (r.path.endsWith('/create_flow_run'))
-        return { status: 201, json: flowRun('SCHEDULED', 'Sched\n\n# uled', null, 'otter\n\n## run') }
+        return { status: 201, json: flowRun('SCHEDULED', 'Sched\n\n# uled', { name: 'otter\n\n## run' }) }
       if (r.path.endsWith('/logs/filter'))
         return {
           status: 200,
@@ -216,7 +205,7 @@ describe('run', () => {
             ? []
             : [{ id: 'l1', level: 40, timestamp: '2026-11-22T18:00:01Z', message: 'first\n\n# log heading\n\n* star\n\n    code' }]
         }
-      return { status: 200, json: flowRun('FAILED', 'Fai\r\n\r\nled', message, 'otter\n\n## run') }
+      return { status: 200, json: flowRun('FAILED', 'Fai\r\n\r\nled', { message, name: 'otter\n\n## run' }) }
     })
     env.setInputs(inputs(stub, { parameters: 'note: "a\\n\\n# b\\n\\n- c"' }))
     await run(new ActionsHost())
@@ -227,7 +216,7 @@ describe('run', () => {
     // Once our own tags are taken out, nothing is left that HTML or Markdown acts on: the rest is text and character references.
     const rest = summary.replace(/<\/?(h3|h4|table|tr|th|td|p|pre|code|a|b|i|br)( href="[^"<>]*")?>/g, '').replace(/&#\d+;/g, '')
     expect(rest).not.toMatch(/[<>&"'`*_#|[\]\\~!$]/)
-    const decoded = summary.replace(/<br>/g, '\n').replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)))
+    const decoded = shown(summary)
     expect(decoded).toContain(message.replace(/\r\n?/g, '\n'))
     // The log's own continuation lines are indented under their first.
     expect(decoded).toContain('first\n    \n    # log heading\n    \n    * star\n    \n        code')
@@ -239,7 +228,7 @@ describe('run', () => {
 
   it('redacts the value of a secret-like name at any depth of the parameters', async () => {
     const withSchema = { ...deployment, parameter_openapi_schema: { properties: { db: {}, targets: {} } } }
-    stub = await startStub((r: Recorded): Reply => {
+    const stub = await serve((r: Recorded): Reply => {
       if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: withSchema }
       if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('COMPLETED', 'Completed') }
       return { status: 200, json: [] }
@@ -265,7 +254,7 @@ describe('run', () => {
     [{ 'api-key': 'key-1' }, "Check that the account of the key in input 'api-key' (a user or a service account) is allowed to do this."],
     [{}, 'The server needs credentials']
   ])('says on a 403 what to check about the credentials that were sent (%o)', async (credentials, hint) => {
-    stub = await startStub((): Reply => ({ status: 403, json: { detail: 'Forbidden' } }))
+    const stub = await serve((): Reply => ({ status: 403, json: { detail: 'Forbidden' } }))
     env.setInputs(inputs(stub, credentials))
     await run(new ActionsHost())
     expect(process.exitCode).toBe(1)
@@ -288,7 +277,7 @@ describe('run', () => {
       'Parameters checked (dry run: nothing was sent)'
     ]
   ])('does not call the parameters sent when %s', async (_, lookup, extra, heading) => {
-    stub = await startStub((): Reply => lookup as Reply)
+    const stub = await serve((): Reply => lookup as Reply)
     env.setInputs(inputs(stub, { parameters: 'region: eu', ...extra }))
     await run(new ActionsHost())
     const summary = env.summary()
@@ -299,7 +288,7 @@ describe('run', () => {
 
   it('says the parameters were sent once the run exists', async () => {
     const withSchema = { ...deployment, parameter_openapi_schema: { properties: { region: {} } } }
-    stub = await startStub((r: Recorded): Reply => {
+    const stub = await serve((r: Recorded): Reply => {
       if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: withSchema }
       return {
         status: r.path.endsWith('/create_flow_run') ? 201 : 200,
@@ -313,7 +302,7 @@ describe('run', () => {
 
   it('gives duration-seconds 0 for a run cancelled before it started', async () => {
     let cancelled = false
-    stub = await startStub((r: Recorded): Reply => {
+    const stub = await serve((r: Recorded): Reply => {
       if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
       if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('SCHEDULED', 'Scheduled') }
       if (r.path.endsWith('/set_state')) {
@@ -352,7 +341,6 @@ describe('run', () => {
     env.setInputs(inputs(server))
     await run(new ActionsHost())
     expect(env.outputs()['duration-seconds']).toBe('65')
-    await server.close()
     writeFileSync(process.env.GITHUB_OUTPUT as string, '')
     server = await prefect([flowRun('RUNNING', 'Running')])
     env.setInputs(inputs(server, { timeout: '1.6s', 'poll-interval': '1s', 'cancel-on': 'none' }))

@@ -1,38 +1,20 @@
 import { readFileSync } from 'node:fs'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { decide } from '../../src/cancel.js'
 import { post } from '../../src/cleanup.js'
 import { ActionsHost } from '../../src/host.js'
 import { run } from '../../src/main.js'
 import { HANDLINGS, type Handling, type SavedRun } from '../../src/state.js'
 import { useActionEnvironment } from '../support/env.ts'
+import { deployment, flowRun, RUN_ID } from '../support/prefect-answers.ts'
 import { captureStdout } from '../support/stdout.ts'
+import { closedAfterEach } from '../support/lifetime.ts'
 import { type Recorded, type Reply, type Stub, startStub } from '../support/stub-server.ts'
 
 const env = useActionEnvironment()
-const RUN_ID = '99999999-8888-4777-8666-555555555555'
-const API_KEY = 'pnu_post-step-secret'
-const deployment = {
-  id: '11111111-2222-4333-8444-555555555555',
-  name: 'nightly',
-  flow_id: 'f',
-  status: 'READY',
-  parameter_openapi_schema: { properties: {} }
-}
-const flowRun = (state_type: string, state_name: string) => ({
-  id: RUN_ID,
-  name: 'brave-otter',
-  state_type,
-  state_name,
-  state: { type: state_type, name: state_name, timestamp: '2026-11-22T18:00:00Z', message: null }
-})
-
-let stub: Stub | undefined
+const serve = closedAfterEach(startStub)
 const captured = captureStdout()
-afterEach(async () => {
-  await stub?.close()
-  stub = undefined
-})
+const API_KEY = 'pnu_post-step-secret'
 
 /**
  * A Prefect API whose run reads `reads()` until it is set CANCELLING
@@ -40,7 +22,7 @@ afterEach(async () => {
  */
 async function prefect(reads: () => object = () => flowRun('RUNNING', 'Running')): Promise<Stub> {
   let cancelled = false
-  stub = await startStub((r: Recorded): Reply => {
+  return serve((r: Recorded): Reply => {
     if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
     if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('SCHEDULED', 'Scheduled') }
     if (r.path.endsWith('/logs/filter')) return { status: 200, json: [] }
@@ -51,7 +33,6 @@ async function prefect(reads: () => object = () => flowRun('RUNNING', 'Running')
     if (r.path === `/api/flow_runs/${RUN_ID}`) return { status: 200, json: cancelled ? flowRun('CANCELLED', 'Cancelled') : reads() }
     return { status: 404, json: { detail: 'Not Found' } }
   })
-  return stub
 }
 
 const inputs = (server: Stub, extra: Record<string, string> = {}) => ({

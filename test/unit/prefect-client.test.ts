@@ -1,41 +1,27 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ActionsHost } from '../../src/host.js'
 import { getInputs } from '../../src/inputs.js'
 import type { PrefectInputs } from '../../src/prefect/inputs.js'
 import { PrefectClient } from '../../src/prefect/client.js'
 import { useActionEnvironment } from '../support/env.ts'
+import { DEPLOYMENT_ID, deployment as nightly, flowRun, RUN_ID } from '../support/prefect-answers.ts'
+import { printed } from '../support/stdout.ts'
+import { closedAfterEach } from '../support/lifetime.ts'
 import { type Recorded, type Reply, type Stub, startStub } from '../support/stub-server.ts'
 
 const env = useActionEnvironment()
 const host = new ActionsHost()
-const DEPLOYMENT_ID = '11111111-2222-4333-8444-555555555555'
-const RUN_ID = '99999999-8888-4777-8666-555555555555'
+const serve = closedAfterEach(startStub)
 
 const deployment = {
-  id: DEPLOYMENT_ID,
+  ...nightly,
   name: 'nightly ?#1',
-  flow_id: 'f',
-  status: 'READY',
   work_pool_name: null,
   parameter_openapi_schema: { properties: { date: {}, full_refresh: {} } }
 }
-const flowRun = (state_type = 'SCHEDULED', state_name = 'Scheduled', extra: Record<string, unknown> = {}) => ({
-  id: RUN_ID,
-  name: 'brave-otter',
-  state_type,
-  state_name,
-  state: { type: state_type, name: state_name, timestamp: '2026-11-22T18:00:00Z', message: null },
-  ...extra
-})
-
-let stub: Stub | undefined
-afterEach(async () => {
-  await stub?.close()
-  stub = undefined
-})
 
 async function connect(inputs: Record<string, string>, reply: (r: Recorded) => Reply): Promise<{ client: PrefectClient; stub: Stub }> {
-  stub = await startStub(reply)
+  const stub = await serve(reply)
   env.setInputs({ orchestrator: 'prefect', url: `${stub.url}/api`, deployment: 'my flow/nightly ?#1', ...inputs })
   return {
     client: new PrefectClient(getInputs(host) as PrefectInputs, {
@@ -53,7 +39,8 @@ async function connect(inputs: Record<string, string>, reply: (r: Recorded) => R
   }
 }
 
-const happy = (r: Recorded): Reply => (r.method === 'GET' ? { status: 200, json: deployment } : { status: 201, json: flowRun() })
+const happy = (r: Recorded): Reply =>
+  r.method === 'GET' ? { status: 200, json: deployment } : { status: 201, json: flowRun('SCHEDULED', 'Scheduled') }
 
 describe('PrefectClient', () => {
   it('encodes each part of a deployment name and sends only the fields that are set', async () => {
@@ -196,27 +183,21 @@ describe('PrefectClient', () => {
   })
 
   it('warns when nothing polls the deployment, and says what pausing it does and does not do', async () => {
-    const warnings = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
-    try {
-      const { client } = await connect({}, () => ({ status: 200, json: { ...deployment, status: 'NOT_READY', paused: true } }))
-      await client.prepare()
-      const printed = warnings.mock.calls.map(([c]) => String(c)).join('')
-      // A paused deployment still runs a run made through the API (see the integration test): nothing to warn of.
-      expect(printed).not.toContain("::warning::deployment 'my flow/nightly ?#1' is paused")
-      expect(printed).toContain(
-        "deployment 'my flow/nightly ?#1' is paused: Prefect makes no scheduled runs of it, but runs the one created here as usual."
-      )
-      expect(printed).toContain('is NOT_READY: no worker or serve process has polled it lately')
-    } finally {
-      warnings.mockRestore()
-    }
+    const { client } = await connect({}, () => ({ status: 200, json: { ...deployment, status: 'NOT_READY', paused: true } }))
+    const log = await printed(() => client.prepare())
+    // A paused deployment still runs a run made through the API (see the integration test): nothing to warn of.
+    expect(log).not.toContain("::warning::deployment 'my flow/nightly ?#1' is paused")
+    expect(log).toContain(
+      "deployment 'my flow/nightly ?#1' is paused: Prefect makes no scheduled runs of it, but runs the one created here as usual."
+    )
+    expect(log).toMatch(/^::warning::.*is NOT_READY: no worker or serve process has polled it lately/m)
   })
 
   it.each([
     ['answers 404 without the UI', { status: 404, json: { detail: 'Not Found' } }],
     ["answers with the UI's page", { status: 200, text: '<!doctype html><html><body>Prefect</body></html>' }]
   ])('says the url lacks /api when the server %s there and its /api/health answers', async (_, wrong) => {
-    stub = await startStub((r) => (r.path === '/api/health' ? { status: 200, json: true } : (wrong as Reply)))
+    const stub = await serve((r) => (r.path === '/api/health' ? { status: 200, json: true } : (wrong as Reply)))
     env.setInputs({ orchestrator: 'prefect', url: stub.url, deployment: 'it-flow/nightly' })
     const client = new PrefectClient(getInputs(host) as PrefectInputs, { host, origin: {}, userAgent: 'ua' })
     await expect(client.prepare()).rejects.toThrow(
@@ -237,20 +218,18 @@ describe('PrefectClient', () => {
     let creates = 0
     const { client, stub } = await connect({}, (r) => {
       if (r.method === 'GET') return lookUps++ < 6 ? busy : { status: 200, json: deployment }
-      return creates++ < 6 ? busy : { status: 201, json: flowRun() }
+      return creates++ < 6 ? busy : { status: 201, json: flowRun('SCHEDULED', 'Scheduled') }
     })
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
-    let printed = ''
-    try {
+    let id = ''
+    const log = await printed(async () => {
       const deadline = Date.now() + 60_000
       await client.prepare(deadline)
-      expect((await client.trigger(deadline)).id).toBe(RUN_ID)
-      printed = write.mock.calls.map(([c]) => String(c)).join('')
-    } finally {
-      write.mockRestore()
-    }
+      id = (await client.trigger(deadline)).id
+    })
+    expect(id).toBe(RUN_ID)
+    expect(stub.requests.filter((r) => r.method === 'GET')).toHaveLength(7)
     expect(stub.requests.filter((r) => r.method === 'POST')).toHaveLength(7)
-    const told = printed.split('\n').filter((line) => line.includes('503') && !line.startsWith('::debug::'))
+    const told = log.split('\n').filter((line) => line.includes('503') && !line.startsWith('::debug::'))
     expect(told).toEqual([
       expect.stringMatching(/^GET .*\/api\/deployments\/name\/.*: HTTP 503; retrying until the step's timeout/),
       expect.stringMatching(/^POST .*\/create_flow_run: HTTP 503; retrying until the step's timeout/)

@@ -4,35 +4,27 @@ import { isTerminal } from '../../src/orchestrator.js'
 import { PREFECT_STATE_TYPES, PREFECT_TERMINAL_STATES, prefectPhase } from '../../src/prefect/states.js'
 import { outcomeOf } from '../../src/report.js'
 
+const TABLE = [
+  ['SCHEDULED', 'scheduled', false],
+  ['PENDING', 'pending', false],
+  ['RUNNING', 'running', false],
+  ['PAUSED', 'paused', false],
+  ['CANCELLING', 'cancelling', false],
+  ['COMPLETED', 'succeeded', true],
+  ['FAILED', 'failed', true],
+  ['CRASHED', 'failed', true],
+  ['CANCELLED', 'cancelled', true]
+] as const
+
 describe('Prefect states', () => {
-  it.each([
-    ['SCHEDULED', 'scheduled', false],
-    ['PENDING', 'pending', false],
-    ['RUNNING', 'running', false],
-    ['PAUSED', 'paused', false],
-    ['CANCELLING', 'cancelling', false],
-    ['COMPLETED', 'succeeded', true],
-    ['FAILED', 'failed', true],
-    ['CRASHED', 'failed', true],
-    ['CANCELLED', 'cancelled', true]
-  ] as const)('%s is %s, terminal: %s', (type, phase, terminal) => {
+  it.each(TABLE)('%s is %s, terminal: %s', (type, phase, terminal) => {
     expect(prefectPhase(type)).toBe(phase)
     expect(isTerminal(phase)).toBe(terminal)
     expect(PREFECT_TERMINAL_STATES.includes(type)).toBe(terminal)
   })
 
   it('names every state type of the enum in the table above', () => {
-    expect([...PREFECT_STATE_TYPES].sort()).toEqual([
-      'CANCELLED',
-      'CANCELLING',
-      'COMPLETED',
-      'CRASHED',
-      'FAILED',
-      'PAUSED',
-      'PENDING',
-      'RUNNING',
-      'SCHEDULED'
-    ])
+    expect([...PREFECT_STATE_TYPES].sort()).toEqual(TABLE.map(([type]) => type).sort())
   })
 
   it('knows no phase for a state type it has never seen, nor for a state name', () => {

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { escapeHtml, htmlLines } from '../../src/untrusted.js'
-
-/** What a browser shows for our output: character references and `<br>` read back. */
-function shown(html: string): string {
-  return html.replace(/<br>/g, '\n').replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)))
-}
+import { shown } from '../support/html.ts'
 
 /** What HTML or Markdown may act on in a line of text: it starts tags, references, emphasis, code, links, tables, math, escapes. */
 const ACTIVE = /[\r\n<>&"'`*_[\]\\|~!#$]/

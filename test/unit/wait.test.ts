@@ -3,27 +3,13 @@ import { FlowDispatchError } from '../../src/errors.js'
 import type { RunStatus } from '../../src/orchestrator.js'
 import { prefectPhase } from '../../src/prefect/states.js'
 import { type Clock, type WaitHooks, type WaitOptions, waitForRun } from '../../src/wait.js'
+import { fakeClock } from '../support/clock.ts'
 
 const status = (state: string, stateName = state[0] + state.slice(1).toLowerCase()): RunStatus => ({
   state,
   stateName,
   phase: prefectPhase(state)
 })
-
-/** Time that passes only when the loop sleeps: every test sees the same reads at the same times. */
-function fakeClock(): Clock & { sleeps: number[] } {
-  let now = 1_000_000
-  const sleeps: number[] = []
-  return {
-    sleeps,
-    now: () => now,
-    sleep: async (ms, signal) => {
-      signal?.throwIfAborted()
-      sleeps.push(ms)
-      now += ms
-    }
-  }
-}
 
 /** Reads answered from a script (a status, or an error to throw), each read's time noted. */
 function scripted(answers: Array<RunStatus | Error>, clock: Clock) {
@@ -70,7 +56,7 @@ describe.concurrent('waitForRun', () => {
       }
     )
     await waitForRun(status('RUNNING'), options, hooks)
-    expect(clock.sleeps).toEqual([1_000, 2_000, 4_000, 5_000, 5_000])
+    expect(clock.pauses).toEqual([1_000, 2_000, 4_000, 5_000, 5_000])
   })
 
   it('says it is still waiting when nothing changes for a while, not on every read', async () => {
