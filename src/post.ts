@@ -1,3 +1,0 @@
-import { post } from './cleanup.js'
-
-await post()
