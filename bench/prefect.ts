@@ -8,9 +8,12 @@
  *   action's exit, at default settings (poll-interval 10s, logs on);
  * - API requests a minute of waiting, counted at a pass-through proxy;
  * - bundle sizes, and cold start: `node dist/index.js` until it has read and
- *   checked its inputs (a run that stops at a bad input).
+ *   checked its inputs (a run that stops at a bad input); `npm run
+ *   bench:startup` sets that against a bare `node`.
  *
- *   node bench/prefect.ts [repeats]      (Node 24; `npm run bench:prefect`)
+ *   node bench/prefect.ts [repeats] [--trigger]      (Node 24; `npm run bench:prefect`)
+ *
+ * --trigger measures the trigger rows alone (a minute instead of five).
  */
 import { spawnSync } from 'node:child_process'
 import { statSync } from 'node:fs'
@@ -20,7 +23,8 @@ import { runAction } from '../test/support/action.ts'
 import { startFaultProxy } from '../test/support/fault-proxy.ts'
 import { prefectVenv, serveFlow, startPrefectServer } from '../test/support/prefect.ts'
 
-const repeats = Number(process.argv[2] ?? 7)
+const repeats = Number(process.argv.slice(2).find((arg) => /^\d+$/.test(arg)) ?? 7)
+const triggerOnly = process.argv.includes('--trigger')
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = Math.floor(sorted.length / 2)
@@ -96,69 +100,71 @@ try {
   ])
   rows.push(['Trigger a deployment: one `curl` POST (the floor)', `${seconds(floor)} s`, `1×; ${busy} busy (503) answers retried`])
 
-  // 2. Detection latency at default settings, and 3. requests a minute of waiting, counted at a proxy.
-  const latencies: number[] = []
-  let perMinute = 0
-  for (let i = 0; i < Math.max(3, Math.ceil(repeats / 2)); i++) {
-    const proxy = await startFaultProxy(server.apiUrl, () => ({ kind: 'pass' }))
-    const sleep = i === 0 ? 60 : 5 + i * 3
-    const result = await runAction({
-      orchestrator: 'prefect',
-      url: proxy.url,
-      deployment: 'it-flow/bench',
-      parameters: `sleep_seconds: ${sleep}`
-    })
-    const exitedAt = Date.now()
-    await proxy.close()
-    if (result.code !== 0) throw new Error(`action: exit ${result.code}\n${result.stdout}`)
-    const run = (await (await fetch(`${server.apiUrl}/flow_runs/${result.outputs['run-id']}`)).json()) as { end_time: string }
-    latencies.push(exitedAt - Date.parse(run.end_time))
-    if (i === 0) {
-      // Between the create and the run's end: the wait itself.
-      const create = proxy.requests.find((r) => r.path.endsWith('/create_flow_run'))?.at ?? 0
-      const waiting = proxy.requests.filter((r) => r.at > create && r.at <= Date.parse(run.end_time))
-      perMinute = (waiting.length / (Date.parse(run.end_time) - create)) * 60_000
-      const counts = new Map<string, number>()
-      for (const r of waiting) {
-        const kind = `${r.method} ${r.path.replace(/[0-9a-f-]{36}/, '{id}')}`
-        counts.set(kind, (counts.get(kind) ?? 0) + 1)
+  if (!triggerOnly) {
+    // 2. Detection latency at default settings, and 3. requests a minute of waiting, counted at a proxy.
+    const latencies: number[] = []
+    let perMinute = 0
+    for (let i = 0; i < Math.max(3, Math.ceil(repeats / 2)); i++) {
+      const proxy = await startFaultProxy(server.apiUrl, () => ({ kind: 'pass' }))
+      const sleep = i === 0 ? 60 : 5 + i * 3
+      const result = await runAction({
+        orchestrator: 'prefect',
+        url: proxy.url,
+        deployment: 'it-flow/bench',
+        parameters: `sleep_seconds: ${sleep}`
+      })
+      const exitedAt = Date.now()
+      await proxy.close()
+      if (result.code !== 0) throw new Error(`action: exit ${result.code}\n${result.stdout}`)
+      const run = (await (await fetch(`${server.apiUrl}/flow_runs/${result.outputs['run-id']}`)).json()) as { end_time: string }
+      latencies.push(exitedAt - Date.parse(run.end_time))
+      if (i === 0) {
+        // Between the create and the run's end: the wait itself.
+        const create = proxy.requests.find((r) => r.path.endsWith('/create_flow_run'))?.at ?? 0
+        const waiting = proxy.requests.filter((r) => r.at > create && r.at <= Date.parse(run.end_time))
+        perMinute = (waiting.length / (Date.parse(run.end_time) - create)) * 60_000
+        const counts = new Map<string, number>()
+        for (const r of waiting) {
+          const kind = `${r.method} ${r.path.replace(/[0-9a-f-]{36}/, '{id}')}`
+          counts.set(kind, (counts.get(kind) ?? 0) + 1)
+        }
+        const kinds = [...counts].map(([kind, count]) => `${count} ${kind}`)
+        rows.push(['API requests a minute of waiting (60 s run, defaults, logs on)', perMinute.toFixed(1), kinds.join(', ')])
       }
-      const kinds = [...counts].map(([kind, count]) => `${count} ${kind}`)
-      rows.push(['API requests a minute of waiting (60 s run, defaults, logs on)', perMinute.toFixed(1), kinds.join(', ')])
     }
-  }
-  rows.push([
-    'Detection latency: run end (server time) to the action exit, defaults',
-    `${seconds(median(latencies))} s`,
-    `${latencies.length} runs, ${seconds(Math.min(...latencies))}–${seconds(Math.max(...latencies))} s; poll 10 s, then the log's last read and a 2.5 s pause for late lines`
-  ])
+    rows.push([
+      'Detection latency: run end (server time) to the action exit, defaults',
+      `${seconds(median(latencies))} s`,
+      `${latencies.length} runs, ${seconds(Math.min(...latencies))}–${seconds(Math.max(...latencies))} s; poll 10 s, then the log's last read and a 2.5 s pause for late lines`
+    ])
 
-  // 4. Bundle size and cold start.
-  const dist = join(import.meta.dirname, '..', 'dist')
-  const size = (file: string) => `${(statSync(join(dist, file)).size / 1024 / 1024).toFixed(2)} MiB`
-  rows.push([
-    'Bundle size: dist/index.js, dist/post/index.js, dist/cli/index.js',
-    `${size('index.js')}, ${size('post/index.js')}, ${size('cli/index.js')}`,
-    'ncc, minification off'
-  ])
-  const cold: number[] = []
-  for (let i = 0; i < repeats * 3; i++) {
-    // A bad timeout stops the run right after the inputs are read and checked: nothing is sent.
-    const result = await runAction({
-      orchestrator: 'prefect',
-      url: server.apiUrl,
-      deployment: 'it-flow/bench',
-      timeout: 'soon',
-      summary: 'false'
-    })
-    if (!result.stdout.includes("Input 'timeout'")) throw new Error(`cold start: unexpected output\n${result.stdout}`)
-    cold.push(result.elapsedMs)
+    // 4. Bundle size and cold start.
+    const dist = process.env.FLOW_DISPATCH_DIST ?? join(import.meta.dirname, '..', 'dist')
+    const size = (file: string) => `${(statSync(join(dist, file)).size / 1024).toFixed(0)} KiB`
+    rows.push([
+      'Bundle size: dist/index.js (main and post step), dist/cli/index.js',
+      `${size('index.js')}, ${size('cli/index.js')}`,
+      'ncc -m'
+    ])
+    const cold: number[] = []
+    for (let i = 0; i < repeats * 3; i++) {
+      // A bad timeout stops the run right after the inputs are read and checked: nothing is sent.
+      const result = await runAction({
+        orchestrator: 'prefect',
+        url: server.apiUrl,
+        deployment: 'it-flow/bench',
+        timeout: 'soon',
+        summary: 'false'
+      })
+      if (!result.stdout.includes("Input 'timeout'")) throw new Error(`cold start: unexpected output\n${result.stdout}`)
+      cold.push(result.elapsedMs)
+    }
+    rows.push([
+      'Cold start: node dist/index.js until its inputs are read and checked',
+      `${(median(cold)).toFixed(0)} ms`,
+      `${cold.length} runs, Node ${process.version}`
+    ])
   }
-  rows.push([
-    'Cold start: node dist/index.js until its inputs are read and checked',
-    `${(median(cold)).toFixed(0)} ms`,
-    `${cold.length} runs, Node ${process.version}`
-  ])
 } finally {
   await serve.stop()
   await server.stop()

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url'
 
 /** FLOW_DISPATCH_DIST: a bundle made elsewhere (`ncc build ... -o DIR`), so two people can test two bundles at once. */
 const DIST = process.env.FLOW_DISPATCH_DIST ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist')
-const ENTRIES = { main: join(DIST, 'index.js'), post: join(DIST, 'post', 'index.js') }
+/** The action's one bundle, for the main and the post step alike, as action.yml runs it. */
+const ACTION = join(DIST, 'index.js')
 const CLI = join(DIST, 'cli', 'index.js')
 
 export interface ActionResult {
@@ -26,8 +27,11 @@ export interface ActionResult {
 export interface RunOptions {
   /** Copy the step's output to this process's, for the demo. */
   echo?: boolean
-  /** The main step, or the post step (given the main step's saved state, as the runner gives it). */
-  entry?: keyof typeof ENTRIES
+  /**
+   * The main step, or the post step: the same file, given the main step's saved state as the runner gives it
+   * (`STATE_<name>`), where the isPost that main saves at its start sends it down the post path.
+   */
+  entry?: 'main' | 'post'
   state?: Record<string, string>
   /** Sees the output so far each time more arrives; may signal the process, as the runner does on a cancel. */
   watch?: (stdout: string, child: ChildProcess) => void
@@ -61,9 +65,15 @@ export async function runAction(
   const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary'), GITHUB_STATE: join(dir, 'state') }
   for (const file of Object.values(files)) writeFileSync(file, '')
   const inputEnv = Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value]))
+  // A post step run with a state main never saved would run the main path, and pass or fail for the wrong reason.
+  if ((options.entry === 'post') !== (options.state?.isPost === 'true')) {
+    throw new Error(
+      `the ${options.entry ?? 'main'} step given state ${JSON.stringify(options.state ?? {})}: only main's saved state makes a post step`
+    )
+  }
   const stateEnv = Object.fromEntries(Object.entries(options.state ?? {}).map(([name, value]) => [`STATE_${name}`, value]))
   const started = Date.now()
-  const child = spawn(process.execPath, [ENTRIES[options.entry ?? 'main']], {
+  const child = spawn(process.execPath, [ACTION], {
     env: { PATH: process.env.PATH, HOME: dir, RUNNER_TEMP: dir, ...GITHUB_ENV, ...files, ...inputEnv, ...stateEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

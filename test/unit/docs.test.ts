@@ -42,8 +42,8 @@ describe('README and action.yml', () => {
     expect(tableRows('Outputs').map((row) => row[0])).toEqual(Object.keys(action.outputs))
   })
 
-  it('runs the committed bundles on Node 24, the post step only when the job was cancelled', () => {
-    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js', post: 'dist/post/index.js', 'post-if': 'cancelled()' })
+  it('runs the committed bundle on Node 24, for the post step too, which runs only when the job was cancelled', () => {
+    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js', post: 'dist/index.js', 'post-if': 'cancelled()' })
   })
 })
 

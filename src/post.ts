@@ -1,4 +1,0 @@
-import { post } from './cleanup.js'
-import { ActionsHost } from './host.js'
-
-await post(new ActionsHost())
