@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-import { exitSoonIfCancelled } from './cancel.js'
-import { cli } from './cli.js'
+import { quickAnswer } from './usage.js'
 
-const { code, jobCancelled } = await cli(process.argv.slice(2))
-process.exitCode = code
-exitSoonIfCancelled(jobCancelled)
+/** Where `npm run bundle` puts the engine, from this file. */
+const ENGINE = './command/index.js'
+
+/**
+ * The command's launcher, a bundle of its own: `--help` or `--version` alone
+ * is answered here, and anything else loads the command's engine, bundled
+ * next to it (`command/index.js`), which starts the HTTP stack.
+ */
+const quick = quickAnswer(process.argv.slice(2))
+if (quick !== undefined) process.stdout.write(quick)
+else await import(/* webpackIgnore: true */ ENGINE)

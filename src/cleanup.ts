@@ -34,7 +34,7 @@ export async function post(host: Host): Promise<void> {
     // getSavedRun checked that the module exists.
     const module = moduleNamed(saved.orchestrator)
     if (!module) throw new Error(`no orchestrator '${saved.orchestrator}'`)
-    const context = { host, origin: getOrigin(), userAgent: USER_AGENT }
+    const context = { host, origin: await getOrigin(), userAgent: USER_AGENT }
     const location = { server: saved.server, credentials: module.credentials(host), details: saved.details ?? {} }
     await cancelLeftRun(host, context.origin, module.reconnect(location, context), saved)
   } catch (error) {

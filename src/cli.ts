@@ -6,7 +6,7 @@ import { guardCommands, type Host, stepSummary } from './host.js'
 import { run, type RunResult } from './main.js'
 import { parseYamlValue } from './mapping.js'
 import { ORCHESTRATORS } from './orchestrators.js'
-import { VERSION } from './version.js'
+import { answer } from './usage.js'
 
 /**
  * The engine as a command for other CI systems: the action's inputs become
@@ -27,32 +27,6 @@ const REPEATED: Record<string, string> = Object.assign(
 )
 
 export const EXIT = { success: 0, failed: 1, badInput: 2, timedOut: 3, unreachable: 4 } as const
-
-const USAGE = `Usage: flow-dispatch <prefect|kestra> [options]
-
-Starts a Prefect flow run or a Kestra execution, waits for it, and exits with
-its outcome. Options are the GitHub Action's inputs (see the README):
-
-  flow-dispatch prefect --url https://prefect.example.com/api --deployment etl/nightly \\
-    --param date=2026-11-22 --wait
-  flow-dispatch kestra --url https://kestra.example.com --namespace dev --flow inputs_demo \\
-    --param user=ci --label team=data --timeout 30m
-
-  --param name=value    a parameter (Prefect) or input (Kestra); the value is read as YAML,
-                        so 3 is a number and true a boolean: quote it to keep a string
-  --label key=value     a label; --tag name (Prefect), --file input=path (Kestra)
-  --<input> value       any input of the action, e.g. --timeout 30m, --fail-on FAILED
-  --wait / --no-wait    also --logs, --summary, --dry-run, --enforce-parameter-schema
-  --json                print the outputs as one JSON object on stdout, the log on stderr
-  --verbose             print debug lines
-  --help, --version
-
-Credentials may come from the environment instead: PREFECT_API_URL, PREFECT_API_KEY,
-PREFECT_API_AUTH_STRING; KESTRA_URL, KESTRA_API_TOKEN, KESTRA_USERNAME, KESTRA_PASSWORD.
-
-Exit codes: 0 success (also triggered and dry-run), 1 the run failed or was cancelled,
-2 bad input (found before any request, or refused by the orchestrator as invalid),
-3 timeout, 4 the orchestrator could not be reached or read.`
 
 export interface CommandLine {
   orchestrator: string
@@ -329,7 +303,7 @@ export async function cli(argv: string[], streams: Streams = processStreams): Pr
     return { code: EXIT.badInput, jobCancelled: false }
   }
   if (line === 'help' || line === 'version') {
-    streams.stdout(line === 'help' ? `${USAGE}\n` : `${VERSION}\n`)
+    streams.stdout(answer(line))
     return { code: EXIT.success, jobCancelled: false }
   }
   // With --json, stdout carries the result alone.

@@ -30,7 +30,7 @@ export async function run(host: Host): Promise<RunResult> {
   let failure: unknown
   try {
     const inputs = getInputs(host)
-    const origin = getOrigin()
+    const origin = await getOrigin()
     const orchestrator = moduleOf(inputs).connect(inputs, { host, origin, userAgent: USER_AGENT })
     report.begin(orchestrator, { parameters: inputs.parameters, summary: inputs.waiting.summary })
     // The timeout bounds the whole step: no request before the wait may outlive it either.

@@ -1,5 +1,6 @@
-import * as github from '@actions/github'
 import { createHash, randomUUID } from 'node:crypto'
+
+type GitHubContext = typeof import('@actions/github')['context']
 
 /** Where a run was triggered from, so the orchestrator's user can find the CI run. */
 export interface Origin {
@@ -18,9 +19,17 @@ export interface Origin {
   attempt?: string
 }
 
-export function getOrigin(): Origin {
+/**
+ * Read once the inputs are good: `@actions/github` brings Octokit, which a
+ * step that stops at a bad input, or a command outside GitHub, never loads.
+ */
+export async function getOrigin(): Promise<Origin> {
   const env = process.env
-  if (env.GITHUB_REPOSITORY) return githubOrigin(env.GITHUB_REPOSITORY)
+  if (env.GITHUB_REPOSITORY) {
+    // In the bundle, not a chunk of its own: bundled alike, it is only evaluated here.
+    const { context } = await import(/* webpackMode: "eager" */ '@actions/github')
+    return githubOrigin(env.GITHUB_REPOSITORY, context)
+  }
   // A retried GitLab job gets a new job id, a rebuilt Jenkins job a new build number: a new attempt, as on GitHub.
   if (env.GITLAB_CI && env.CI_PROJECT_PATH) {
     return {
@@ -43,8 +52,7 @@ export function getOrigin(): Origin {
   return {}
 }
 
-function githubOrigin(repository: string): Origin {
-  const { context } = github
+function githubOrigin(repository: string, context: GitHubContext): Origin {
   const pullHead = (context.payload.pull_request as { head?: { sha?: string } } | undefined)?.head?.sha
   const runId = context.runId || undefined
   const runAttempt = context.runAttempt || 1

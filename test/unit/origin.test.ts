@@ -5,7 +5,7 @@ import { useActionEnvironment } from '../support/env.ts'
 useActionEnvironment()
 
 describe('where a run comes from, outside GitHub', () => {
-  it('names the GitLab job, and keys the request to it', () => {
+  it('names the GitLab job, and keys the request to it', async () => {
     Object.assign(process.env, {
       GITLAB_CI: 'true',
       CI_PROJECT_PATH: 'acme/etl',
@@ -13,7 +13,7 @@ describe('where a run comes from, outside GitHub', () => {
       CI_JOB_URL: 'https://gitlab.example.com/acme/etl/-/jobs/9',
       CI_JOB_ID: '9'
     })
-    const origin = getOrigin()
+    const origin = await getOrigin()
     expect(originLabels(origin)).toEqual({
       'gitlab.repository': 'acme/etl',
       'gitlab.sha': 'abc',
@@ -25,10 +25,10 @@ describe('where a run comes from, outside GitHub', () => {
     expect(deriveIdempotencyKey(origin, 'deployment-id', { parameters: { a: 2 } })).not.toBe(key)
     // A retried job is a new job id: a new run.
     process.env.CI_JOB_ID = '10'
-    expect(deriveIdempotencyKey(getOrigin(), 'deployment-id', { parameters: { a: 1 } })).not.toBe(key)
+    expect(deriveIdempotencyKey(await getOrigin(), 'deployment-id', { parameters: { a: 1 } })).not.toBe(key)
   })
 
-  it('names the Jenkins build, and keys the request to it', () => {
+  it('names the Jenkins build, and keys the request to it', async () => {
     Object.assign(process.env, {
       JENKINS_URL: 'https://ci.example.com/',
       JOB_NAME: 'etl/main',
@@ -36,7 +36,7 @@ describe('where a run comes from, outside GitHub', () => {
       BUILD_URL: 'https://ci.example.com/job/etl/41/',
       GIT_COMMIT: 'def'
     })
-    const origin = getOrigin()
+    const origin = await getOrigin()
     expect(originLabels(origin)).toEqual({
       'jenkins.repository': 'etl/main',
       'jenkins.sha': 'def',
@@ -45,9 +45,9 @@ describe('where a run comes from, outside GitHub', () => {
     expect(deriveIdempotencyKey(origin, 't', {})).toMatch(/^jenkins\/etl\/main\/41\/[0-9a-f]{16}$/)
   })
 
-  it('has no labels and a random key elsewhere', () => {
+  it('has no labels and a random key elsewhere', async () => {
     for (const name of ['GITLAB_CI', 'JENKINS_URL']) delete process.env[name]
-    const origin = getOrigin()
+    const origin = await getOrigin()
     expect(originLabels(origin)).toEqual({})
     expect(deriveIdempotencyKey(origin, 't', {})).not.toBe(deriveIdempotencyKey(origin, 't', {}))
   })
