@@ -171,8 +171,9 @@ describe('Kestra log follower', () => {
       res.write(text)
     })
     const out = collector()
-    // Polls until one finds the follower stopped reading, 2,000 lines waiting: the server then waits for us.
-    await until(() => follower.next(out.print))
+    // Polls until one finds 2,000 lines waiting, the stream left unread. The pauses double, as the action's do: however slowly
+    // the lines come, the polls before that one took fewer than twice 2,000 of the 9,000, so it comes before the stream ends.
+    for (let ms = 5; !(await follower.next(out.print)); ms *= 2) await pause(ms)
     // The action pauses before its last call; a stream we stopped reading meanwhile is not a quiet one.
     await clock.sleep(1_200)
     // The last call takes the rest, however much, until the stream goes quiet.
