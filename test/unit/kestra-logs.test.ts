@@ -163,7 +163,7 @@ describe('Kestra log follower', () => {
   })
 
   it('leaves a fast stream unread while 2,000 lines wait to be printed, and loses none', async () => {
-    const total = 9_000
+    const total = 20_000
     const { follower, clock } = await serve((_, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
       let text = event('start', {})
@@ -171,9 +171,12 @@ describe('Kestra log follower', () => {
       res.write(text)
     })
     const out = collector()
-    // Polls until one finds 2,000 lines waiting, the stream left unread. The pauses double, as the action's do: however slowly
-    // the lines come, the polls before that one took fewer than twice 2,000 of the 9,000, so it comes before the stream ends.
-    for (let ms = 5; !(await follower.next(out.print)); ms *= 2) await pause(ms)
+    // Polls until one finds 2,000 lines waiting. The pauses double, as the action's do: however slowly the lines come,
+    // the polls before that one took fewer than twice 2,000, so it comes long before the stream ends.
+    let ms = 5
+    for (; !(await follower.next(out.print)); ms *= 2) await pause(ms)
+    // Left alone longer than it took to fill up, the follower takes no more than those 2,000 (the last call's first batch).
+    await pause(2 * ms)
     // The action pauses before its last call; a stream we stopped reading meanwhile is not a quiet one.
     await clock.sleep(1_200)
     // The last call takes the rest, however much, until the stream goes quiet.
