@@ -1,8 +1,9 @@
 import { type ErrorKind, FlowDispatchError, kindOfStatus } from './errors.js'
 import type { Host } from './host.js'
-import { Http, type HttpRequest, type HttpResponse, type HttpStream } from './http.js'
+import { Http, type HttpOptions, type HttpRequest, type HttpResponse, type HttpStream } from './http.js'
 import type { Credentials } from './common-inputs.js'
 import { explain } from './remote.js'
+import type { Clock } from './wait.js'
 
 export interface ApiOptions {
   /** `Prefect`, `Kestra`: for messages. */
@@ -15,6 +16,8 @@ export interface ApiOptions {
   headers?: Record<string, string>
   /** What to check when the server refuses the credentials, by kind of credentials; also what to set when it forbids a request sent without any. */
   credentialHint: (credentials: Credentials) => string
+  /** The clock the requests' deadlines and retry pauses are on; Http's own (the real one) when absent. */
+  clock?: Clock
 }
 
 /**
@@ -30,7 +33,8 @@ export class Api {
     this.http = new Http({
       userAgent: options.userAgent,
       log: options.host,
-      headers: { ...options.headers, ...authorization(options.credentials) }
+      headers: { ...options.headers, ...authorization(options.credentials) },
+      ...(options.clock && clockOptions(options.clock))
     })
   }
 
@@ -125,6 +129,10 @@ function forbiddenHint(host: Host, credentials: Credentials, credentialHint: (cr
 /** The Authorization line of a request shown to the user: its kind, never its value. */
 export function describeAuthorization(credentials: Credentials): string {
   return `Authorization: ${credentials.kind === 'none' ? '(none)' : `${credentials.kind} (redacted)`}`
+}
+
+function clockOptions(clock: Clock): Pick<HttpOptions, 'now' | 'sleep'> {
+  return { now: () => clock.now(), sleep: (ms) => clock.sleep(ms) }
 }
 
 function authorization(credentials: Credentials): Record<string, string> {

@@ -1,6 +1,7 @@
 import type { CommonInputs, Credentials } from './common-inputs.js'
 import type { Host } from './host.js'
 import type { Origin } from './origin.js'
+import type { Clock } from './wait.js'
 
 /**
  * What the action needs from an orchestrator, whatever it is. The wait loop,
@@ -112,6 +113,8 @@ export interface Context {
   host: Host
   origin: Origin
   userAgent: string
+  /** What deadlines, pauses and timing windows are read on: the real clock but in tests. */
+  clock?: Clock
 }
 
 /** Where a run the post step must look after is, as the main step saved it. */

@@ -10,14 +10,14 @@ export type WaitResult =
   /** The orchestrator reported a state this version does not know: it is reported, never waited on. */
   | { kind: 'unknown-state'; status: RunStatus }
 
-/** Time as the loop sees it; tests give one that does not wait. */
+/** Time as the loop and the clients see it; tests give one that does not wait. */
 export interface Clock {
   now(): number
   /** Rejects with the signal's reason when it aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>
 }
 
-const realClock: Clock = {
+export const realClock: Clock = {
   now: () => Date.now(),
   sleep: (ms, signal) => sleep(ms, undefined, { signal })
 }

@@ -1,6 +1,5 @@
 import { openAsBlob, statSync } from 'node:fs'
 import { basename } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Api, describeAuthorization } from '../api.js'
 import { FlowDispatchError, InputError, isTransient } from '../errors.js'
 import { type Credentials, mask } from '../common-inputs.js'
@@ -12,6 +11,7 @@ import type { KestraInputs } from './inputs.js'
 import { KestraLogFollower } from './logs.js'
 import { kestraPhase } from './states.js'
 import { describeInputs, type Field, type FlowInput, formFields, givenLeaves, leafInputs } from './input-values.js'
+import { type Clock, realClock } from '../wait.js'
 
 /**
  * Kestra has no idempotency key, so each create carries this label with a key
@@ -55,13 +55,15 @@ export class KestraClient implements Orchestrator {
 
   private readonly host: Host
   private readonly origin: Origin
+  private readonly clock: Clock
 
   constructor(
     private readonly inputs: KestraInputs,
-    { host, origin, userAgent }: Context
+    { host, origin, userAgent, clock = realClock }: Context
   ) {
     this.host = host
     this.origin = origin
+    this.clock = clock
     this.target = `flow '${inputs.flow}' in namespace '${inputs.namespace}'`
     this.api = new Api({
       product: 'Kestra',
@@ -69,7 +71,8 @@ export class KestraClient implements Orchestrator {
       credentials: inputs.credentials,
       userAgent,
       host,
-      credentialHint
+      credentialHint,
+      clock
     })
   }
 
@@ -221,7 +224,7 @@ export class KestraClient implements Orchestrator {
         }
         return this.toRun(parseJson<Execution>(this.api.ok(response, what), what), true)
       } catch (error) {
-        if (!isTransient(error) || (deadline !== undefined && Date.now() >= deadline)) throw error
+        if (!isTransient(error) || (deadline !== undefined && this.clock.now() >= deadline)) throw error
         failure = error
       }
       const news = `The request to ${what} may or may not have created it (${(failure as Error).message})`
@@ -275,7 +278,7 @@ export class KestraClient implements Orchestrator {
       query.set(`filters[labels][EQUALS][${KEY_LABEL}]`, key)
     }
     const what = `look for an execution of ${this.target} with ${KEY_LABEL}=${key}`
-    const giveUpAt = Math.min(Date.now() + patienceMs, deadline ?? Number.POSITIVE_INFINITY)
+    const giveUpAt = Math.min(this.clock.now() + patienceMs, deadline ?? Number.POSITIVE_INFINITY)
     for (let pause = 1_000; ; pause *= 2) {
       const response = await this.api.send(what, {
         method: 'GET',
@@ -287,15 +290,15 @@ export class KestraClient implements Orchestrator {
       const { results = [] } = parseJson<{ results?: Execution[] }>(this.api.ok(response, what), what)
       if (results.length > 1)
         this.host.warning(`${results.length} executions of ${this.target} carry ${KEY_LABEL}=${key}; following the first`)
-      if (results.length > 0 || Date.now() + pause > giveUpAt) return results[0]
-      await sleep(pause)
+      if (results.length > 0 || this.clock.now() + pause > giveUpAt) return results[0]
+      await this.clock.sleep(pause)
     }
   }
 
   private toRun(execution: Execution, created: boolean): Run {
     const status = toStatus(execution)
     this.lastStatus = status
-    this.createdAt = Date.now()
+    this.createdAt = this.clock.now()
     return { id: execution.id, name: execution.id, url: this.runUrl(execution.id), created, status }
   }
 
@@ -308,7 +311,7 @@ export class KestraClient implements Orchestrator {
       deadline
     })
     if (response.status === 404) {
-      if (this.lastStatus && Date.now() - this.createdAt < VISIBILITY_MS) return this.lastStatus
+      if (this.lastStatus && this.clock.now() - this.createdAt < VISIBILITY_MS) return this.lastStatus
       throw new FlowDispatchError('not-found', `${this.api.serverName} has no execution ${runId}: it was deleted`, { status: 404 })
     }
     this.lastStatus = toStatus(parseJson<Execution>(this.api.ok(response, what), what))
@@ -334,7 +337,7 @@ export class KestraClient implements Orchestrator {
   }
 
   logs(runId: string): LogFollower {
-    return new KestraLogFollower(this.api, (suffix) => this.path(suffix), runId, this.host)
+    return new KestraLogFollower(this.api, (suffix) => this.path(suffix), runId, this.host, this.clock)
   }
 
   runUrl(executionId: string): string {

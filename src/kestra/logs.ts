@@ -1,10 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Api } from '../api.js'
 import { errorMessage, FlowDispatchError, isTransient } from '../errors.js'
 import type { HttpStream } from '../http.js'
 import type { LogFollower, LogLine } from '../orchestrator.js'
 import { parseJson } from '../remote.js'
 import type { Host } from '../host.js'
+import { type Clock, realClock } from '../wait.js'
 
 /** Lines held between two polls before the stream is left unread: the server then waits, not our memory. */
 const MAX_BUFFERED = 2_000
@@ -48,7 +48,9 @@ export class KestraLogFollower implements LogFollower {
     private readonly api: Api,
     private readonly path: (suffix: string) => string,
     private readonly runId: string,
-    private readonly host: Host
+    private readonly host: Host,
+    /** The clock of the quiet and open limits; the stream itself comes in real time. */
+    private readonly clock: Clock = realClock
   ) {
     this.what = `read the logs of execution ${runId}`
   }
@@ -64,11 +66,11 @@ export class KestraLogFollower implements LogFollower {
     // No stream at the end (it could not be opened again): what it would have said, the whole log says.
     if (!this.reading) await this.readWhole(deadline)
     // The stream never ends by itself: take what it sends until it has been quiet a while.
-    const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, Date.now() + FINAL_LIMIT_MS)
+    const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, this.clock.now() + FINAL_LIMIT_MS)
     do {
       this.flush(print)
-      await sleep(50)
-    } while (this.reading && Date.now() < until && Date.now() - this.lastEventAt < QUIET_MS)
+      await this.clock.sleep(50)
+    } while (this.reading && this.clock.now() < until && this.clock.now() - this.lastEventAt < QUIET_MS)
     this.flush(print)
     this.close()
     return false
@@ -82,7 +84,7 @@ export class KestraLogFollower implements LogFollower {
     if (this.buffered.length > 0) print(this.buffered.splice(0).sort(byTime))
     if (this.resume) {
       // A stream we had stopped reading was not quiet: it was waiting for us.
-      this.lastEventAt = Date.now()
+      this.lastEventAt = this.clock.now()
       this.resume()
       this.resume = undefined
     }
@@ -102,7 +104,7 @@ export class KestraLogFollower implements LogFollower {
     }
     let stream: HttpStream
     try {
-      const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, Date.now() + OPEN_LIMIT_MS)
+      const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, this.clock.now() + OPEN_LIMIT_MS)
       stream = await this.api.open(
         `follow the logs of execution ${this.runId}`,
         this.path(`/logs/${encodeURIComponent(this.runId)}/follow`),
@@ -135,7 +137,7 @@ export class KestraLogFollower implements LogFollower {
     this.mode = 'follow'
     this.stream = stream
     // A new stream replays before it says anything new: it is not quiet yet.
-    this.lastEventAt = Date.now()
+    this.lastEventAt = this.clock.now()
     this.reading = this.pump(stream, this.taken).finally(() => {
       this.reading = undefined
     })
@@ -153,7 +155,7 @@ export class KestraLogFollower implements LogFollower {
         for (const event of events) {
           const entry = parseEvent(event)
           if (!entry) continue
-          this.lastEventAt = Date.now()
+          this.lastEventAt = this.clock.now()
           if (skip > 0) {
             skip--
             continue

@@ -1,3 +1,5 @@
+import { setImmediate as turn } from 'node:timers/promises'
+
 /**
  * A clock for code that takes `now` and `sleep`: it stands still but for the
  * pauses the code takes, which it notes instead of waiting them out. A test
@@ -19,6 +21,9 @@ export function fakeClock(start = Date.parse('2026-11-22T18:00:00Z')): FakeClock
     sleep: async (ms) => {
       pauses.push(ms)
       time += ms
+      // One turn of the event loop, as a real pause gives: what a socket has received by then is delivered, so code
+      // that pauses while a stream comes in (the Kestra log follower) sees it come in, in pauses, not in wall time.
+      await turn()
     },
     pauses
   }

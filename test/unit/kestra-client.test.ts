@@ -9,6 +9,7 @@ import type { KestraInputs } from '../../src/kestra/inputs.js'
 import { KestraClient } from '../../src/kestra/client.js'
 import { KESTRA_STATE_TYPES, KESTRA_TERMINAL_STATES, kestraPhase } from '../../src/kestra/states.js'
 import { basicAuthorization } from '../support/basic-auth.ts'
+import { type FakeClock, fakeClock } from '../support/clock.ts'
 import { useActionEnvironment } from '../support/env.ts'
 import { printed } from '../support/stdout.ts'
 import { closedAfterEach } from '../support/lifetime.ts'
@@ -51,10 +52,11 @@ const FLOW = {
   ]
 }
 
+/** A client of a stub server, on a clock of its own that moves only by the pauses the client takes (and the test's). */
 async function connect(
   inputs: Record<string, string>,
   reply: (r: Recorded, i: number) => Reply
-): Promise<{ client: KestraClient; stub: Stub }> {
+): Promise<{ client: KestraClient; stub: Stub; clock: FakeClock }> {
   const stub = await serve(reply)
   env.setInputs({
     orchestrator: 'kestra',
@@ -73,7 +75,8 @@ async function connect(
     runUrl: 'https://github.com/acme/etl/actions/runs/1/attempts/1',
     attempt: 'acme/etl/1/1/j/s'
   }
-  return { client: new KestraClient(getInputs(host) as KestraInputs, { host, origin, userAgent: 'ua' }), stub }
+  const clock = fakeClock()
+  return { client: new KestraClient(getInputs(host) as KestraInputs, { host, origin, userAgent: 'ua', clock }), stub, clock }
 }
 
 /** A server whose search finds nothing, flow look-up finds FLOW and create answers `create`. */
@@ -84,6 +87,11 @@ const server =
     if (r.path.startsWith('/api/v1/main/executions/search')) return { status: 200, json: { results: [], total: 0 } }
     return create(r)
   }
+
+/** What each request was, in order: the flow look-up, a search by key, a create. */
+function kinds(requests: Recorded[]): Array<'flow' | 'search' | 'create'> {
+  return requests.map((r) => (r.method === 'POST' ? 'create' : r.path.includes('search') ? 'search' : 'flow'))
+}
 
 async function formOf(request: Recorded): Promise<FormData> {
   return new Request('http://x/', {
@@ -173,40 +181,57 @@ describe('KestraClient', () => {
 
   it('creates again only when the look-up after a failed create finds nothing', async () => {
     let posts = 0
-    const { client, stub } = await connect(
+    const { client, stub, clock } = await connect(
       {},
       server(() => (posts++ === 0 ? { status: 503, text: 'busy' } : { status: 200, json: DOCS_CREATE_RESPONSE }))
     )
     await client.prepare()
     expect((await client.trigger()).id).toBe('1KWLxLeaXEXNDaXWP7YSKA')
-    const methods = stub.requests.map((r) => (r.method === 'POST' ? 'create' : r.path.includes('search') ? 'search' : 'flow'))
-    expect(methods[0]).toBe('flow')
-    expect(methods.slice(1, 3)).toEqual(['search', 'create'])
-    expect(methods.slice(3, -1).every((m) => m === 'search')).toBe(true)
-    expect(methods.at(-1)).toBe('create')
-  }, 30_000)
+    // The look-up gives a create that may have happened 10 s to become visible, pausing 1, 2 and 4 s: four searches, then the new create.
+    expect(kinds(stub.requests)).toEqual(['flow', 'search', 'create', 'search', 'search', 'search', 'search', 'create'])
+    expect(clock.pauses).toEqual([1_000, 2_000, 4_000])
+  })
 
   it('goes on creating through a busy server until the deadline, not a number of tries, looking by key before each, and says so once', async () => {
     let posts = 0
-    const { client, stub } = await connect(
+    const { client, stub, clock } = await connect(
       {},
       server(() => (posts++ < 4 ? { status: 503, text: 'Service Unavailable' } : { status: 200, json: DOCS_CREATE_RESPONSE }))
     )
     let id = ''
     const log = await printed(async () => {
-      const deadline = Date.now() + 120_000
+      const deadline = clock.now() + 120_000
       await client.prepare(deadline)
       id = (await client.trigger(deadline)).id
     })
     expect(id).toBe('1KWLxLeaXEXNDaXWP7YSKA')
-    const methods = stub.requests.map((r) => (r.method === 'POST' ? 'create' : r.path.includes('search') ? 'search' : 'flow'))
-    expect(methods.filter((m) => m === 'create')).toHaveLength(5)
-    // Every create after the first follows a search that found nothing.
-    for (const [i, m] of methods.entries()) if (m === 'create' && i > 2) expect(methods[i - 1]).toBe('search')
+    // Five creates, more than a request's own tries (maxAttempts 5 counts the first): every one after the first follows look-ups that found nothing.
+    const lookUps = ['search', 'search', 'search', 'search']
+    expect(kinds(stub.requests)).toEqual(['flow', 'search', 'create', ...[1, 2, 3, 4].flatMap(() => [...lookUps, 'create'])])
+    expect(clock.pauses).toEqual([1, 2, 3, 4].flatMap(() => [1_000, 2_000, 4_000]))
     expect(log.split('\n').filter((line) => line.includes('may or may not have created it') && !line.startsWith('::debug::'))).toHaveLength(
       1
     )
-  }, 60_000)
+  })
+
+  it('stops creating through a server that stays busy at the deadline, and not before', async () => {
+    const { client, stub, clock } = await connect(
+      {},
+      server(() => ({ status: 503, text: 'Service Unavailable' }))
+    )
+    const deadline = clock.now() + 60_000
+    await client.prepare(deadline)
+    const failure = await printed(() => client.trigger(deadline)).then(
+      () => undefined,
+      (error: unknown) => error
+    )
+    expect(failure).toMatchObject({ kind: 'transient' })
+    // Each round is a create and 7 s of look-ups (10 s at most, a third of the visibility window), until the time is up.
+    const creates = kinds(stub.requests).filter((kind) => kind === 'create')
+    expect(creates).toHaveLength(10)
+    expect(clock.now()).toBe(deadline)
+    expect(clock.pauses.reduce((sum, ms) => sum + ms, 0)).toBe(60_000)
+  })
 
   it('shows the message of a rejected input and does not retry it', async () => {
     const { client, stub } = await connect(
@@ -243,11 +268,11 @@ describe('KestraClient', () => {
 
   it('keeps the last state while a new execution is not visible yet, and reads outputs and duration', async () => {
     let reads = 0
-    const { client } = await connect(
+    const { client, clock } = await connect(
       {},
       server((r) => {
         if (r.method === 'POST') return { status: 200, json: DOCS_CREATE_RESPONSE }
-        if (reads++ === 0) return { status: 404, json: { message: 'Not Found' } }
+        if (reads++ < 3) return { status: 404, json: { message: 'Not Found' } }
         return {
           status: 200,
           json: {
@@ -269,6 +294,11 @@ describe('KestraClient', () => {
     await client.prepare()
     const run = await client.trigger()
     expect(await client.read(run.id)).toMatchObject({ state: 'CREATED' })
+    // Not visible yet for up to 30 s after the create (VISIBILITY_MS); after that, a 404 means the execution is gone.
+    await clock.sleep(29_999)
+    expect(await client.read(run.id)).toMatchObject({ state: 'CREATED' })
+    await clock.sleep(1)
+    await expect(client.read(run.id)).rejects.toThrow(`has no execution ${run.id}: it was deleted`)
     expect(await client.read(run.id)).toEqual({
       state: 'WARNING',
       stateName: 'WARNING',

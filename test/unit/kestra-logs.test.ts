@@ -5,9 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Api } from '../../src/api.js'
 import { byTime, KestraLogFollower } from '../../src/kestra/logs.js'
 import { ActionsHost } from '../../src/host.js'
+import type { LogLine } from '../../src/orchestrator.js'
+import { type FakeClock, fakeClock } from '../support/clock.ts'
+import { printed } from '../support/stdout.ts'
 
 const host = new ActionsHost()
-import type { LogLine } from '../../src/orchestrator.js'
 
 const RUN = '4Zx9kqLmN2pQrStUvWxYz1'
 const entry = (n: number) => ({
@@ -27,10 +29,13 @@ afterEach(async () => {
   close = undefined
 })
 
-/** A server for one execution's log; `handle` answers the follow and read requests. */
+/**
+ * A server for one execution's log; `handle` answers the follow and read requests. The follower is on a
+ * clock that moves only by its pauses (and the test's), each of which lets the socket deliver what it has.
+ */
 async function serve(
   handle: (req: IncomingMessage, res: ServerResponse, index: number) => void
-): Promise<{ follower: KestraLogFollower; paths: string[]; open: () => number }> {
+): Promise<{ follower: KestraLogFollower; paths: string[]; open: () => number; clock: FakeClock }> {
   const paths: string[] = []
   const streams = new Set<ServerResponse>()
   const server = createServer((req, res) => {
@@ -49,11 +54,30 @@ async function serve(
     server.close()
     await once(server, 'close')
   }
-  const api = new Api({ product: 'Kestra', server: url, credentials: { kind: 'none' }, userAgent: 'test', host, credentialHint: () => '' })
-  return { follower: new KestraLogFollower(api, (suffix) => `${url}/api/v1/main${suffix}`, RUN, host), paths, open: () => streams.size }
+  const clock = fakeClock()
+  const api = new Api({
+    product: 'Kestra',
+    server: url,
+    credentials: { kind: 'none' },
+    userAgent: 'test',
+    host,
+    credentialHint: () => '',
+    clock
+  })
+  return {
+    follower: new KestraLogFollower(api, (suffix) => `${url}/api/v1/main${suffix}`, RUN, host, clock),
+    paths,
+    open: () => streams.size,
+    clock
+  }
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Waits for what the sockets do, however long the machine takes: the test's own timeout is the only limit. */
+async function until(done: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await done())) await pause(5)
+}
 
 function collector(): { print: (lines: LogLine[]) => void; messages: string[]; batches: number[] } {
   const messages: string[] = []
@@ -71,17 +95,17 @@ function collector(): { print: (lines: LogLine[]) => void; messages: string[]; b
 describe('Kestra log follower', () => {
   it('follows the server-sent events, and after a drop skips the lines the new stream replays', async () => {
     const sent = [0, 1, 2]
+    let drop = () => {}
     const { follower, paths, open } = await serve((_, res, index) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
       res.write(event('start', {}))
       for (const n of sent) res.write(event('progress', entry(n)))
       if (index === 0) {
-        // Two more lines live, then the connection drops.
-        setTimeout(() => {
+        // Two more lines live, then the connection drops once they are sent.
+        drop = () => {
           sent.push(3, 4)
-          res.write(event('progress', entry(3)) + event('progress', entry(4)))
-          setTimeout(() => res.socket?.destroy(), 50)
-        }, 100)
+          res.write(event('progress', entry(3)) + event('progress', entry(4)), () => res.socket?.destroy())
+        }
       } else {
         sent.push(5)
         res.write(event('progress', entry(5)))
@@ -89,13 +113,17 @@ describe('Kestra log follower', () => {
     })
     const out = collector()
     await follower.next(out.print)
-    await pause(400)
-    await follower.next(out.print)
+    drop()
+    // The action goes on polling; the poll after the drop opens the stream again.
+    await until(async () => {
+      await follower.next(out.print)
+      return paths.length > 1
+    })
     await follower.next(out.print, undefined, true)
     expect(out.messages).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4', 'line 5'])
     expect(paths).toEqual([`/api/v1/main/logs/${RUN}/follow`, `/api/v1/main/logs/${RUN}/follow`])
-    await pause(50)
-    expect(open()).toBe(0)
+    // The last call closed the stream: the server sees it go.
+    await until(() => open() === 0)
   })
 
   it('reads the log whole each poll where the server has no stream, printing only what is new', async () => {
@@ -126,28 +154,31 @@ describe('Kestra log follower', () => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify([entry(0), entry(1)]))
     })
     const out = collector()
-    const started = Date.now()
-    await follower.next(out.print)
-    expect(Date.now() - started).toBeLessThan(7_000)
+    // The headers are given OPEN_LIMIT_MS (5 s), not a request's 30 s: a real timer, for the socket really stalls.
+    const log = await printed(() => follower.next(out.print))
+    expect(log).toContain('/follow: no answer within 5.0s)); reading the log whole each poll instead')
     await follower.next(out.print, undefined, true)
     expect(out.messages).toEqual(['line 0', 'line 1'])
     expect(paths.filter((path) => path.endsWith('/follow'))).toHaveLength(1)
   })
 
   it('leaves a fast stream unread while 2,000 lines wait to be printed, and loses none', async () => {
-    const total = 9_000
-    const { follower } = await serve((_, res) => {
+    const total = 20_000
+    const { follower, clock } = await serve((_, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
       let text = event('start', {})
       for (let n = 0; n < total; n++) text += event('progress', entry(n))
       res.write(text)
     })
     const out = collector()
-    await follower.next(out.print)
-    await pause(300)
-    expect(await follower.next(out.print), 'more waiting').toBe(true)
+    // Polls until one finds 2,000 lines waiting. The pauses double, as the action's do: however slowly the lines come,
+    // the polls before that one took fewer than twice 2,000, so it comes long before the stream ends.
+    let ms = 5
+    for (; !(await follower.next(out.print)); ms *= 2) await pause(ms)
+    // Left alone longer than it took to fill up, the follower takes no more than those 2,000 (the last call's first batch).
+    await pause(2 * ms)
     // The action pauses before its last call; a stream we stopped reading meanwhile is not a quiet one.
-    await pause(1_200)
+    await clock.sleep(1_200)
     // The last call takes the rest, however much, until the stream goes quiet.
     await follower.next(out.print, undefined, true)
     expect(Math.max(...out.batches)).toBeLessThanOrEqual(2_000 + 500)
