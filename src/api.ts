@@ -3,7 +3,7 @@ import type { Host } from './host.js'
 import { Http, type HttpOptions, type HttpRequest, type HttpResponse, type HttpStream } from './http.js'
 import type { Credentials } from './common-inputs.js'
 import { explain } from './remote.js'
-import type { Clock } from './wait.js'
+import type { Clock } from './clock.js'
 
 export interface ApiOptions {
   /** `Prefect`, `Kestra`: for messages. */

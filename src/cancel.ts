@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import type { Clock } from './clock.js'
 import type { WaitSettings } from './common-inputs.js'
 import { formatDuration } from './duration.js'
 import { errorMessage } from './errors.js'
@@ -59,7 +59,7 @@ interface CancelResult {
  * `budgetMs` has passed: a cancellation nobody confirmed is reported as such.
  */
 async function cancelAndConfirm(
-  host: Host,
+  { host, clock }: { host: Host; clock: Clock },
   orchestrator: Orchestrator,
   run: Pick<Run, 'id'>,
   last: RunStatus,
@@ -67,7 +67,7 @@ async function cancelAndConfirm(
   budgetMs: number,
   onChange: (status: RunStatus) => void
 ): Promise<CancelResult> {
-  const deadline = Date.now() + budgetMs
+  const deadline = clock.now() + budgetMs
   let status = last
   const see = (next: RunStatus): void => {
     if (!sameState(next, status)) onChange(next)
@@ -75,8 +75,8 @@ async function cancelAndConfirm(
   }
   try {
     see(await orchestrator.cancel(run.id, reason, deadline))
-    while (!(status.phase && isTerminal(status.phase)) && Date.now() + CONFIRM_PAUSE_MS < deadline) {
-      await sleep(CONFIRM_PAUSE_MS)
+    while (!(status.phase && isTerminal(status.phase)) && clock.now() + CONFIRM_PAUSE_MS < deadline) {
+      await clock.sleep(CONFIRM_PAUSE_MS)
       see(await orchestrator.read(run.id, deadline))
     }
   } catch (error) {
@@ -88,6 +88,7 @@ async function cancelAndConfirm(
 /** A run the main step was watching when its wait ended without the run ending. */
 export interface Watch {
   host: Host
+  clock: Clock
   origin: Origin
   orchestrator: Orchestrator
   run: Run
@@ -97,12 +98,15 @@ export interface Watch {
 }
 
 /** The wait timed out: cancel the run if cancel-on says so, and fail the step either way. */
-export async function settleTimeout({ host, origin, orchestrator, run, waiting, report, state }: Watch, last: RunStatus): Promise<void> {
+export async function settleTimeout(
+  { host, clock, origin, orchestrator, run, waiting, report, state }: Watch,
+  last: RunStatus
+): Promise<void> {
   const limit = formatDuration(waiting.timeoutSeconds)
   let message = `${orchestrator.product} run ${run.id} did not end within the timeout of ${limit}; it was ${last.state} (${last.stateName})`
   if (waiting.cancelOn.timeout) {
     const reason = cancelReason(`the wait timed out after ${limit}`, origin)
-    const { status, confirmed } = await cancelAndConfirm(host, orchestrator, run, last, reason, TIMEOUT_BUDGET_MS, (next) =>
+    const { status, confirmed } = await cancelAndConfirm({ host, clock }, orchestrator, run, last, reason, TIMEOUT_BUDGET_MS, (next) =>
       report.changed(next)
     )
     state.handling = confirmed ? 'ended' : 'cancel-asked'
@@ -118,7 +122,10 @@ export async function settleTimeout({ host, origin, orchestrator, run, waiting, 
 }
 
 /** The job was cancelled while the step waited: cancel the run if cancel-on says so. */
-export async function settleJobCancel({ host, origin, orchestrator, run, waiting, report, state }: Watch, last: RunStatus): Promise<void> {
+export async function settleJobCancel(
+  { host, clock, origin, orchestrator, run, waiting, report, state }: Watch,
+  last: RunStatus
+): Promise<void> {
   if (!waiting.cancelOn.jobCancel) {
     state.handling = 'left-at-job-cancel'
     const message = `The job was cancelled; ${orchestrator.product} run ${run.id} was left ${last.state}, as cancel-on asks: ${run.url}`
@@ -127,7 +134,7 @@ export async function settleJobCancel({ host, origin, orchestrator, run, waiting
     return
   }
   const reason = cancelReason('the job was cancelled', origin)
-  const { status, confirmed } = await cancelAndConfirm(host, orchestrator, run, last, reason, SIGNAL_BUDGET_MS, (next) =>
+  const { status, confirmed } = await cancelAndConfirm({ host, clock }, orchestrator, run, last, reason, SIGNAL_BUDGET_MS, (next) =>
     report.changed(next)
   )
   state.handling = confirmed ? 'ended' : 'cancel-asked'
@@ -173,7 +180,12 @@ export function decide(saved: SavedRun): PostDecision {
 }
 
 /** The post step's cancel of a run its killed main step left: it only ever warns, for a cleanup must not fail a cancelled job. */
-export async function cancelLeftRun(host: Host, origin: Origin, orchestrator: Orchestrator, saved: SavedRun): Promise<void> {
+export async function cancelLeftRun(
+  { host, clock }: { host: Host; clock: Clock },
+  origin: Origin,
+  orchestrator: Orchestrator,
+  saved: SavedRun
+): Promise<void> {
   const { runId, runUrl } = saved
   const status = await orchestrator.read(runId)
   if (status.phase && isTerminal(status.phase)) {
@@ -181,7 +193,7 @@ export async function cancelLeftRun(host: Host, origin: Origin, orchestrator: Or
     return
   }
   const reason = cancelReason('the GitHub job was cancelled', origin)
-  const result = await cancelAndConfirm(host, orchestrator, { id: runId }, status, reason, POST_BUDGET_MS, (next) =>
+  const result = await cancelAndConfirm({ host, clock }, orchestrator, { id: runId }, status, reason, POST_BUDGET_MS, (next) =>
     host.info(`${orchestrator.product} run ${runId}: ${next.state} (${next.stateName})`)
   )
   if (result.confirmed) host.info(`Cancelled ${orchestrator.product} run ${runId}: it ended ${result.status.state}. ${runUrl}`)

@@ -1,6 +1,7 @@
 import { cancelLeftRun, decide } from './cancel.js'
 import { errorMessage } from './errors.js'
 import type { Host } from './host.js'
+import { type Clock, realClock } from './clock.js'
 import { moduleNamed } from './orchestrators.js'
 import { getOrigin } from './origin.js'
 import { getSavedRun, type SavedRun } from './state.js'
@@ -13,7 +14,7 @@ import { USER_AGENT } from './version.js'
  * for the credentials. It only ever warns: a cleanup must not turn a
  * cancelled job into a failed one.
  */
-export async function post(host: Host): Promise<void> {
+export async function post(host: Host, { clock = realClock }: { clock?: Clock } = {}): Promise<void> {
   let saved: SavedRun | undefined
   try {
     saved = getSavedRun(host)
@@ -34,9 +35,9 @@ export async function post(host: Host): Promise<void> {
     // getSavedRun checked that the module exists.
     const module = moduleNamed(saved.orchestrator)
     if (!module) throw new Error(`no orchestrator '${saved.orchestrator}'`)
-    const context = { host, origin: await getOrigin(), userAgent: USER_AGENT }
+    const context = { host, origin: await getOrigin(), userAgent: USER_AGENT, clock }
     const location = { server: saved.server, credentials: module.credentials(host), details: saved.details ?? {} }
-    await cancelLeftRun(host, context.origin, module.reconnect(location, context), saved)
+    await cancelLeftRun({ host, clock }, context.origin, module.reconnect(location, context), saved)
   } catch (error) {
     host.warning(`Could not cancel run ${saved.runId}: ${errorMessage(error)}`)
   }

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import type { Clock } from './clock.js'
 import { errorMessage, isTransient } from './errors.js'
 import type { Host } from './host.js'
 import type { LogFollower, Orchestrator, Run } from './orchestrator.js'
@@ -15,7 +15,8 @@ export class LogPrinter {
     private readonly host: Host,
     private readonly orchestrator: Orchestrator,
     private readonly run: Run,
-    private readonly report: Report
+    private readonly report: Report,
+    private readonly clock: Clock
   ) {
     this.follower = orchestrator.logs(run.id)
   }
@@ -35,8 +36,8 @@ export class LogPrinter {
 
   /** Everything left, then once more a moment after the end: lines are shipped in batches, the last may come late. */
   async drain(deadline: number): Promise<void> {
-    while ((await this.next(deadline)) && Date.now() < deadline);
-    await sleep(Math.min(DRAIN_PAUSE_MS, Math.max(0, deadline - Date.now())))
+    while ((await this.next(deadline)) && this.clock.now() < deadline);
+    await this.clock.sleep(Math.min(DRAIN_PAUSE_MS, Math.max(0, deadline - this.clock.now())))
     await this.next(deadline, true)
   }
 

@@ -9,6 +9,7 @@ import { getOrigin } from './origin.js'
 import { type Outcome, outcomeOf, Report } from './report.js'
 import { MainState } from './state.js'
 import { waitForRun, type WaitResult } from './wait.js'
+import { type Clock, realClock } from './clock.js'
 import { USER_AGENT } from './version.js'
 
 export interface RunResult {
@@ -23,18 +24,18 @@ export interface RunResult {
  * request, create the run, wait for it and settle how it ended, all told
  * through `host`. Every failure ends in one `failStep`.
  */
-export async function run(host: Host): Promise<RunResult> {
-  const report = new Report(host)
+export async function run(host: Host, { clock = realClock }: { clock?: Clock } = {}): Promise<RunResult> {
+  const report = new Report(host, clock)
   const state = new MainState(host)
   const cancellation = watchJobCancellation(host)
   let failure: unknown
   try {
     const inputs = getInputs(host)
     const origin = await getOrigin()
-    const orchestrator = moduleOf(inputs).connect(inputs, { host, origin, userAgent: USER_AGENT })
+    const orchestrator = moduleOf(inputs).connect(inputs, { host, origin, userAgent: USER_AGENT, clock })
     report.begin(orchestrator, { parameters: inputs.parameters, summary: inputs.waiting.summary })
     // The timeout bounds the whole step: no request before the wait may outlive it either.
-    const deadline = Date.now() + inputs.waiting.timeoutSeconds * 1000
+    const deadline = clock.now() + inputs.waiting.timeoutSeconds * 1000
     await orchestrator.prepare(deadline)
     if (inputs.dryRun) {
       host.info(`Dry run: nothing is created. The request that would be sent:\n${(await orchestrator.dryRun(deadline)).join('\n')}`)
@@ -42,7 +43,7 @@ export async function run(host: Host): Promise<RunResult> {
     } else {
       if (cancellation.signal.aborted)
         throw new FlowDispatchError('cancelled', 'The job was cancelled before the run was created; nothing was created.')
-      await start({ host, origin, orchestrator, inputs, report, state }, deadline, cancellation.signal)
+      await start({ host, origin, clock, orchestrator, inputs, report, state }, deadline, cancellation.signal)
     }
   } catch (error) {
     failure = error
@@ -91,13 +92,17 @@ async function start({ inputs, ...step }: Start, deadline: number, signal: Abort
 }
 
 /** Waits for the run, its log in a group of the step's log when it is followed. */
-async function follow({ host, orchestrator, run, waiting, report }: Watch, deadline: number, signal: AbortSignal): Promise<WaitResult> {
-  const printer = waiting.logs ? new LogPrinter(host, orchestrator, run, report) : undefined
+async function follow(
+  { host, clock, orchestrator, run, waiting, report }: Watch,
+  deadline: number,
+  signal: AbortSignal
+): Promise<WaitResult> {
+  const printer = waiting.logs ? new LogPrinter(host, orchestrator, run, report, clock) : undefined
   try {
     return await inGroup(host, printer && `${orchestrator.product} run '${run.name}': states and log`, async () => {
       const result = await waitForRun(
         run.status,
-        { deadline, pollIntervalMs: waiting.pollIntervalSeconds * 1000, signal },
+        { deadline, pollIntervalMs: waiting.pollIntervalSeconds * 1000, signal, clock },
         {
           read: (until) => orchestrator.read(run.id, until),
           onChange: (next) => report.changed(next),

@@ -1,7 +1,7 @@
 import type { CommonInputs, Credentials } from './common-inputs.js'
 import type { Host } from './host.js'
 import type { Origin } from './origin.js'
-import type { Clock } from './wait.js'
+import type { Clock } from './clock.js'
 
 /**
  * What the action needs from an orchestrator, whatever it is. The wait loop,

@@ -1,6 +1,7 @@
 import { formatDuration } from './duration.js'
 import { isTerminal, type LogLine, type Orchestrator, type Phase, type Run, type RunStatus, type TerminalPhase } from './orchestrator.js'
 import type { Host } from './host.js'
+import { type Clock, realClock } from './clock.js'
 import { escapeHtml, htmlLines } from './untrusted.js'
 
 export type Outcome = 'success' | 'failed' | 'cancelled' | 'timed-out' | 'triggered' | 'dry-run' | 'error'
@@ -47,7 +48,10 @@ export class Report {
   private readonly timeline: Array<{ time: string; state: string }> = []
   private readonly lastLines: string[] = []
 
-  constructor(private readonly host: Host) {}
+  constructor(
+    private readonly host: Host,
+    private readonly clock: Clock = realClock
+  ) {}
 
   /** How the step ended, for the CLI's exit code; `error` until it has ended otherwise. */
   result(jobCancelled: boolean): { outcome: Outcome; jobCancelled: boolean } {
@@ -75,7 +79,7 @@ export class Report {
         ? `Created ${product} run '${run.name}' (${run.id}): ${run.url}`
         : `${product} returned the run an identical earlier request created, '${run.name}' (${run.id}); following it instead of creating another: ${run.url}`
     )
-    this.waitedSince = Date.now()
+    this.waitedSince = this.clock.now()
     this.changed(run.status)
   }
 
@@ -134,7 +138,7 @@ export class Report {
     if (status?.runSeconds !== undefined) return { seconds: status.runSeconds, started: true }
     // An ended run with no start time never ran: Prefect sets the start when the run first enters RUNNING.
     if (status?.phase !== undefined && isTerminal(status.phase)) return { seconds: 0, started: false }
-    return this.ran ? { seconds: (Date.now() - this.waitedSince) / 1000, started: true } : { seconds: 0, started: false }
+    return this.ran ? { seconds: (this.clock.now() - this.waitedSince) / 1000, started: true } : { seconds: 0, started: false }
   }
 
   async writeSummary(): Promise<void> {

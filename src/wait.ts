@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import { type Clock, realClock } from './clock.js'
 import { errorMessage, isTransient } from './errors.js'
 import { isTerminal, type RunStatus, sameState, type TerminalPhase } from './orchestrator.js'
 
@@ -9,18 +9,6 @@ export type WaitResult =
   | { kind: 'job-cancelled'; status: RunStatus }
   /** The orchestrator reported a state this version does not know: it is reported, never waited on. */
   | { kind: 'unknown-state'; status: RunStatus }
-
-/** Time as the loop and the clients see it; tests give one that does not wait. */
-export interface Clock {
-  now(): number
-  /** Rejects with the signal's reason when it aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) => sleep(ms, undefined, { signal })
-}
 
 export interface WaitOptions {
   /** Epoch ms: no read starts after it, none outlives it. */

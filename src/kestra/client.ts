@@ -11,7 +11,7 @@ import type { KestraInputs } from './inputs.js'
 import { KestraLogFollower } from './logs.js'
 import { kestraPhase } from './states.js'
 import { describeInputs, type Field, type FlowInput, formFields, givenLeaves, leafInputs } from './input-values.js'
-import { type Clock, realClock } from '../wait.js'
+import { type Clock, realClock } from '../clock.js'
 
 /**
  * Kestra has no idempotency key, so each create carries this label with a key

@@ -4,7 +4,7 @@ import type { HttpStream } from '../http.js'
 import type { LogFollower, LogLine } from '../orchestrator.js'
 import { parseJson } from '../remote.js'
 import type { Host } from '../host.js'
-import { type Clock, realClock } from '../wait.js'
+import { type Clock, realClock } from '../clock.js'
 
 /** Lines held between two polls before the stream is left unread: the server then waits, not our memory. */
 const MAX_BUFFERED = 2_000

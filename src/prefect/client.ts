@@ -50,7 +50,7 @@ export class PrefectClient implements Orchestrator {
 
   constructor(
     private readonly inputs: PrefectInputs,
-    { host, origin, userAgent }: Context
+    { host, origin, userAgent, clock }: Context
   ) {
     this.host = host
     this.origin = origin
@@ -62,6 +62,7 @@ export class PrefectClient implements Orchestrator {
       credentials: inputs.credentials,
       userAgent,
       host,
+      clock,
       headers: { 'x-prefect-api-version': API_VERSION },
       credentialHint
     })

@@ -44,7 +44,23 @@ export interface KestraServer {
   tail(lines?: number): string
 }
 
+/**
+ * The port is free when it is chosen and taken by the JVM some seconds later: another process on the machine
+ * may bind it in between. That one failure is worth a new port, at most twice.
+ */
 export async function startKestraServer(credentials = KESTRA_CREDENTIALS): Promise<KestraServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(credentials)
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof PortTaken)) throw error
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startOnce(credentials: typeof KESTRA_CREDENTIALS): Promise<KestraServer> {
   const workDir = mkdtempSync(join(tmpdir(), 'flow-dispatch-kestra-'))
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
@@ -69,10 +85,12 @@ export async function startKestraServer(credentials = KESTRA_CREDENTIALS): Promi
       300_000,
       () => `Kestra server did not answer /ping; its log (${server.logFile}):\n${server.tail(60)}`
     )
-    if (exited())
-      throw new Error(
+    if (exited()) {
+      const taken = /BindException: Address already in use/.test(server.tail(200))
+      throw new (taken ? PortTaken : Error)(
         `Kestra's start.sh exited (${server.child.exitCode ?? server.child.signalCode}) before the server answered; its log (${server.logFile}):\n${server.tail(60)}`
       )
+    }
   } catch (error) {
     await server.stop()
     throw error

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ActionsHost } from '../../src/host.js'
 import { run } from '../../src/main.js'
+import { fakeClock } from '../support/clock.ts'
 import { useActionEnvironment } from '../support/env.ts'
 import { shown } from '../support/html.ts'
 import { deployment, flowRun, RUN_ID } from '../support/prefect-answers.ts'
@@ -127,7 +128,8 @@ describe('run', () => {
   it('times out with outcome timed-out and a link to the run, leaving it when cancel-on says so', async () => {
     const server = await prefect([flowRun('RUNNING', 'Running')])
     env.setInputs(inputs(server, { timeout: '1.5s', 'poll-interval': '1s', 'cancel-on': 'job-cancel' }))
-    await run(new ActionsHost())
+    // On a clock that moves only when the step pauses: the timeout is exact, and takes no time.
+    await run(new ActionsHost(), { clock: fakeClock() })
     expect(process.exitCode).toBe(1)
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'RUNNING' })
     expect(captured.text()).toContain(
@@ -141,7 +143,8 @@ describe('run', () => {
   it('cancels the run at the timeout by default, and confirms it', async () => {
     const stub = await cancellablePrefect()
     env.setInputs(inputs(stub, { timeout: '1s' }))
-    await run(new ActionsHost())
+    // On a clock that moves only when the step pauses: the timeout is exact, and takes no time.
+    await run(new ActionsHost(), { clock: fakeClock() })
     expect(process.exitCode).toBe(1)
     const setState = stub.requests.find((r) => r.path.endsWith('/set_state'))
     expect(JSON.parse(setState?.body ?? '{}')).toMatchObject({
@@ -331,7 +334,8 @@ describe('run', () => {
   it('gives duration-seconds 0 for a run that had not started when the wait timed out', async () => {
     const server = await prefect([flowRun('SCHEDULED', 'Late')])
     env.setInputs(inputs(server, { timeout: '1.6s', 'poll-interval': '1s', 'cancel-on': 'none' }))
-    await run(new ActionsHost())
+    // On a clock that moves only when the step pauses: the timeout is exact, and takes no time.
+    await run(new ActionsHost(), { clock: fakeClock() })
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'SCHEDULED', 'duration-seconds': '0' })
   })
 
@@ -344,7 +348,8 @@ describe('run', () => {
     writeFileSync(process.env.GITHUB_OUTPUT as string, '')
     server = await prefect([flowRun('RUNNING', 'Running')])
     env.setInputs(inputs(server, { timeout: '1.6s', 'poll-interval': '1s', 'cancel-on': 'none' }))
-    await run(new ActionsHost())
+    // On a clock that moves only when the step pauses: the timeout is exact, and takes no time.
+    await run(new ActionsHost(), { clock: fakeClock() })
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'RUNNING', 'duration-seconds': '2' })
   })
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { FlowDispatchError } from '../../src/errors.js'
 import type { RunStatus } from '../../src/orchestrator.js'
 import { prefectPhase } from '../../src/prefect/states.js'
-import { type Clock, type WaitHooks, type WaitOptions, waitForRun } from '../../src/wait.js'
+import type { Clock } from '../../src/clock.js'
+import { type WaitHooks, type WaitOptions, waitForRun } from '../../src/wait.js'
 import { fakeClock } from '../support/clock.ts'
 
 const status = (state: string, stateName = state[0] + state.slice(1).toLowerCase()): RunStatus => ({
