@@ -97,15 +97,23 @@ export interface Watch {
   state: MainState
 }
 
-/** The wait timed out: cancel the run if cancel-on says so, and fail the step either way. */
+/**
+ * The wait timed out (`run`), or the run was still waiting to be started at
+ * the start timeout (`start`): cancel the run if cancel-on says so, and fail
+ * the step either way.
+ */
 export async function settleTimeout(
   { host, clock, origin, orchestrator, run, waiting, report, state }: Watch,
-  last: RunStatus
+  last: RunStatus,
+  which: 'run' | 'start'
 ): Promise<void> {
-  const limit = formatDuration(waiting.timeoutSeconds)
-  let message = `${orchestrator.product} run ${run.id} did not end within the timeout of ${limit}; it was ${last.state} (${last.stateName})`
+  const limit = formatDuration(which === 'run' ? waiting.timeoutSeconds : (waiting.startTimeoutSeconds ?? 0))
+  let message =
+    which === 'run'
+      ? `${orchestrator.product} run ${run.id} did not end within the timeout of ${limit}; it was ${last.state} (${last.stateName})`
+      : `${orchestrator.product} run ${run.id} did not start within the start timeout of ${limit}; it was still ${last.state} (${last.stateName}): ${orchestrator.notStartedHint}`
   if (waiting.cancelOn.timeout) {
-    const reason = cancelReason(`the wait timed out after ${limit}`, origin)
+    const reason = cancelReason(which === 'run' ? `the wait timed out after ${limit}` : `the run did not start within ${limit}`, origin)
     const { status, confirmed } = await cancelAndConfirm({ host, clock }, orchestrator, run, last, reason, TIMEOUT_BUDGET_MS, (next) =>
       report.changed(next)
     )
@@ -118,7 +126,12 @@ export async function settleTimeout(
     message += ` and may still be going (cancel-on leaves timeouts out): ${run.url}`
   }
   report.finish('timed-out', message)
-  report.failStep(message, `${orchestrator.product} run '${run.name}' timed out after ${limit}`)
+  report.failStep(
+    message,
+    which === 'run'
+      ? `${orchestrator.product} run '${run.name}' timed out after ${limit}`
+      : `${orchestrator.product} run '${run.name}' did not start within ${limit}`
+  )
 }
 
 /** The job was cancelled while the step waited: cancel the run if cancel-on says so. */

@@ -16,6 +16,8 @@ export interface WaitSettings {
   timeoutSeconds: number
   /** The longest pause between two state reads; the loop starts faster. */
   pollIntervalSeconds: number
+  /** How long the run may wait to be started, from its creation (or scheduled time); undefined: the whole timeout. */
+  startTimeoutSeconds?: number
   /** Terminal state types that fail the step. */
   failOn: ReadonlySet<string>
   /** When to cancel the remote run: when the wait times out, when the GitHub job is cancelled. */
@@ -258,6 +260,8 @@ function waitSettings(host: Host, terminal: readonly string[], defaultFailOn: re
   if (pollIntervalSeconds < 1) {
     throw new InputError('poll-interval', `must be at least 1s; got '${host.input('poll-interval')}'`)
   }
+  const startTimeout = host.input('start-timeout') || '15m'
+  const startTimeoutSeconds = /^none$/i.test(startTimeout) ? undefined : parseDuration('start-timeout', startTimeout)
   const cancelOn = (host.input('cancel-on') || 'both').toLowerCase()
   if (!['timeout', 'job-cancel', 'both', 'none'].includes(cancelOn)) {
     throw new InputError('cancel-on', `must be timeout, job-cancel, both or none; got '${host.input('cancel-on')}'`)
@@ -268,6 +272,7 @@ function waitSettings(host: Host, terminal: readonly string[], defaultFailOn: re
     summary: booleanInput(host, 'summary', true),
     timeoutSeconds,
     pollIntervalSeconds,
+    startTimeoutSeconds,
     failOn: new Set(failOn),
     cancelOn: { timeout: cancelOn === 'timeout' || cancelOn === 'both', jobCancel: cancelOn === 'job-cancel' || cancelOn === 'both' }
   }
@@ -306,6 +311,7 @@ export const COMMON_INPUTS: Readonly<Record<string, 'string' | 'boolean'>> = {
   'ui-url': 'string',
   wait: 'boolean',
   timeout: 'string',
+  'start-timeout': 'string',
   'poll-interval': 'string',
   'cancel-on': 'string',
   'fail-on': 'string',

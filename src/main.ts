@@ -75,12 +75,14 @@ async function start({ inputs, ...step }: Start, deadline: number, signal: Abort
     return
   }
   const watch: Watch = { ...step, run, waiting: inputs.waiting }
-  const result = await follow(watch, deadline, signal)
+  const result = await follow(watch, deadline, startDeadline(inputs, step.clock.now()), signal)
   switch (result.kind) {
     case 'ended':
       return settleEnded(watch, result.status)
     case 'timed-out':
-      return settleTimeout(watch, result.status)
+      return settleTimeout(watch, result.status, 'run')
+    case 'not-started':
+      return settleTimeout(watch, result.status, 'start')
     case 'job-cancelled':
       return settleJobCancel(watch, result.status)
     case 'unknown-state':
@@ -88,13 +90,25 @@ async function start({ inputs, ...step }: Start, deadline: number, signal: Abort
         'server',
         `${step.orchestrator.product} reported state '${result.status.state}' (${result.status.stateName}) for run ${run.id}, which this version of flow-dispatch does not know; not waiting on it. See ${run.url}`
       )
+    default:
+      // A new way for a wait to end must be settled here: this stops compiling until it is.
+      return result satisfies never
   }
 }
 
 /** Waits for the run, its log in a group of the step's log when it is followed. */
+/** When the run must have started by: the start timeout, from its creation or from its scheduled time when that is later. */
+function startDeadline(inputs: Inputs, created: number): number | undefined {
+  const { startTimeoutSeconds } = inputs.waiting
+  if (startTimeoutSeconds === undefined) return undefined
+  const from = Math.max(created, inputs.scheduledTime ? Date.parse(inputs.scheduledTime) : created)
+  return from + startTimeoutSeconds * 1000
+}
+
 async function follow(
   { host, clock, orchestrator, run, waiting, report }: Watch,
   deadline: number,
+  startBy: number | undefined,
   signal: AbortSignal
 ): Promise<WaitResult> {
   const printer = waiting.logs ? new LogPrinter(host, orchestrator, run, report, clock) : undefined
@@ -102,7 +116,7 @@ async function follow(
     return await inGroup(host, printer && `${orchestrator.product} run '${run.name}': states and log`, async () => {
       const result = await waitForRun(
         run.status,
-        { deadline, pollIntervalMs: waiting.pollIntervalSeconds * 1000, signal, clock },
+        { deadline, startDeadline: startBy, pollIntervalMs: waiting.pollIntervalSeconds * 1000, signal, clock },
         {
           read: (until) => orchestrator.read(run.id, until),
           onChange: (next) => report.changed(next),

@@ -84,6 +84,8 @@ export interface Orchestrator {
   readonly product: string
   /** `deployment 'etl/nightly'`, for messages and the summary. */
   readonly target: string
+  /** What keeps a run from being started, for the message of the start timeout. */
+  readonly notStartedHint: string
   /** Resolves the target and checks the request against it; creates nothing. No request outlives `deadline`. */
   prepare(deadline?: number): Promise<void>
   /**

@@ -1,11 +1,13 @@
 import { type Clock, realClock } from './clock.js'
 import { errorMessage, isTransient } from './errors.js'
-import { isTerminal, type RunStatus, sameState, type TerminalPhase } from './orchestrator.js'
+import { isTerminal, type Phase, type RunStatus, sameState, type TerminalPhase } from './orchestrator.js'
 
 /** How a wait ended: the engine settles each in one exhaustive switch. */
 export type WaitResult =
   | { kind: 'ended'; status: RunStatus & { phase: TerminalPhase } }
   | { kind: 'timed-out'; status: RunStatus }
+  /** The start deadline passed while the run still waited to be started: nobody picked it up. */
+  | { kind: 'not-started'; status: RunStatus }
   | { kind: 'job-cancelled'; status: RunStatus }
   /** The orchestrator reported a state this version does not know: it is reported, never waited on. */
   | { kind: 'unknown-state'; status: RunStatus }
@@ -13,6 +15,8 @@ export type WaitResult =
 export interface WaitOptions {
   /** Epoch ms: no read starts after it, none outlives it. */
   deadline: number
+  /** Epoch ms by which the run must have started (left scheduled and pending); none when undefined. */
+  startDeadline?: number
   /** The longest pause between two reads; the loop starts faster. */
   pollIntervalMs: number
   /** The job was cancelled: stop at once. */
@@ -49,11 +53,15 @@ export async function waitForRun(first: RunStatus, options: WaitOptions, hooks: 
   let status = first
   let pauseMs = FIRST_PAUSE_MS
   let lastNews = started
+  // Once started, always started: a run back in SCHEDULED is waiting for a retry, not for a worker.
+  let ranYet = false
   for (;;) {
     if (status.phase === undefined) return { kind: 'unknown-state', status }
     if (isTerminal(status.phase)) return { kind: 'ended', status: { ...status, phase: status.phase } }
-    const remainingMs = deadline - clock.now()
-    if (remainingMs <= 0) return { kind: 'timed-out', status }
+    ranYet ||= !waitsToStart(status.phase)
+    const startBy = ranYet ? Number.POSITIVE_INFINITY : (options.startDeadline ?? Number.POSITIVE_INFINITY)
+    const remainingMs = Math.min(deadline, startBy) - clock.now()
+    if (remainingMs <= 0) return { kind: clock.now() >= deadline ? 'timed-out' : 'not-started', status }
     const slept = await untilCancelled(
       clock.sleep(Math.min(pauseMs, remainingMs), signal).then(() => true),
       signal
@@ -61,6 +69,7 @@ export async function waitForRun(first: RunStatus, options: WaitOptions, hooks: 
     if (slept === undefined) return { kind: 'job-cancelled', status }
     pauseMs = Math.min(pauseMs * 2, options.pollIntervalMs)
     // A pause that ran to the deadline leaves no time for a read: it would only fail and say it will try again.
+    // One that ran to the start deadline reads once more: the run may have started since the last read.
     if (clock.now() >= deadline) continue
     let next: RunStatus
     try {
@@ -116,5 +125,21 @@ async function untilCancelled<T>(promise: Promise<T>, signal?: AbortSignal): Pro
     throw error
   } finally {
     if (onAbort) signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/** Whether a run in this phase has yet to be started by a worker (or an executor). */
+function waitsToStart(phase: Phase): boolean {
+  switch (phase) {
+    case 'scheduled':
+    case 'pending':
+      return true
+    case 'running':
+    case 'paused':
+    case 'cancelling':
+    case 'succeeded':
+    case 'failed':
+    case 'cancelled':
+      return false
   }
 }

@@ -46,6 +46,8 @@ interface Execution {
 
 export class KestraClient implements Orchestrator {
   readonly product = 'Kestra'
+  readonly notStartedHint =
+    "Kestra did not start it. A QUEUED execution waits behind the flow's concurrency limit (other executions of it are running); a CREATED one waits for the executor."
   readonly target: string
   private readonly api: Api
   private createdAt = 0

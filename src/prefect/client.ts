@@ -41,6 +41,8 @@ interface FlowRun {
 
 export class PrefectClient implements Orchestrator {
   readonly product = 'Prefect'
+  readonly notStartedHint =
+    "no worker or serve process picked it up. Check that one is running and polling this deployment's work pool (or, for a served flow, that its serve process is up)."
   readonly target: string
   private readonly api: Api
   private deployment?: Deployment

@@ -333,6 +333,27 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
     expect(result.outputs).toMatchObject({ state: 'KILLED', outcome: 'cancelled' })
   })
 
+  it('fails an execution still QUEUED behind the concurrency limit at the start timeout, says why, and kills it', async () => {
+    // The flow runs one execution at a time: a first one holds the slot for 30 s, the second waits QUEUED.
+    const first = await runAction({ ...base('one_at_a_time', uniqueTag('t')), wait: 'false' })
+    expect(first.code, explain(first)).toBe(0)
+    try {
+      const result = await runAction({ ...base('one_at_a_time', uniqueTag('t')), 'start-timeout': '5s' })
+      expect(result.code, explain(result)).toBe(1)
+      expect(result.outputs).toMatchObject({ outcome: 'timed-out', 'duration-seconds': '0' })
+      expect(result.stdout).toMatch(
+        /did not start within the start timeout of 5s; it was still QUEUED \(QUEUED\): Kestra did not start it\. A QUEUED execution waits behind the flow's concurrency limit/
+      )
+      expect((await execution(result.outputs['run-id'])).state.current).toBe('KILLED')
+      expect(result.outputs.state).toBe('KILLED')
+    } finally {
+      await fetch(`${kestra.url}/api/v1/main/executions/${first.outputs['run-id']}/kill`, {
+        method: 'DELETE',
+        headers: { authorization: basic }
+      })
+    }
+  })
+
   it('times out a flow that runs too long, and kills it', async () => {
     const result = await runAction({ ...base('sleeps', uniqueTag('t')), timeout: '8s' })
     expect(result.code, explain(result)).toBe(1)

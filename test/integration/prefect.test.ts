@@ -482,3 +482,26 @@ describe('Prefect: what a paused deployment and a url without /api really do', (
     expect(await flowRunsTagged(open, tag)).toHaveLength(0)
   })
 })
+
+describe('Prefect: a run that no worker picks up', () => {
+  it('fails at the start timeout with outcome timed-out, says no worker picked it up, and cancels it on the server', async () => {
+    // A deployment of the served flow that nothing serves: its runs stay SCHEDULED, then Late, for ever.
+    const flow = await api<{ id: string }>(open, 'GET', '/flows/name/it-flow')
+    const name = `unserved-${randomUUID().slice(0, 8)}`
+    await api(open, 'POST', '/deployments/', { name, flow_id: flow.id })
+    const tag = uniqueTag('start')
+    const started = Date.now()
+    const result = await runAction({ ...base(tag), deployment: `it-flow/${name}`, 'start-timeout': '5s', 'poll-interval': '1s' })
+    expect(result.code, explain(result)).toBe(1)
+    expect(Date.now() - started).toBeLessThan(60_000)
+    expect(result.outputs).toMatchObject({ outcome: 'timed-out', 'duration-seconds': '0' })
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `::error title=Prefect run '[\\w-]+' did not start within 5s::Prefect run ${result.outputs['run-id']} did not start within the start timeout of 5s; it was still SCHEDULED \\((Scheduled|Late)\\): no worker or serve process picked it up`
+      )
+    )
+    const run = await api<FlowRun>(open, 'GET', `/flow_runs/${result.outputs['run-id']}`)
+    expect(run.state_type).toBe('CANCELLED')
+    expect(result.outputs.state).toBe('CANCELLED')
+  })
+})

@@ -40,9 +40,14 @@ describe('getInputs', () => {
       tags: [],
       labels: {},
       extraBody: {},
-      waiting: { wait: true, timeoutSeconds: 3600, pollIntervalSeconds: 10 }
+      waiting: { wait: true, timeoutSeconds: 3600, pollIntervalSeconds: 10, startTimeoutSeconds: 900 }
     })
     expect([...inputs.waiting.failOn]).toEqual(['FAILED', 'CRASHED', 'CANCELLED'])
+  })
+
+  it("reads start-timeout as a duration, or 'none' for no start timeout", () => {
+    expect(read({ ...minimal, 'start-timeout': '2m30s' }).waiting.startTimeoutSeconds).toBe(150)
+    expect(read({ ...minimal, 'start-timeout': 'None' }).waiting.startTimeoutSeconds).toBeUndefined()
   })
 
   it('keeps YAML types and treats JSON as YAML', () => {
@@ -96,6 +101,8 @@ describe('getInputs', () => {
     ],
     ['a zero duration', { timeout: '0s' }, /^Input 'timeout' must be longer than zero/],
     ['a short poll interval', { 'poll-interval': '0.5s' }, /^Input 'poll-interval' must be at least 1s/],
+    ['a start timeout that is no duration', { 'start-timeout': 'never' }, /^Input 'start-timeout' must be a duration such as '90s'/],
+    ['a zero start timeout', { 'start-timeout': '0' }, /^Input 'start-timeout' must be longer than zero/],
     ['a non-boolean wait', { wait: 'yes' }, /^Input 'wait' must be true or false; got 'yes'/],
     [
       'a non-terminal fail-on state',

@@ -158,6 +158,49 @@ describe('run', () => {
     expect(env.state()).toMatchObject({ 'run-id': RUN_ID, handling: 'ended' })
   })
 
+  it('fails a run nobody picks up at the start timeout, says why, and cancels it', async () => {
+    let cancelled = false
+    const stub = await serve((r: Recorded): Reply => {
+      if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
+      if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('SCHEDULED', 'Scheduled') }
+      if (r.path.endsWith('/set_state')) {
+        cancelled = true
+        return { status: 201, json: { status: 'REJECT', state: { type: 'CANCELLED' }, details: { type: 'reject_details' } } }
+      }
+      if (r.path.endsWith('/logs/filter')) return { status: 200, json: [] }
+      return { status: 200, json: cancelled ? flowRun('CANCELLED', 'Cancelled') : flowRun('SCHEDULED', 'Late') }
+    })
+    env.setInputs(inputs(stub, { 'start-timeout': '2m', timeout: '1h' }))
+    const clock = fakeClock()
+    const started = clock.now()
+    await run(new ActionsHost(), { clock })
+    expect(process.exitCode).toBe(1)
+    expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'CANCELLED', 'duration-seconds': '0' })
+    expect(clock.now() - started).toBeGreaterThanOrEqual(120_000)
+    expect(clock.now() - started).toBeLessThan(200_000)
+    expect(captured.text()).toContain(
+      `::error title=Prefect run 'brave-otter' did not start within 2m::Prefect run ${RUN_ID} did not start within the start timeout of 2m; it was still SCHEDULED (Late): no worker or serve process picked it up.`
+    )
+    expect(captured.text()).toContain('and was cancelled: it ended CANCELLED (Cancelled)')
+    const setState = stub.requests.find((r) => r.path.endsWith('/set_state'))
+    expect(JSON.parse(setState?.body ?? '{}')).toMatchObject({
+      state: { message: expect.stringContaining('the run did not start within 2m') }
+    })
+    expect(env.state()).toMatchObject({ handling: 'ended' })
+  })
+
+  it('holds a run scheduled for later to the start timeout from its scheduled time, not from its creation', async () => {
+    const stub = await prefect([flowRun('SCHEDULED', 'Scheduled')])
+    const clock = fakeClock()
+    const scheduled = new Date(clock.now() + 10 * 60_000).toISOString()
+    env.setInputs(inputs(stub, { 'scheduled-time': scheduled, 'start-timeout': '1m', timeout: '5m', 'cancel-on': 'none' }))
+    await run(new ActionsHost(), { clock })
+    // The 5-minute timeout comes before the scheduled time plus a minute: a plain timeout, not "did not start".
+    expect(env.outputs()).toMatchObject({ outcome: 'timed-out' })
+    expect(captured.text()).toContain('did not end within the timeout of 5m')
+    expect(captured.text()).not.toContain('did not start')
+  })
+
   it('cancels the run when the job is cancelled, and says so', async () => {
     const stub = await cancellablePrefect()
     env.setInputs(inputs(stub))

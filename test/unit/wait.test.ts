@@ -155,4 +155,30 @@ describe.concurrent('waitForRun', () => {
     )
     expect(await result).toEqual({ kind: 'job-cancelled', status: status('RUNNING') })
   })
+
+  it('ends at the start deadline a run still waiting to be started, after one last read at it', async () => {
+    const { options, hooks, reads, start } = setup([status('SCHEDULED', 'Late')], { pollIntervalMs: 10_000 })
+    const result = await waitForRun(status('SCHEDULED'), { ...options, startDeadline: start + 2_500 }, hooks)
+    expect(result).toEqual({ kind: 'not-started', status: status('SCHEDULED', 'Late') })
+    // Reads at 1 s and, the pause cut short by the start deadline, at 2.5 s: nothing after it.
+    expect(reads.map((time) => time - start)).toEqual([1_000, 2_500])
+  })
+
+  it('goes on with a run that started by the last read at the start deadline', async () => {
+    const { options, hooks, start } = setup([status('PENDING'), status('RUNNING'), status('COMPLETED')], { pollIntervalMs: 10_000 })
+    const result = await waitForRun(status('SCHEDULED'), { ...options, startDeadline: start + 2_500 }, hooks)
+    expect(result).toEqual({ kind: 'ended', status: status('COMPLETED') })
+  })
+
+  it('never holds a run that has started to the start deadline, even back in SCHEDULED for a retry', async () => {
+    const awaitingRetry = status('SCHEDULED', 'AwaitingRetry')
+    const { options, hooks, start } = setup([status('RUNNING'), awaitingRetry, awaitingRetry, awaitingRetry, status('COMPLETED')])
+    const result = await waitForRun(status('PENDING'), { ...options, startDeadline: start + 1_500 }, hooks)
+    expect(result).toEqual({ kind: 'ended', status: status('COMPLETED') })
+  })
+
+  it('times out, not "not started", when the deadline comes first', async () => {
+    const { options, hooks, start } = setup([status('SCHEDULED')], { timeoutMs: 2_000 })
+    expect((await waitForRun(status('SCHEDULED'), { ...options, startDeadline: start + 5_000 }, hooks)).kind).toBe('timed-out')
+  })
 })
