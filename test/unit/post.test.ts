@@ -5,6 +5,7 @@ import { post } from '../../src/cleanup.js'
 import { ActionsHost } from '../../src/host.js'
 import { run } from '../../src/main.js'
 import { HANDLINGS, type Handling, type SavedRun } from '../../src/state.js'
+import { fakeClock } from '../support/clock.ts'
 import { useActionEnvironment } from '../support/env.ts'
 import { deployment, flowRun, RUN_ID } from '../support/prefect-answers.ts'
 import { captureStdout } from '../support/stdout.ts'
@@ -100,7 +101,7 @@ describe('post step after a real main step', () => {
   it('leaves a run that outlived the timeout when cancel-on is none', async () => {
     const server = await prefect()
     env.setInputs(inputs(server, { timeout: '1.5s', 'cancel-on': 'none' }))
-    await run(new ActionsHost())
+    await run(new ActionsHost(), { clock: fakeClock() })
     expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'RUNNING' })
     await runPost(env.state())
     expect(cancels(server)).toHaveLength(0)
