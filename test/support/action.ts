@@ -133,7 +133,8 @@ export async function runCli(
   watch?: (stderr: string, child: ChildProcess) => void
 ): Promise<CliResult> {
   const home = mkdtempSync(join(tmpdir(), 'flow-dispatch-cli-'))
-  const child = spawn(process.execPath, [CLI, ...args], {
+  // The command runs on every maintained Node, not only the runner's: CI runs its tests on Node 22 this way too.
+  const child = spawn(process.env.FLOW_DISPATCH_CLI_NODE || process.execPath, [CLI, ...args], {
     env: { PATH: process.env.PATH, HOME: home, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
