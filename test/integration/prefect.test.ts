@@ -444,11 +444,7 @@ describe('Prefect, against a real server and a served flow', () => {
 describe('Prefect: what a paused deployment and a url without /api really do', () => {
   async function setPaused(paused: boolean): Promise<void> {
     const id = await deploymentId(open)
-    const response = await fetch(`${open.apiUrl}/deployments/${id}/${paused ? 'pause_deployment' : 'resume_deployment'}`, {
-      method: 'POST',
-      headers: open.headers
-    })
-    if (!response.ok) throw new Error(`${paused ? 'pause' : 'resume'} ${id}: ${response.status} ${await response.text()}`)
+    await api(open, 'POST', `/deployments/${id}/${paused ? 'pause_deployment' : 'resume_deployment'}`)
   }
 
   it('a run created for a paused deployment starts and completes, and the log says so instead of warning it will not', async () => {

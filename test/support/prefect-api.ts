@@ -18,14 +18,26 @@ export interface FlowRun {
   expected_start_time: string | null
 }
 
+/**
+ * The answer of a request made directly, as the tests check the server. Prefect's SQLite server answers 503
+ * while its store is busy (the load test runs beside these files), so a 503 is tried again, as a client would.
+ */
 export async function prefectApi<T>(server: PrefectEndpoint, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${server.apiUrl}${path}`, {
-    method,
-    headers: { ...server.headers, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
-  return (await response.json()) as T
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(`${server.apiUrl}${path}`, {
+      method,
+      headers: { ...server.headers, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    })
+    if (response.status === 503 && attempt < 10) {
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt))
+      continue
+    }
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
+    const text = await response.text()
+    // Some answers have no body (a pause or resume of a deployment: 204).
+    return (text === '' ? undefined : JSON.parse(text)) as T
+  }
 }
 
 /** The flow runs that carry the tag. */
