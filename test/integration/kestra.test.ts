@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, inject, it } from 'vitest'
-import { runAction } from '../support/action.ts'
+import { everythingShown, runAction } from '../support/action.ts'
 import { basicAuthorization } from '../support/basic-auth.ts'
 import { explain } from '../support/explain.ts'
 import { startFaultProxy } from '../support/fault-proxy.ts'
@@ -455,13 +455,7 @@ describe('Kestra, against a real Kestra OSS 1.3 server', () => {
   it('never prints the password nor the basic-auth header, even with debug logging on', async () => {
     const result = await runAction(base('hello', uniqueTag('t')), { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true' })
     expect(result.code, explain(result)).toBe(0)
-    const everything = [
-      result.stdout.replaceAll(/^::add-mask::.*$/gm, ''),
-      result.stderr,
-      result.summary,
-      JSON.stringify(result.outputs),
-      JSON.stringify(result.state)
-    ].join('\n')
+    const everything = everythingShown(result)
     for (const secret of [kestra.password, basic.slice('Basic '.length)]) expect(everything).not.toContain(secret)
   })
 

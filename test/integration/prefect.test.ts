@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, inject, it } from 'vitest'
-import { type ActionResult, runAction } from '../support/action.ts'
+import { type ActionResult, everythingShown, runAction } from '../support/action.ts'
 import { basicAuthorization } from '../support/basic-auth.ts'
 import { explain } from '../support/explain.ts'
 import { type FlowRun, flowRunsTagged, prefectApi as api } from '../support/prefect-api.ts'
@@ -356,13 +356,7 @@ describe('Prefect, against a real server and a served flow', () => {
     )
     expect(result.code, explain(result)).toBe(0)
     expect(result.stdout).toContain(`::add-mask::${key}`)
-    const everything = [
-      result.stdout.replaceAll(/^::add-mask::.*$/gm, ''),
-      result.stderr,
-      result.summary,
-      JSON.stringify(result.outputs),
-      JSON.stringify(result.state)
-    ].join('\n')
+    const everything = everythingShown(result)
     expect(everything).not.toContain(key)
     expect(everything).not.toContain(Buffer.from(key).toString('base64'))
   })

@@ -24,6 +24,17 @@ export interface ActionResult {
   elapsedMs: number
 }
 
+/** Everything a step shows a user or leaves behind, but the mask commands themselves: where no secret may appear. */
+export function everythingShown(result: ActionResult): string {
+  return [
+    result.stdout.replaceAll(/^::add-mask::.*$/gm, ''),
+    result.stderr,
+    result.summary,
+    JSON.stringify(result.outputs),
+    JSON.stringify(result.state)
+  ].join('\n')
+}
+
 export interface RunOptions {
   /** Copy the step's output to this process's, for the demo. */
   echo?: boolean

@@ -25,18 +25,25 @@ async function prefect(states: object[], created: object = flowRun('SCHEDULED', 
   })
 }
 
-/** A Prefect API whose run goes on RUNNING until it is set CANCELLING (accepted), then reads CANCELLED. */
-async function cancellablePrefect(): Promise<Stub> {
+/**
+ * A Prefect API whose run reads `going` until it is set CANCELLING (answered with `answer`), then reads CANCELLED.
+ * By default a running run whose cancel is accepted; a run nobody picked up is rejected straight to CANCELLED.
+ */
+async function cancellablePrefect(
+  going = flowRun('RUNNING', 'Running'),
+  answer: object = { status: 'ACCEPT', state: { type: 'CANCELLING' }, details: { type: 'accept_details' } },
+  created = going
+): Promise<Stub> {
   let cancelled = false
   return serve((r: Recorded): Reply => {
     if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
-    if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('RUNNING', 'Running') }
+    if (r.path.endsWith('/create_flow_run')) return { status: 201, json: created }
     if (r.path.endsWith('/set_state')) {
       cancelled = true
-      return { status: 201, json: { status: 'ACCEPT', state: { type: 'CANCELLING' }, details: { type: 'accept_details' } } }
+      return { status: 201, json: answer }
     }
     if (r.path.endsWith('/logs/filter')) return { status: 200, json: [] }
-    return { status: 200, json: cancelled ? flowRun('CANCELLED', 'Cancelled') : flowRun('RUNNING', 'Running') }
+    return { status: 200, json: cancelled ? flowRun('CANCELLED', 'Cancelled') : going }
   })
 }
 
@@ -159,17 +166,11 @@ describe('run', () => {
   })
 
   it('fails a run nobody picks up at the start timeout, says why, and cancels it', async () => {
-    let cancelled = false
-    const stub = await serve((r: Recorded): Reply => {
-      if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
-      if (r.path.endsWith('/create_flow_run')) return { status: 201, json: flowRun('SCHEDULED', 'Scheduled') }
-      if (r.path.endsWith('/set_state')) {
-        cancelled = true
-        return { status: 201, json: { status: 'REJECT', state: { type: 'CANCELLED' }, details: { type: 'reject_details' } } }
-      }
-      if (r.path.endsWith('/logs/filter')) return { status: 200, json: [] }
-      return { status: 200, json: cancelled ? flowRun('CANCELLED', 'Cancelled') : flowRun('SCHEDULED', 'Late') }
-    })
+    const stub = await cancellablePrefect(
+      flowRun('SCHEDULED', 'Late'),
+      { status: 'REJECT', state: { type: 'CANCELLED' }, details: { type: 'reject_details' } },
+      flowRun('SCHEDULED', 'Scheduled')
+    )
     env.setInputs(inputs(stub, { 'start-timeout': '2m', timeout: '1h' }))
     const clock = fakeClock()
     const started = clock.now()
