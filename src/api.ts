@@ -38,6 +38,12 @@ export class Api {
     })
   }
 
+  /** What every request carries (client, API version, credentials), for a connection Http does not make: a WebSocket. */
+  get headers(): Record<string, string> {
+    const { userAgent, headers, credentials } = this.options
+    return { 'user-agent': userAgent, ...headers, ...authorization(credentials) }
+  }
+
   get serverName(): string {
     return `${this.options.product} at ${this.options.server}`
   }

@@ -3,11 +3,10 @@ import { errorMessage, isTransient } from './errors.js'
 import type { Host } from './host.js'
 import type { LogFollower, Orchestrator, Run } from './orchestrator.js'
 import type { Report } from './report.js'
-
-const DRAIN_PAUSE_MS = 2_500
+import type { WaitLogs } from './wait.js'
 
 /** Follows the run's log into the step's log; a log that cannot be read never fails the step. */
-export class LogPrinter {
+export class LogPrinter implements WaitLogs {
   private broken = false
   private readonly follower: LogFollower
 
@@ -21,8 +20,25 @@ export class LogPrinter {
     this.follower = orchestrator.logs(run.id)
   }
 
+  /** Lines are pushed where the orchestrator streams them: `news` says some wait to be flushed. */
+  listen(news: () => void): void {
+    this.follower.listen(news)
+  }
+
+  get polled(): boolean {
+    return !this.broken && this.follower.polled
+  }
+
+  flush(): void {
+    if (!this.broken) this.follower.flush((lines) => this.report.logs(lines))
+  }
+
+  async next(deadline: number): Promise<void> {
+    await this.read(deadline)
+  }
+
   /** Whether more lines may be waiting already. */
-  async next(deadline: number, final = false): Promise<boolean> {
+  private async read(deadline: number, final = false): Promise<boolean> {
     if (this.broken) return false
     try {
       return await this.follower.next((lines) => this.report.logs(lines), deadline, final)
@@ -34,11 +50,10 @@ export class LogPrinter {
     }
   }
 
-  /** Everything left, then once more a moment after the end: lines are shipped in batches, the last may come late. */
+  /** Everything left, then the last look, which waits as long as the orchestrator needs for lines shipped late. */
   async drain(deadline: number): Promise<void> {
-    while ((await this.next(deadline)) && this.clock.now() < deadline);
-    await this.clock.sleep(Math.min(DRAIN_PAUSE_MS, Math.max(0, deadline - this.clock.now())))
-    await this.next(deadline, true)
+    while ((await this.read(deadline)) && this.clock.now() < deadline);
+    await this.read(deadline, true)
   }
 
   close(): void {

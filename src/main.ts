@@ -2,6 +2,8 @@ import { settleJobCancel, settleTimeout, type Watch, watchJobCancellation } from
 import { describeError, FlowDispatchError } from './errors.js'
 import { type Host, inGroup } from './host.js'
 import { getInputs } from './inputs.js'
+import { Feed } from './feed.js'
+import { Inbox } from './inbox.js'
 import { LogPrinter } from './log-printer.js'
 import type { RunStatus, TerminalPhase } from './orchestrator.js'
 import { type Inputs, moduleOf } from './orchestrators.js'
@@ -111,18 +113,30 @@ async function follow(
   startBy: number | undefined,
   signal: AbortSignal
 ): Promise<WaitResult> {
+  const inbox = new Inbox()
+  const connection = orchestrator.stateStream?.(run)
+  const feed =
+    connection &&
+    new Feed(connection, {
+      host,
+      clock,
+      fallback: `reading its state every ${waiting.pollIntervalSeconds}s`,
+      deliver: (statuses) => inbox.push(statuses),
+      onHealth: () => inbox.ring()
+    })
   const printer = waiting.logs ? new LogPrinter(host, orchestrator, run, report, clock) : undefined
+  printer?.listen(() => inbox.ring())
   try {
     return await inGroup(host, printer && `${orchestrator.product} run '${run.name}': states and log`, async () => {
       const result = await waitForRun(
         run.status,
-        { deadline, startDeadline: startBy, pollIntervalMs: waiting.pollIntervalSeconds * 1000, signal, clock },
+        { deadline, startDeadline: startBy, pollIntervalMs: waiting.pollIntervalSeconds * 1000, signal, clock, inbox, stream: feed },
         {
           read: (until) => orchestrator.read(run.id, until),
           onChange: (next) => report.changed(next),
           onHeartbeat: (next, seconds) => report.heartbeat(next, seconds),
           onRetry: (message) => host.info(message),
-          afterRead: printer && (async (until) => void (await printer.next(until)))
+          logs: printer
         }
       )
       if (printer && result.kind === 'ended') await printer.drain(deadline)
@@ -130,6 +144,7 @@ async function follow(
     })
   } finally {
     printer?.close()
+    await feed?.close()
   }
 }
 

@@ -2,6 +2,7 @@ import type { CommonInputs, Credentials } from './common-inputs.js'
 import type { Host } from './host.js'
 import type { Origin } from './origin.js'
 import type { Clock } from './clock.js'
+import type { Connection } from './feed.js'
 
 /**
  * What the action needs from an orchestrator, whatever it is. The wait loop,
@@ -75,6 +76,12 @@ export interface LogLine {
  */
 export interface LogFollower {
   next(print: (lines: LogLine[]) => void, deadline?: number, final?: boolean): Promise<boolean>
+  /** Starts taking lines as the server pushes them, where it can; `news` says some wait for `flush`, or the stream's health changed. */
+  listen(news: () => void): void
+  /** Prints the lines pushed since the last call; sends nothing. */
+  flush(print: (lines: LogLine[]) => void): void
+  /** Whether `next` must be called each poll interval to see new lines (no live stream brings them). */
+  readonly polled: boolean
   /** Lets go of anything held open (a stream); safe to call more than once. */
   close(): void
 }
@@ -99,6 +106,8 @@ export interface Orchestrator {
   trigger(deadline?: number): Promise<Run>
   read(runId: string, deadline?: number): Promise<RunStatus>
   logs(runId: string): LogFollower
+  /** The run's state changes as the server pushes them, where it can: news to act on, never the final word. */
+  stateStream?(run: Run): Connection<RunStatus>
   /** The run's page in the orchestrator's UI. */
   runUrl(runId: string): string
   /** Asks the orchestrator to stop the run; returns its state right after. Safe to repeat. */

@@ -1,5 +1,6 @@
 import { type Clock, realClock } from './clock.js'
 import { errorMessage, isTransient } from './errors.js'
+import type { Inbox } from './inbox.js'
 import { isTerminal, type Phase, type RunStatus, sameState, type TerminalPhase } from './orchestrator.js'
 
 /** How a wait ended: the engine settles each in one exhaustive switch. */
@@ -17,11 +18,33 @@ export interface WaitOptions {
   deadline: number
   /** Epoch ms by which the run must have started (left scheduled and pending); none when undefined. */
   startDeadline?: number
-  /** The longest pause between two reads; the loop starts faster. */
+  /** The longest pause between two reads while no stream is live; the loop starts faster. */
   pollIntervalMs: number
   /** The job was cancelled: stop at once. */
   signal?: AbortSignal
   clock?: Clock
+  /** Where the run's streams leave their news; without it, the loop only polls. */
+  inbox?: Inbox
+  /** The stream of the run's states, when there is one. */
+  stream?: StateStream
+}
+
+/** What the loop needs to know of the state stream (a `Feed`). */
+export interface StateStream {
+  readonly live: boolean
+  /** Grows at each change of the stream's health. */
+  readonly changes: number
+  reopen(reason: string): void
+}
+
+/** The run's log as the loop drives it (`LogPrinter`). */
+export interface WaitLogs {
+  /** Prints what has been pushed; sends nothing. */
+  flush(): void
+  /** Brings the log up to date, asking the server when it must. */
+  next(deadline: number): Promise<void>
+  /** Whether the log must be asked for its lines each poll interval (no live stream for it). */
+  readonly polled: boolean
 }
 
 export interface WaitHooks {
@@ -34,71 +57,120 @@ export interface WaitHooks {
   heartbeatMs?: number
   /** A read that failed and will be tried again. */
   onRetry?(message: string): void
-  /** After each read; for following the run's log. */
-  afterRead?(deadline: number): Promise<void>
+  logs?: WaitLogs
 }
 
 /** The first pause between reads; it doubles up to the poll interval, so short runs are seen ending soon. */
 const FIRST_PAUSE_MS = 1_000
 const HEARTBEAT_MS = 60_000
+/** While a stream of states is live, the run is still read this often, in case the stream stalls unseen. */
+export const SAFETY_READ_MS = 30_000
+/** A state a read finds that the live stream has not sent, this long after it began, means the stream stalled. */
+const STALL_GRACE_MS = 5_000
 
 /**
  * Reads the run until it reaches a terminal state, the deadline passes, the
  * job is cancelled, or the orchestrator reports a state this version does not
  * know. A read that fails for good throws.
+ *
+ * With a live stream of states the loop sleeps until the stream has news and
+ * reads the run only to confirm an end (the final state always comes from a
+ * read) or, slowly, in case the stream stalled; without one it polls.
  */
 export async function waitForRun(first: RunStatus, options: WaitOptions, hooks: WaitHooks): Promise<WaitResult> {
-  const { deadline, signal, clock = realClock } = options
+  const { deadline, signal, clock = realClock, inbox, stream } = options
   const started = clock.now()
   let status = first
   let pauseMs = FIRST_PAUSE_MS
   let lastNews = started
+  let lastRead = started
+  let lastLogRead = started
+  let logPauseMs = FIRST_PAUSE_MS
+  let streamChanges = stream?.changes ?? 0
+  // A pushed end not yet confirmed by a read: read again soon, however live the stream.
+  let endAnnounced = false
   // Once started, always started: a run back in SCHEDULED is waiting for a retry, not for a worker.
   let ranYet = false
+  const changed = (next: RunStatus) => {
+    hooks.onChange(next)
+    lastNews = clock.now()
+    status = next
+  }
   for (;;) {
     if (status.phase === undefined) return { kind: 'unknown-state', status }
     if (isTerminal(status.phase)) return { kind: 'ended', status: { ...status, phase: status.phase } }
     ranYet ||= !waitsToStart(status.phase)
     const startBy = ranYet ? Number.POSITIVE_INFINITY : (options.startDeadline ?? Number.POSITIVE_INFINITY)
-    const remainingMs = Math.min(deadline, startBy) - clock.now()
-    if (remainingMs <= 0) return { kind: clock.now() >= deadline ? 'timed-out' : 'not-started', status }
+    const limit = Math.min(deadline, startBy)
+    if (limit - clock.now() <= 0) return { kind: clock.now() >= deadline ? 'timed-out' : 'not-started', status }
+    const readEvery = stream?.live && !endAnnounced ? Math.max(SAFETY_READ_MS, options.pollIntervalMs) : pauseMs
+    const logsEvery = hooks.logs?.polled ? logPauseMs : Number.POSITIVE_INFINITY
+    const pause = Math.max(0, Math.min(lastRead + readEvery, lastLogRead + logsEvery, limit) - clock.now())
     const slept = await untilCancelled(
-      clock.sleep(Math.min(pauseMs, remainingMs), signal).then(() => true),
+      (inbox ? inbox.sleep(pause, clock, signal) : clock.sleep(pause, signal)).then(() => true),
       signal
     )
     if (slept === undefined) return { kind: 'job-cancelled', status }
-    pauseMs = Math.min(pauseMs * 2, options.pollIntervalMs)
+    let mustRead = clock.now() >= lastRead + readEvery || clock.now() >= startBy
+    for (const pushed of inbox?.take() ?? []) {
+      if (pushed.phase === undefined || isTerminal(pushed.phase)) {
+        mustRead = endAnnounced = true
+      } else if (!sameState(pushed, status) && !older(pushed, status)) {
+        changed(pushed)
+      }
+    }
+    // A stream that opened may have missed what happened before; one that closed may have missed the end.
+    if (stream && stream.changes !== streamChanges) {
+      streamChanges = stream.changes
+      mustRead = true
+    }
+    hooks.logs?.flush()
     // A pause that ran to the deadline leaves no time for a read: it would only fail and say it will try again.
     // One that ran to the start deadline reads once more: the run may have started since the last read.
     if (clock.now() >= deadline) continue
-    let next: RunStatus
-    try {
-      const read = await untilCancelled(hooks.read(deadline), signal)
-      if (read === undefined) return { kind: 'job-cancelled', status }
-      next = read
-    } catch (error) {
-      if (!isTransient(error)) throw error
-      hooks.onRetry?.(`Could not read the run's state, will try again: ${errorMessage(error)}`)
-      continue
+    if (mustRead) {
+      lastRead = clock.now()
+      pauseMs = Math.min(pauseMs * 2, options.pollIntervalMs)
+      let next: RunStatus
+      try {
+        const read = await untilCancelled(hooks.read(deadline), signal)
+        if (read === undefined) return { kind: 'job-cancelled', status }
+        next = read
+      } catch (error) {
+        if (!isTransient(error)) throw error
+        hooks.onRetry?.(`Could not read the run's state, will try again: ${errorMessage(error)}`)
+        continue
+      }
+      if (!sameState(next, status)) {
+        if (stream?.live && !endAnnounced && missedSince(next, clock.now()) > STALL_GRACE_MS)
+          stream.reopen(`a read found the run ${next.state} (${next.stateName}), which the stream had not sent`)
+        changed(next)
+      } else if (clock.now() - lastNews >= (hooks.heartbeatMs ?? HEARTBEAT_MS)) {
+        hooks.onHeartbeat?.(next, (clock.now() - started) / 1000)
+        lastNews = clock.now()
+      }
+      status = next
+      if (endAnnounced && !isTerminal(next.phase ?? 'running')) pauseMs = FIRST_PAUSE_MS
     }
-    if (!sameState(next, status)) {
-      hooks.onChange(next)
-      lastNews = clock.now()
-    } else if (clock.now() - lastNews >= (hooks.heartbeatMs ?? HEARTBEAT_MS)) {
-      hooks.onHeartbeat?.(next, (clock.now() - started) / 1000)
-      lastNews = clock.now()
-    }
-    status = next
-    if (
-      hooks.afterRead &&
-      (await untilCancelled(
-        hooks.afterRead(deadline).then(() => true),
-        signal
-      )) === undefined
-    ) {
-      return { kind: 'job-cancelled', status }
+    if (hooks.logs && (mustRead || clock.now() >= lastLogRead + logsEvery)) {
+      lastLogRead = clock.now()
+      logPauseMs = Math.min(logPauseMs * 2, options.pollIntervalMs)
+      if ((await untilCancelled(hooks.logs.next(deadline).then(() => true), signal)) === undefined) return { kind: 'job-cancelled', status }
     }
   }
+}
+
+/** A pushed state older than the one known came late (streams do not promise order): it is not news. */
+function older(pushed: RunStatus, known: RunStatus): boolean {
+  const a = pushed.since ? Date.parse(pushed.since) : Number.NaN
+  const b = known.since ? Date.parse(known.since) : Number.NaN
+  return a < b
+}
+
+/** How long ago, by our clock, the run entered the state a read found; 0 when the server does not say. */
+function missedSince(status: RunStatus, now: number): number {
+  const since = status.since ? Date.parse(status.since) : Number.NaN
+  return Number.isFinite(since) ? now - since : 0
 }
 
 /**

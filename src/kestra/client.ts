@@ -8,6 +8,8 @@ import type { Context, LogFollower, Orchestrator, Run, RunStatus } from '../orch
 import { deriveIdempotencyKey, type Origin, originLabels } from '../origin.js'
 import { parseJson } from '../remote.js'
 import type { KestraInputs } from './inputs.js'
+import { kestraStateEvents } from './follow.js'
+import type { Connection } from '../feed.js'
 import { KestraLogFollower } from './logs.js'
 import { kestraPhase } from './states.js'
 import { describeInputs, type Field, type FlowInput, formFields, givenLeaves, leafInputs } from './input-values.js'
@@ -336,6 +338,10 @@ export class KestraClient implements Orchestrator {
       break
     }
     return this.read(runId, deadline)
+  }
+
+  stateStream(run: Run): Connection<RunStatus> {
+    return kestraStateEvents(this.api, this.path(`/executions/${encodeURIComponent(run.id)}/follow`), run.id, this.clock)
   }
 
   logs(runId: string): LogFollower {

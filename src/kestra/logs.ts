@@ -4,12 +4,13 @@ import type { HttpStream } from '../http.js'
 import type { LogFollower, LogLine } from '../orchestrator.js'
 import { parseJson } from '../remote.js'
 import type { Host } from '../host.js'
+import { serverEvents } from '../sse.js'
 import { type Clock, realClock } from '../clock.js'
 
 /** Lines held between two polls before the stream is left unread: the server then waits, not our memory. */
 const MAX_BUFFERED = 2_000
 /** At the end, a stream that has been silent this long has delivered everything. */
-const QUIET_MS = 1_000
+const QUIET_MS = 300
 /** However much is still coming at the end, the step does not wait longer than this for it. */
 const FINAL_LIMIT_MS = 60_000
 /** A stream whose headers take longer is not getting through (a buffering proxy, say): the log is read whole instead. */
@@ -42,6 +43,7 @@ export class KestraLogFollower implements LogFollower {
   private reconnects = 0
   private lastEventAt = 0
   private resume: (() => void) | undefined
+  private news: (() => void) | undefined
   private readonly what: string
 
   constructor(
@@ -55,29 +57,41 @@ export class KestraLogFollower implements LogFollower {
     this.what = `read the logs of execution ${runId}`
   }
 
+  listen(news: () => void): void {
+    this.news = news
+  }
+
+  get polled(): boolean {
+    return this.mode !== 'follow' || !this.reading
+  }
+
+  flush(print: (lines: LogLine[]) => void): void {
+    this.takeBuffered(print)
+  }
+
   async next(print: (lines: LogLine[]) => void, deadline?: number, final = false): Promise<boolean> {
     if (this.mode === 'unopened' || (this.mode === 'follow' && !this.reading)) await this.follow(deadline)
     if (this.mode === 'read') {
       await this.readWhole(deadline)
-      this.flush(print)
+      this.takeBuffered(print)
       return false
     }
-    if (!final) return this.flush(print)
+    if (!final) return this.takeBuffered(print)
     // No stream at the end (it could not be opened again): what it would have said, the whole log says.
     if (!this.reading) await this.readWhole(deadline)
     // The stream never ends by itself: take what it sends until it has been quiet a while.
     const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, this.clock.now() + FINAL_LIMIT_MS)
     do {
-      this.flush(print)
+      this.takeBuffered(print)
       await this.clock.sleep(50)
     } while (this.reading && this.clock.now() < until && this.clock.now() - this.lastEventAt < QUIET_MS)
-    this.flush(print)
+    this.takeBuffered(print)
     this.close()
     return false
   }
 
   /** Prints what is waiting and lets the stream go on; says whether it had stopped reading it. */
-  private flush(print: (lines: LogLine[]) => void): boolean {
+  private takeBuffered(print: (lines: LogLine[]) => void): boolean {
     const full = this.buffered.length >= MAX_BUFFERED
     // Kestra stores and replays lines in the order its queue delivered them, which is not always the order they
     // were logged in (three lines of one Log task came back as 2, 3, 1): what has arrived is printed by time.
@@ -140,29 +154,25 @@ export class KestraLogFollower implements LogFollower {
     this.lastEventAt = this.clock.now()
     this.reading = this.pump(stream, this.taken).finally(() => {
       this.reading = undefined
+      // Dropped: the loop must ask again (which opens it again) rather than wait for lines that will not come.
+      this.news?.()
     })
   }
 
   /** Parses the events as they come; the lines a new stream replays are skipped. */
   private async pump(stream: HttpStream, skip: number): Promise<void> {
-    const decoder = new TextDecoder()
-    let pending = ''
     try {
-      for await (const chunk of stream.body) {
-        pending += decoder.decode(chunk, { stream: true })
-        const events = pending.split(/\r?\n\r?\n/)
-        pending = events.pop() ?? ''
-        for (const event of events) {
-          const entry = parseEvent(event)
-          if (!entry) continue
-          this.lastEventAt = this.clock.now()
-          if (skip > 0) {
-            skip--
-            continue
-          }
-          this.taken++
-          this.buffered.push(toLine(entry))
+      for await (const event of serverEvents(stream.body)) {
+        const entry = parseEntry(event.data)
+        if (!entry) continue
+        this.lastEventAt = this.clock.now()
+        if (skip > 0) {
+          skip--
+          continue
         }
+        this.taken++
+        // The loop flushes all that waits: one word when the first line comes is enough.
+        if (this.buffered.push(toLine(entry)) === 1) this.news?.()
         // Unread, the socket fills and the server waits: memory stays bounded however fast lines come.
         if (this.buffered.length >= MAX_BUFFERED) await new Promise<void>((resolve) => (this.resume = resolve))
       }
@@ -188,12 +198,7 @@ export class KestraLogFollower implements LogFollower {
 }
 
 /** One event's log entry; none for the stream's opening event, which carries an empty entry. */
-function parseEvent(event: string): LogEntry | undefined {
-  const data = event
-    .split(/\r?\n/)
-    .filter((line) => line.startsWith('data:'))
-    .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
-    .join('\n')
+function parseEntry(data: string): LogEntry | undefined {
   if (data === '') return undefined
   const entry = JSON.parse(data) as LogEntry
   return entry.message === undefined && entry.timestamp === undefined ? undefined : entry

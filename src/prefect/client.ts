@@ -9,6 +9,9 @@ import { deriveIdempotencyKey, type Origin, originLabels } from '../origin.js'
 import type { PrefectInputs } from './inputs.js'
 import { parseJson } from '../remote.js'
 import { PrefectLogFollower } from './logs.js'
+import { prefectStateEvents, type SocketTarget } from './events.js'
+import type { Connection } from '../feed.js'
+import type { Clock } from '../clock.js'
 import { missingRequired, parameterProblems } from './schema.js'
 import { prefectPhase } from './states.js'
 
@@ -49,6 +52,7 @@ export class PrefectClient implements Orchestrator {
 
   private readonly host: Host
   private readonly origin: Origin
+  private readonly clock?: Clock
 
   constructor(
     private readonly inputs: PrefectInputs,
@@ -56,6 +60,7 @@ export class PrefectClient implements Orchestrator {
   ) {
     this.host = host
     this.origin = origin
+    this.clock = clock
     const ref = inputs.deployment
     this.target = ref.kind === 'id' ? `deployment ${ref.id}` : `deployment '${ref.flow}/${ref.name}'`
     this.api = new Api({
@@ -254,7 +259,15 @@ export class PrefectClient implements Orchestrator {
   }
 
   logs(runId: string): PrefectLogFollower {
-    return new PrefectLogFollower(this.api, this.inputs.url, runId)
+    return new PrefectLogFollower(this.api, this.inputs.url, runId, { target: this.socketTarget(), host: this.host, clock: this.clock })
+  }
+
+  stateStream(run: Run): Connection<RunStatus> {
+    return prefectStateEvents(this.socketTarget(), run.id, run.status.since)
+  }
+
+  private socketTarget(): SocketTarget {
+    return { apiUrl: this.inputs.url, credentials: this.inputs.credentials, headers: this.api.headers }
   }
 
   runUrl(runId: string): string {

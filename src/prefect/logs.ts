@@ -1,19 +1,32 @@
 import type { Api } from '../api.js'
+import { type Clock, realClock } from '../clock.js'
 import { FlowDispatchError } from '../errors.js'
+import { Feed } from '../feed.js'
+import type { Host } from '../host.js'
 import type { LogFollower, LogLine } from '../orchestrator.js'
 import { parseJson } from '../remote.js'
+import { prefectSocket, type SocketTarget } from './events.js'
 
 /** Prefect ships logs in batches, so one can arrive with a time a little before the newest seen. */
 const LATE_WINDOW_MS = 10_000
 const PAGE = 200
 /** Pages read in one call while the run goes, so a flood of lines cannot hold up the wait loop for long. */
 const MAX_PAGES = 50
+/** Pushed lines held between two flushes; past it the stream is left for reads, which find what it would have said. */
+const MAX_PUSHED = 10_000
+/** What the engine logs last in a flow run's process (`Finished in state Completed()`), in Prefect 2 and 3. */
+const CLOSING_LINE = 'Finished in state '
+/** How long after the end the closing line is waited for, at most. */
+const FINAL_WAIT_MS = 3_000
+const PUSH_CHECK_MS = 50
+const READ_CHECK_MS = 500
 
 interface PrefectLog {
   id: string
   level: number
   message: string
   timestamp: string
+  flow_run_id?: string
 }
 
 function levelName(level: number): string {
@@ -39,6 +52,13 @@ function levelName(level: number): string {
  * on the final call from a little before it, for lines shipped late. Only the
  * ids inside that window are remembered, so memory stays bounded however long
  * the log grows; nothing is printed twice or skipped across pages.
+ *
+ * Where the server streams logs (`/logs/out`, on Prefect Cloud; on a
+ * self-hosted server when PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED is set), the
+ * lines are pushed as they are shipped. A server with the setting off accepts
+ * the socket and sends nothing, so the stream is trusted only once it has
+ * delivered a line no read had found first; until then the log is read as
+ * without one, and the same ids keep each line to one print.
  */
 export class PrefectLogFollower implements LogFollower {
   private readonly seen = new Map<string, number>()
@@ -47,14 +67,75 @@ export class PrefectLogFollower implements LogFollower {
   private limit: number | undefined = PAGE
   /** A page this long may have more after it. */
   private fullPage: number | undefined = PAGE
+  private feed: Feed<PrefectLog> | undefined
+  private pushed: PrefectLog[] = []
+  /** The stream delivered a line before any read did: it carries the log. */
+  private proven = false
+  /** The engine's closing line is in: nothing more comes from the run's process. */
+  private closed = false
 
   constructor(
     private readonly api: Api,
     private readonly url: string,
-    private readonly runId: string
+    private readonly runId: string,
+    private readonly socket?: { target: SocketTarget; host: Pick<Host, 'info' | 'debug'>; clock?: Clock }
   ) {}
 
+  get polled(): boolean {
+    return !(this.proven && this.feed?.live)
+  }
+
+  listen(news: () => void): void {
+    if (!this.socket || this.feed) return
+    const { target, host, clock } = this.socket
+    const runId = this.runId
+    this.feed = new Feed<PrefectLog>(
+      {
+        name: `the log stream of flow run ${runId}`,
+        open: (deliver, opened, signal) =>
+          prefectSocket(
+            target,
+            '/logs/out',
+            () => ({ flow_run_id: { any_: [runId] } }),
+            (data) => {
+              const log = data.type === 'log' ? (data.log as PrefectLog | undefined) : undefined
+              if (log?.id && log.flow_run_id === runId) deliver([log])
+            },
+            opened,
+            signal
+          )
+      },
+      {
+        host,
+        clock,
+        fallback: 'reading the log each poll',
+        deliver: (logs) => {
+          for (const log of logs) if (!this.seen.has(log.id)) this.proven = true
+          if (this.pushed.length + logs.length > MAX_PUSHED) {
+            this.proven = false
+            return
+          }
+          this.pushed.push(...logs)
+          news()
+        },
+        onHealth: news
+      }
+    )
+  }
+
+  flush(print: (lines: LogLine[]) => void): void {
+    const fresh = this.take(this.pushed.splice(0).sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp)))
+    if (fresh.length > 0) print(fresh)
+  }
+
   async next(print: (lines: LogLine[]) => void, deadline?: number, final = false): Promise<boolean> {
+    this.flush(print)
+    if (final) await this.awaitLastLines(print, deadline)
+    else if (!this.polled) return false
+    return this.read(print, deadline, final)
+  }
+
+  private async read(print: (lines: LogLine[]) => void, deadline: number | undefined, final: boolean): Promise<boolean> {
     const after = this.newest > 0 ? new Date(this.newest - (final ? LATE_WINDOW_MS : 0)).toISOString() : undefined
     const what = `read the logs of flow run ${this.runId}`
     let more = true
@@ -76,14 +157,7 @@ export class PrefectLogFollower implements LogFollower {
       }
       const logs = parseJson<PrefectLog[]>(this.api.ok(response, what), what)
       if (!Array.isArray(logs)) throw new FlowDispatchError('server', `Could not ${what}: the answer was not a list`)
-      const fresh: LogLine[] = []
-      for (const log of logs) {
-        if (this.seen.has(log.id)) continue
-        const time = Date.parse(log.timestamp)
-        this.seen.set(log.id, time)
-        if (time > this.newest) this.newest = time
-        fresh.push({ time: log.timestamp, level: levelName(log.level), message: log.message })
-      }
+      const fresh = this.take(logs)
       if (fresh.length > 0) print(fresh)
       // Without a limit, the first page's length is the server's own page size, or less.
       this.fullPage ??= logs.length
@@ -97,7 +171,43 @@ export class PrefectLogFollower implements LogFollower {
     return more
   }
 
+  /** The lines not printed yet, remembered as printed. */
+  private take(logs: PrefectLog[]): LogLine[] {
+    const fresh: LogLine[] = []
+    for (const log of logs) {
+      if (this.seen.has(log.id)) continue
+      if (log.message.startsWith(CLOSING_LINE)) this.closed = true
+      const time = Date.parse(log.timestamp)
+      this.seen.set(log.id, time)
+      if (time > this.newest) this.newest = time
+      fresh.push({ time: log.timestamp, level: levelName(log.level), message: log.message })
+    }
+    return fresh
+  }
+
+  /**
+   * The run's process ships the lines of its last two seconds as it exits,
+   * about a second after the run ended (measured on 3.8.8), and the engine's
+   * closing line is always among them: once it is in, the rest is. A stream
+   * that carries the log brings it the moment it is shipped; else the log is read for it
+   * every half second. Either way the wait is bounded: a server that drops
+   * INFO lines never sends it.
+   */
+  private async awaitLastLines(print: (lines: LogLine[]) => void, deadline = Number.POSITIVE_INFINITY): Promise<void> {
+    const clock = this.socket?.clock ?? realClock
+    const until = Math.min(deadline, clock.now() + FINAL_WAIT_MS)
+    while (!this.closed && clock.now() < until) {
+      if (!this.polled) {
+        await clock.sleep(PUSH_CHECK_MS)
+        this.flush(print)
+      } else {
+        await this.read(print, deadline, true)
+        if (!this.closed) await clock.sleep(Math.min(READ_CHECK_MS, Math.max(0, until - clock.now())))
+      }
+    }
+  }
+
   close(): void {
-    // Each read is a request of its own: nothing stays open.
+    void this.feed?.close()
   }
 }

@@ -35,7 +35,12 @@ function baseEnv(home: string): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: home, PREFECT_HOME: home, ...QUIET }
 }
 
-export async function startPrefectServer(venv: string, options: { authString?: string } = {}): Promise<PrefectServer> {
+/**
+ * `streamLogs` turns on the log stream (`/logs/out`), which a self-hosted
+ * server has off by default (Prefect Cloud has it on); with it off the socket
+ * opens and stays silent.
+ */
+export async function startPrefectServer(venv: string, options: { authString?: string; streamLogs?: boolean } = {}): Promise<PrefectServer> {
   const workDir = mkdtempSync(join(tmpdir(), 'flow-dispatch-prefect-'))
   const port = await freePort()
   const apiUrl = `http://127.0.0.1:${port}/api`
@@ -43,7 +48,8 @@ export async function startPrefectServer(venv: string, options: { authString?: s
     ...baseEnv(join(workDir, 'server-home')),
     PREFECT_SERVER_API_HOST: '127.0.0.1',
     PREFECT_SERVER_API_PORT: String(port),
-    ...(options.authString && { PREFECT_SERVER_API_AUTH_STRING: options.authString })
+    ...(options.authString && { PREFECT_SERVER_API_AUTH_STRING: options.authString }),
+    ...(options.streamLogs && { PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED: 'true', PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED: 'true' })
   }
   const server = startBackground(
     join(venv, 'bin', 'prefect'),
