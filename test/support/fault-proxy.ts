@@ -199,7 +199,8 @@ export async function startFaultProxy(
       client.on('close', () => socket.destroy())
       socket.on('close', () => client.destroy())
       if (fault.kind === 'slow') await new Promise((resolve) => setTimeout(resolve, fault.slowMs))
-      if (client.destroyed) return
+      // The client may have gone while the target answered: its 'close' has passed, so its peer goes here.
+      if (client.destroyed) return void socket.destroy()
       const cut = () => {
         client.destroy()
         socket.destroy()
