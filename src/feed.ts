@@ -1,4 +1,5 @@
-import { type Clock, realClock } from './clock.js'
+// Real time, whatever clock the wait is on: a stream's backoff paces real connections.
+import { realClock } from './clock.js'
 import { errorMessage } from './errors.js'
 import type { Host } from './host.js'
 
@@ -35,7 +36,6 @@ const MAX_BACKOFF_MS = 30_000
 
 export interface FeedOptions<T> {
   host: Pick<Host, 'info' | 'debug'>
-  clock?: Clock
   deliver(items: T[]): void
   /** Health changed: opened, dropped, given up or complete. */
   onHealth?(): void
@@ -57,14 +57,12 @@ export class Feed<T> {
   private told = false
   private readonly stop = new AbortController()
   private current: AbortController | undefined
-  private readonly clock: Clock
   private readonly running: Promise<void>
 
   constructor(
     private readonly connection: Connection<T>,
     private readonly options: FeedOptions<T>
   ) {
-    this.clock = options.clock ?? realClock
     this.running = this.keepOpen()
   }
 
@@ -140,10 +138,13 @@ export class Feed<T> {
         // We closed it ourselves to open it afresh: no pause.
         continue
       }
-      this.tell(`${capitalized(this.connection.name)} ${this.everOpened ? 'dropped' : 'did not open'} (${why}); opening it again, ${this.options.fallback} meanwhile`)
+      // Until a stream has opened once, its failures are told when it is given up; a drop is news at once.
+      const text = `${capitalized(this.connection.name)} ${this.everOpened ? 'dropped' : 'did not open'} (${why}); opening it again, ${this.options.fallback} meanwhile`
+      if (this.everOpened) this.tell(text)
+      else host.debug(text)
       const pause = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (failures - 1)) * (0.8 + Math.random() * 0.4)
       // Closed during the pause: the loop's condition ends it.
-      await this.clock.sleep(pause, this.stop.signal).catch((error: unknown) => {
+      await realClock.sleep(pause, this.stop.signal).catch((error: unknown) => {
         if (!this.stop.signal.aborted) throw error
       })
     }

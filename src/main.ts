@@ -119,7 +119,6 @@ async function follow(
     connection &&
     new Feed(connection, {
       host,
-      clock,
       fallback: `reading its state every ${waiting.pollIntervalSeconds}s`,
       deliver: (statuses) => inbox.push(statuses),
       onHealth: () => inbox.ring()

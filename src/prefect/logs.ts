@@ -87,7 +87,7 @@ export class PrefectLogFollower implements LogFollower {
 
   listen(news: () => void): void {
     if (!this.socket || this.feed) return
-    const { target, host, clock } = this.socket
+    const { target, host } = this.socket
     const runId = this.runId
     this.feed = new Feed<PrefectLog>(
       {
@@ -107,7 +107,6 @@ export class PrefectLogFollower implements LogFollower {
       },
       {
         host,
-        clock,
         fallback: 'reading the log each poll',
         deliver: (logs) => {
           for (const log of logs) if (!this.seen.has(log.id)) this.proven = true

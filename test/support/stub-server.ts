@@ -47,6 +47,8 @@ export async function startStub(reply: (request: Recorded, index: number) => Rep
     res.writeHead(answer.status, { 'content-type': answer.json !== undefined ? 'application/json' : 'text/plain', ...answer.headers })
     res.end(body)
   })
+  // No stub speaks WebSocket: an upgrade is refused as a server without the stream refuses it, never handed to `reply`.
+  server.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'))
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
