@@ -163,7 +163,10 @@ export class Feed<T> {
 
   /** The first word about the stream failing goes to the log; the rest only to debug, so a flapping stream cannot flood it. */
   private tell(text: string, always = false): void {
-    if (this.told && !always) return this.options.host.debug(text)
+    if (this.told && !always) {
+      this.options.host.debug(text)
+      return
+    }
     this.told = true
     this.options.host.info(text)
   }

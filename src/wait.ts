@@ -30,7 +30,7 @@ export interface WaitOptions {
 }
 
 /** What the loop needs to know of the state stream (a `Feed`). */
-export interface StateStream {
+interface StateStream {
   readonly live: boolean
   /** Grows at each change of the stream's health. */
   readonly changes: number
@@ -64,7 +64,7 @@ export interface WaitHooks {
 const FIRST_PAUSE_MS = 1_000
 const HEARTBEAT_MS = 60_000
 /** While a stream of states is live, the run is still read this often, in case the stream stalls unseen. */
-export const SAFETY_READ_MS = 30_000
+const SAFETY_READ_MS = 30_000
 /** A state a read finds that the live stream has not sent, this long after it began, means the stream stalled. */
 const STALL_GRACE_MS = 5_000
 
@@ -155,7 +155,13 @@ export async function waitForRun(first: RunStatus, options: WaitOptions, hooks: 
     if (hooks.logs && (mustRead || clock.now() >= lastLogRead + logsEvery)) {
       lastLogRead = clock.now()
       logPauseMs = Math.min(logPauseMs * 2, options.pollIntervalMs)
-      if ((await untilCancelled(hooks.logs.next(deadline).then(() => true), signal)) === undefined) return { kind: 'job-cancelled', status }
+      if (
+        (await untilCancelled(
+          hooks.logs.next(deadline).then(() => true),
+          signal
+        )) === undefined
+      )
+        return { kind: 'job-cancelled', status }
     }
   }
 }

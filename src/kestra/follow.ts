@@ -9,7 +9,7 @@ import { kestraPhase } from './states.js'
 /** Headers slower than this mean a proxy that holds a stream until it is complete: it is not a stream then. */
 const OPEN_LIMIT_MS = 5_000
 
-export interface FollowedExecution {
+interface FollowedExecution {
   state?: { current?: string; histories?: Array<{ state: string; date: string }> }
 }
 

@@ -27,7 +27,7 @@ interface PrefectEvent {
  * The first message on a Prefect socket: the API key on Cloud, the
  * `user:password` auth string on a self-hosted server, as Prefect's own clients send.
  */
-export function authMessage(credentials: Credentials): string {
+function authMessage(credentials: Credentials): string {
   switch (credentials.kind) {
     case 'none':
       return JSON.stringify({ type: 'auth', token: null })

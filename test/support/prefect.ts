@@ -40,7 +40,10 @@ function baseEnv(home: string): NodeJS.ProcessEnv {
  * server has off by default (Prefect Cloud has it on); with it off the socket
  * opens and stays silent.
  */
-export async function startPrefectServer(venv: string, options: { authString?: string; streamLogs?: boolean } = {}): Promise<PrefectServer> {
+export async function startPrefectServer(
+  venv: string,
+  options: { authString?: string; streamLogs?: boolean } = {}
+): Promise<PrefectServer> {
   const workDir = mkdtempSync(join(tmpdir(), 'flow-dispatch-prefect-'))
   const port = await freePort()
   const apiUrl = `http://127.0.0.1:${port}/api`

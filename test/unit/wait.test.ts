@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { Inbox } from '../../src/inbox.js'
 import { FlowDispatchError } from '../../src/errors.js'
 import type { RunStatus } from '../../src/orchestrator.js'
 import { prefectPhase } from '../../src/prefect/states.js'
@@ -180,5 +181,123 @@ describe.concurrent('waitForRun', () => {
   it('times out, not "not started", when the deadline comes first', async () => {
     const { options, hooks, start } = setup([status('SCHEDULED')], { timeoutMs: 2_000 })
     expect((await waitForRun(status('SCHEDULED'), { ...options, startDeadline: start + 5_000 }, hooks)).kind).toBe('timed-out')
+  })
+})
+
+/**
+ * A live stream on the fake clock: `at` pushes states into the inbox when the
+ * clock reaches a time, as the stream would between two reads.
+ */
+function streamed(answers: Array<RunStatus | Error>, { pollIntervalMs = 10_000, timeoutMs = 600_000 } = {}) {
+  const base = setup(answers, { pollIntervalMs, timeoutMs })
+  const inbox = new Inbox()
+  const stream = { live: true, changes: 0, reopened: [] as string[], reopen: (reason: string) => void stream.reopened.push(reason) }
+  const timeline: Array<{ at: number; act: () => void }> = []
+  const clock = {
+    now: base.clock.now,
+    pauses: base.clock.pauses,
+    // A pause that a scheduled push falls in ends at it: the push rings the bell.
+    sleep: async (ms: number) => {
+      const due = timeline.filter((item) => item.at - base.clock.now() <= ms).sort((a, b) => a.at - b.at)[0]
+      if (!due) return base.clock.sleep(ms)
+      timeline.splice(timeline.indexOf(due), 1)
+      await base.clock.sleep(Math.max(0, due.at - base.clock.now()))
+      due.act()
+    }
+  }
+  const at = (ms: number, act: () => void) => timeline.push({ at: base.start + ms, act })
+  const push = (ms: number, ...statuses: RunStatus[]) => at(ms, () => inbox.push(statuses))
+  const options: WaitOptions = { ...base.options, clock, inbox, stream }
+  return { ...base, options, inbox, stream, at, push }
+}
+
+const since = (state: RunStatus, ms: number): RunStatus => ({
+  ...state,
+  since: new Date(Date.parse('2026-11-22T18:00:00Z') + ms).toISOString()
+})
+
+describe.concurrent('waitForRun with a live stream', () => {
+  it('prints pushed states as they come and reads only to confirm the end', async () => {
+    const { options, hooks, reads, push, start } = streamed([status('COMPLETED')])
+    push(3_000, since(status('PENDING'), 3_000))
+    push(4_000, since(status('RUNNING'), 4_000))
+    push(20_000, since(status('COMPLETED'), 20_000))
+    const seen: string[] = []
+    const result = await waitForRun(status('SCHEDULED'), options, { ...hooks, onChange: (s) => seen.push(s.state) })
+    expect(result.kind).toBe('ended')
+    expect(seen).toEqual(['PENDING', 'RUNNING', 'COMPLETED'])
+    // The end is never taken from the stream alone: one read, at the moment it was announced.
+    expect(reads.map((time) => time - start)).toEqual([20_000])
+  })
+
+  it('reads once every 30 s while the stream is quiet, or every poll-interval when that is longer', async () => {
+    const quiet = streamed([status('RUNNING'), status('RUNNING'), status('COMPLETED')])
+    await waitForRun(status('RUNNING'), quiet.options, quiet.hooks)
+    expect(quiet.reads.map((time) => time - quiet.start)).toEqual([30_000, 60_000, 90_000])
+    const slow = streamed([status('RUNNING'), status('COMPLETED')], { pollIntervalMs: 45_000 })
+    await waitForRun(status('RUNNING'), slow.options, slow.hooks)
+    expect(slow.reads.map((time) => time - slow.start)).toEqual([45_000, 90_000])
+  })
+
+  it('takes no stale or repeated state from the stream', async () => {
+    const { options, hooks, push } = streamed([status('COMPLETED')])
+    push(1_000, since(status('RUNNING'), 5_000), since(status('RUNNING'), 5_000))
+    // Came late: the run was running already.
+    push(2_000, since(status('PENDING'), 4_000))
+    push(3_000, since(status('COMPLETED'), 6_000))
+    const seen: string[] = []
+    await waitForRun(status('SCHEDULED'), options, { ...hooks, onChange: (s) => seen.push(s.state) })
+    expect(seen).toEqual(['RUNNING', 'COMPLETED'])
+  })
+
+  it('reads again soon when a read does not bear out a pushed end yet', async () => {
+    const { options, hooks, reads, push, start } = streamed([status('RUNNING'), status('COMPLETED')])
+    push(5_000, since(status('COMPLETED'), 5_000))
+    await waitForRun(status('RUNNING'), options, hooks)
+    expect(reads.map((time) => time - start)).toEqual([5_000, 6_000])
+  })
+
+  it('reads when the stream opens or drops, for what it may have missed', async () => {
+    const { options, hooks, reads, at, stream, inbox, start } = streamed([status('RUNNING'), status('COMPLETED')])
+    at(2_000, () => {
+      stream.changes++
+      inbox.ring()
+    })
+    at(7_000, () => {
+      stream.live = false
+      stream.changes++
+      inbox.ring()
+    })
+    await waitForRun(status('RUNNING'), options, hooks)
+    // Dropped at 7 s: from then on it polls, from the poll pause it had reached (1 s, doubled once by the read at 2 s).
+    expect(reads.map((time) => time - start)).toEqual([2_000, 7_000])
+  })
+
+  it('reopens a stream that kept from it a state a read found', async () => {
+    const { options, hooks, stream } = streamed([since(status('RUNNING'), 1_000), since(status('COMPLETED'), 31_000)])
+    const result = await waitForRun(status('PENDING'), options, hooks)
+    expect(result.kind).toBe('ended')
+    // RUNNING began at 1 s and the read at 30 s found it, 29 s late: the stream stalled; so again for COMPLETED at 60 s.
+    expect(stream.reopened).toEqual([
+      expect.stringContaining('found the run RUNNING (Running), which the stream had not sent'),
+      expect.stringContaining('found the run COMPLETED (Completed)')
+    ])
+  })
+
+  it('asks the log each poll while no stream brings its lines, and only flushes once one does', async () => {
+    const { options, hooks, push } = streamed([status('COMPLETED')], { pollIntervalMs: 4_000 })
+    push(20_000, since(status('COMPLETED'), 20_000))
+    const asked: number[] = []
+    let flushed = 0
+    const logs = { polled: true, flush: () => void flushed++, next: async () => void asked.push(options.clock?.now() ?? 0) }
+    await waitForRun(status('RUNNING'), options, { ...hooks, logs })
+    // 1, 2, 4, 4, 4, 4 s apart, then after the read that confirms the end.
+    expect(asked.length).toBe(7)
+    const pushedOnly = streamed([status('COMPLETED')], { pollIntervalMs: 4_000 })
+    pushedOnly.push(20_000, since(status('COMPLETED'), 20_000))
+    const quiet = { polled: false, flush: () => undefined, next: vi.fn(async () => undefined) }
+    await waitForRun(status('RUNNING'), pushedOnly.options, { ...pushedOnly.hooks, logs: quiet })
+    expect(quiet.next).toHaveBeenCalledTimes(1)
+    expect(flushed).toBeGreaterThan(0)
   })
 })
