@@ -55,9 +55,10 @@ export function webSocketSession(url: string, options: SocketOptions, handlers: 
       socket.close()
       if (!opened) unopened('failed')
     }
+    // Closed from our side: over for us now, whether or not the server ever answers the close.
     const onAbort = () => {
       socket.close()
-      if (!opened) unopened('closed before it opened')
+      settle({ code: 1000, reason: opened ? 'closed by the client' : 'closed before it opened', opened })
     }
     const handshake = setTimeout(() => {
       if (opened) return

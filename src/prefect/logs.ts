@@ -57,8 +57,8 @@ function levelName(level: number): string {
  * self-hosted server when PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED is set), the
  * lines are pushed as they are shipped. A server with the setting off accepts
  * the socket and sends nothing, so the stream is trusted only once it has
- * delivered a line no read had found first; until then the log is read as
- * without one, and the same ids keep each line to one print.
+ * delivered a line; until then the log is read as without one, and the same
+ * ids keep each line to one print.
  */
 export class PrefectLogFollower implements LogFollower {
   private readonly seen = new Map<string, number>()
@@ -69,7 +69,7 @@ export class PrefectLogFollower implements LogFollower {
   private fullPage: number | undefined = PAGE
   private feed: Feed<PrefectLog> | undefined
   private pushed: PrefectLog[] = []
-  /** The stream delivered a line before any read did: it carries the log. */
+  /** The stream has delivered a line: it carries the log. */
   private proven = false
   /** The engine's closing line is in: nothing more comes from the run's process. */
   private closed = false
@@ -109,7 +109,8 @@ export class PrefectLogFollower implements LogFollower {
         host,
         fallback: 'reading the log each poll',
         deliver: (logs) => {
-          for (const log of logs) if (!this.seen.has(log.id)) this.proven = true
+          // Any line at all: a server with the stream off sends none.
+          this.proven = true
           if (this.pushed.length + logs.length > MAX_PUSHED) {
             this.proven = false
             return
