@@ -251,7 +251,7 @@ const load = loadavg()
   .map((value) => value.toFixed(2))
   .join(' ')
 const machine = `Node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load ${load} at the end`
-const settings = `${repeats} short runs of 5–15 s and one of ${LONG_RUN_SECONDS} s per orchestrator; Prefect runs log ${LOG_LINES} numbered lines more than Kestra's (2)`
+const settings = `${repeats} short runs of 5–15 s and one of ${LONG_RUN_SECONDS} s per orchestrator; each Prefect run logs ${LOG_LINES + 2} lines, each Kestra run 2`
 console.log(`${machine}; started ${started.toISOString()}; ${settings}${stall ? '; --stall' : ''}\n`)
 console.log(`| measure | median | notes |\n| --- | ---: | --- |`)
 for (const row of rows) console.log(`| ${row.join(' | ')} |`)
