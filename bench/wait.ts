@@ -17,7 +17,8 @@
  * request (a WebSocket upgrade, a path ending in /follow, /events/out or
  * /logs/out) and passes the rest: how long the action takes to see the end
  * when its stream goes quiet without closing. It needs a fault proxy that
- * knows `stall`; one that does not passes those requests on.
+ * knows `stall`; one that does not passes those requests on. It measures the
+ * latency alone.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
@@ -97,7 +98,7 @@ async function runThroughProxy(
   }
 }
 
-/** Latency over `repeats` short runs, then the requests of one long run: two table rows. */
+/** Latency over `repeats` short runs, then (but with --stall) the requests of one long run: a table row each. */
 async function measure(target: Target, upstream: string): Promise<string[][]> {
   const latencies: number[] = []
   const lengths: number[] = []
@@ -116,10 +117,12 @@ async function measure(target: Target, upstream: string): Promise<string[][]> {
     [
       `${target.name}: detection latency, run end (server time) to the action's exit${stall ? ', streams stalled' : ''}`,
       `${seconds(median(latencies))} s`,
-      `${latencies.length} runs of ${lengths[0]}–${lengths[lengths.length - 1]} s: ${seconds(Math.min(...latencies))}–${seconds(Math.max(...latencies))} s; ${target.settings}` +
+      `${latencies.length} runs (${lengths.join(', ')} s long): ${seconds(Math.min(...latencies))}–${seconds(Math.max(...latencies))} s; ${target.settings}` +
         (stall ? `; ${stalled} stream requests planned as stall (a proxy without 'stall' passes them)` : '')
     ]
   ]
+  // The requests of waiting are counted with every request passed: --stall is about the latency alone.
+  if (stall) return rows
 
   const { result, requests } = await runThroughProxy(target, upstream, LONG_RUN_SECONDS, passAll)
   const runId = result.outputs['run-id']
@@ -137,14 +140,16 @@ async function measure(target: Target, upstream: string): Promise<string[][]> {
       .replaceAll(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '{id}')
     const kind = `${request.method} ${path}${request.headers.upgrade ? ' (WebSocket)' : ''}`
     byKind.set(kind, (byKind.get(kind) ?? 0) + 1)
-    byMinute[Math.floor((request.at - create.at) / 60_000)]++
+    // A request at the very end of a whole number of minutes belongs to the last one.
+    byMinute[Math.min(Math.floor((request.at - create.at) / 60_000), byMinute.length - 1)]++
   }
-  const kinds = [...byKind].sort((a, b) => b[1] - a[1]).map(([kind, count]) => `${(count / minutes).toFixed(1)} ${kind}`)
+  const kinds = [...byKind].sort((a, b) => b[1] - a[1]).map(([kind, count]) => `${count} ${kind}`)
+  const last = Math.round((minutes % 1) * 60)
+  const perMinute = byMinute.join(', ') + (last > 0 ? ` (the last ${last} s)` : '')
   rows.push([
     `${target.name}: API requests a minute of waiting (${LONG_RUN_SECONDS} s run, defaults, logs on)`,
     (waiting.length / minutes).toFixed(1),
-    `${waiting.length} requests in ${(minutes * 60).toFixed(0)} s from the create to the end; a minute: ${kinds.join(', ')}; ` +
-      `minute by minute: ${byMinute.join(', ')}`
+    `${waiting.length} requests in ${(minutes * 60).toFixed(0)} s from the create to the end: ${kinds.join(', ')}; minute by minute: ${perMinute}`
   ])
   return rows
 }
@@ -251,7 +256,7 @@ const load = loadavg()
   .map((value) => value.toFixed(2))
   .join(' ')
 const machine = `Node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load ${load} at the end`
-const settings = `${repeats} short runs of 5–15 s and one of ${LONG_RUN_SECONDS} s per orchestrator; each Prefect run logs ${LOG_LINES + 2} lines, each Kestra run 2`
+const settings = `${repeats} short runs (5–15 s)${stall ? '' : ` and one of ${LONG_RUN_SECONDS} s`} per orchestrator; each Prefect run logs ${LOG_LINES + 2} lines, each Kestra run 2`
 console.log(`${machine}; started ${started.toISOString()}; ${settings}${stall ? '; --stall' : ''}\n`)
 console.log(`| measure | median | notes |\n| --- | ---: | --- |`)
 for (const row of rows) console.log(`| ${row.join(' | ')} |`)
