@@ -111,6 +111,8 @@ export async function waitForRun(first: RunStatus, options: WaitOptions, hooks: 
       signal
     )
     if (slept === undefined) return { kind: 'job-cancelled', status }
+    // Only a read on the stream's own slow schedule may judge it: one made because it just opened finds what it missed.
+    const safetyRead = stream?.live === true && !endAnnounced && clock.now() >= lastRead + readEvery
     let mustRead = clock.now() >= lastRead + readEvery || clock.now() >= startBy
     for (const pushed of inbox?.take() ?? []) {
       if (pushed.phase === undefined || isTerminal(pushed.phase)) {
@@ -142,7 +144,7 @@ export async function waitForRun(first: RunStatus, options: WaitOptions, hooks: 
         continue
       }
       if (!sameState(next, status)) {
-        if (stream?.live && !endAnnounced && missedSince(next, clock.now()) > STALL_GRACE_MS)
+        if (safetyRead && stream?.live && missedSince(next, clock.now()) > STALL_GRACE_MS)
           stream.reopen(`a read found the run ${next.state} (${next.stateName}), which the stream had not sent`)
         changed(next)
       } else if (clock.now() - lastNews >= (hooks.heartbeatMs ?? HEARTBEAT_MS)) {

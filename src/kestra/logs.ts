@@ -77,16 +77,18 @@ export class KestraLogFollower implements LogFollower {
       return false
     }
     if (!final) return this.takeBuffered(print)
-    // No stream at the end (it could not be opened again): what it would have said, the whole log says.
-    if (!this.reading) await this.readWhole(deadline)
     // The stream never ends by itself: take what it sends until it has been quiet a while.
     const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, this.clock.now() + FINAL_LIMIT_MS)
     do {
       this.takeBuffered(print)
       await this.clock.sleep(50)
     } while (this.reading && this.clock.now() < until && this.clock.now() - this.lastEventAt < QUIET_MS)
-    this.takeBuffered(print)
+    // Then the stored log, for what no stream brought: one that could not be opened again, or one a proxy stalled.
+    const pumping = this.reading
     this.close()
+    await pumping
+    await this.readWhole(deadline)
+    this.takeBuffered(print)
     return false
   }
 
@@ -108,6 +110,9 @@ export class KestraLogFollower implements LogFollower {
   close(): void {
     this.stream?.close()
     this.stream = undefined
+    // A pump held for want of reading would wait for ever on a stream that is gone.
+    this.resume?.()
+    this.resume = undefined
   }
 
   private async follow(deadline?: number): Promise<void> {

@@ -22,6 +22,9 @@ const entry = (n: number) => ({
   message: `line ${n}`
 })
 const event = (id: string, data: object): string => `data: ${JSON.stringify(data)}\nid: ${id}\n\n`
+/** `GET /logs/{id}`: the stored log, whole. */
+const stored = (res: ServerResponse, entries: object[]) =>
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(entries))
 
 let close: (() => Promise<void>) | undefined
 afterEach(async () => {
@@ -96,7 +99,8 @@ describe('Kestra log follower', () => {
   it('follows the server-sent events, and after a drop skips the lines the new stream replays', async () => {
     const sent = [0, 1, 2]
     let drop = () => {}
-    const { follower, paths, open } = await serve((_, res, index) => {
+    const { follower, paths, open } = await serve((req, res, index) => {
+      if (!req.url?.endsWith('/follow')) return void stored(res, sent.map(entry))
       res.writeHead(200, { 'content-type': 'text/event-stream' })
       res.write(event('start', {}))
       for (const n of sent) res.write(event('progress', entry(n)))
@@ -121,7 +125,8 @@ describe('Kestra log follower', () => {
     })
     await follower.next(out.print, undefined, true)
     expect(out.messages).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4', 'line 5'])
-    expect(paths).toEqual([`/api/v1/main/logs/${RUN}/follow`, `/api/v1/main/logs/${RUN}/follow`])
+    // The last call reads the stored log too, for what a stream did not bring: here, nothing.
+    expect(paths).toEqual([`/api/v1/main/logs/${RUN}/follow`, `/api/v1/main/logs/${RUN}/follow`, `/api/v1/main/logs/${RUN}`])
     // The last call closed the stream: the server sees it go.
     await until(() => open() === 0)
   })
@@ -162,9 +167,29 @@ describe('Kestra log follower', () => {
     expect(paths.filter((path) => path.endsWith('/follow'))).toHaveLength(1)
   })
 
+  it('takes from the stored log at the end what a stalled stream never brought, once each', async () => {
+    const { follower, paths } = await serve((req, res) => {
+      if (!req.url?.endsWith('/follow')) return void stored(res, [0, 1, 2, 3, 4].map(entry))
+      // A proxy that passes two lines on, then nothing, and keeps the connection open.
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(event('start', {}) + event('progress', entry(0)) + event('progress', entry(1)))
+    })
+    const out = collector()
+    await follower.next(out.print)
+    await pause(100)
+    await follower.next(out.print, undefined, true)
+    expect(out.messages).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4'])
+    expect(paths).toEqual([`/api/v1/main/logs/${RUN}/follow`, `/api/v1/main/logs/${RUN}`])
+  })
+
   it('leaves a fast stream unread while 2,000 lines wait to be printed, and loses none', async () => {
     const total = 20_000
-    const { follower, clock } = await serve((_, res) => {
+    const { follower, clock } = await serve((req, res) => {
+      if (!req.url?.endsWith('/follow'))
+        return void stored(
+          res,
+          Array.from({ length: total }, (_, n) => entry(n))
+        )
       res.writeHead(200, { 'content-type': 'text/event-stream' })
       let text = event('start', {})
       for (let n = 0; n < total; n++) text += event('progress', entry(n))
@@ -190,17 +215,17 @@ describe('Kestra log follower', () => {
 describe('Kestra log lines by time', () => {
   const line = (time: string, message: string): LogLine => ({ time, level: 'INFO', message })
   it('orders what arrived together by the time it was logged, to the nanosecond, whatever the fraction digits', async () => {
-    const { follower } = await serve((_, res) => {
+    // As a real Kestra 1.3 replayed one Log task's three lines.
+    const replayed = [
+      ['2026-11-25T21:37:21.930651Z', 'second'],
+      ['2026-11-25T21:37:21.930792Z', 'third'],
+      ['2026-11-25T21:37:21.930155Z', 'first']
+    ].map(([time, message]) => ({ ...entry(0), timestamp: time, message }))
+    const { follower } = await serve((req, res) => {
+      if (!req.url?.endsWith('/follow')) return void stored(res, replayed)
       res.writeHead(200, { 'content-type': 'text/event-stream' })
       res.write(event('start', {}))
-      // As a real Kestra 1.3 replayed one Log task's three lines.
-      for (const [time, message] of [
-        ['2026-11-25T21:37:21.930651Z', 'second'],
-        ['2026-11-25T21:37:21.930792Z', 'third'],
-        ['2026-11-25T21:37:21.930155Z', 'first']
-      ]) {
-        res.write(event('progress', { ...entry(0), timestamp: time, message }))
-      }
+      for (const line of replayed) res.write(event('progress', line))
     })
     const out = collector()
     await follower.next(out.print)
