@@ -11,7 +11,10 @@
  *   `METHOD path`; a stream (server-sent events, a WebSocket upgrade) counts
  *   once, when it is opened.
  *
- *   node bench/wait.ts [repeats] [--prefect|--kestra] [--stall]   (Node 24; `npm run bench:wait`)
+ *   node bench/wait.ts [repeats] [--prefect|--kestra] [--stall] [--no-log-stream]   (Node 24; `npm run bench:wait`)
+ *
+ * The Prefect server streams logs (`/logs/out`), as Prefect Cloud does;
+ * --no-log-stream runs it as a self-hosted server runs by default, without.
  *
  * --stall measures the latency through a proxy that stalls every stream
  * request (a WebSocket upgrade, a path ending in /follow, /events/out or
@@ -33,6 +36,7 @@ import { prefectVenv, serveFlow, startPrefectServer } from '../test/support/pref
 const args = process.argv.slice(2)
 const repeats = Number(args.find((arg) => /^\d+$/.test(arg)) ?? 5)
 const stall = args.includes('--stall')
+const logStream = !args.includes('--no-log-stream')
 const only = args.includes('--prefect') ? 'prefect' : args.includes('--kestra') ? 'kestra' : undefined
 const LONG_RUN_SECONDS = 120
 /** How many log lines each run writes: the log is read while waiting, as it is by default. */
@@ -156,7 +160,7 @@ async function measure(target: Target, upstream: string): Promise<string[][]> {
 
 async function prefect(): Promise<string[][]> {
   const venv = prefectVenv()
-  const server = await startPrefectServer(venv)
+  const server = await startPrefectServer(venv, { streamLogs: logStream })
   try {
     const serve = await serveFlow(venv, server, 'bench')
     try {
@@ -178,7 +182,7 @@ async function prefect(): Promise<string[][]> {
             if (!run.end_time) throw new Error(`Prefect run ${runId} has no end_time`)
             return Date.parse(run.end_time)
           },
-          settings: 'defaults: wait, logs on, poll-interval 10s'
+          settings: `defaults: wait, logs on, poll-interval 10s; the server ${logStream ? 'streams logs (as Prefect Cloud does)' : 'does not stream logs (a self-hosted default)'}`
         },
         server.apiUrl
       )

@@ -104,7 +104,8 @@ export async function waitForRun(first: RunStatus, options: WaitOptions, hooks: 
     const limit = Math.min(deadline, startBy)
     if (limit - clock.now() <= 0) return { kind: clock.now() >= deadline ? 'timed-out' : 'not-started', status }
     const readEvery = stream?.live && !endAnnounced ? Math.max(SAFETY_READ_MS, options.pollIntervalMs) : pauseMs
-    const logsEvery = hooks.logs?.polled ? logPauseMs : Number.POSITIVE_INFINITY
+    // With the states pushed, a fast start buys nothing: the log is read at the poll interval (and at the end).
+    const logsEvery = !hooks.logs?.polled ? Number.POSITIVE_INFINITY : stream?.live ? options.pollIntervalMs : logPauseMs
     const pause = Math.max(0, Math.min(lastRead + readEvery, lastLogRead + logsEvery, limit) - clock.now())
     const slept = await untilCancelled(
       (inbox ? inbox.sleep(pause, clock, signal) : clock.sleep(pause, signal)).then(() => true),
