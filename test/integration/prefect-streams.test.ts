@@ -313,7 +313,7 @@ describe('Prefect streams: the server restarted during the wait', () => {
     const endTime = Date.parse(run.end_time ?? '')
     console.log(
       `restart: server stopped ${((restartedAt - started) / 1000).toFixed(1)} s into the step, back after ${((backAt - restartedAt) / 1000).toFixed(1)} s; ` +
-        `run ended ${run.state_type} ${((endTime - backAt) / 1000).toFixed(1)} s after that; step exited ${(result.elapsedMs / 1000).toFixed(1)} s in\n${result.stdout}`
+        `run ended ${run.state_type} ${((endTime - backAt) / 1000).toFixed(1)} s after that; step exited ${(result.elapsedMs / 1000).toFixed(1)} s in`
     )
     expect(restartedAt, 'the server was restarted').toBeGreaterThan(0)
     // The served flow's process outlived the outage and reported its end to the restarted server.
