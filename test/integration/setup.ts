@@ -48,7 +48,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     () => undefined
   )
   try {
-    const [open, locked] = await Promise.all([startPrefectServer(venv), startPrefectServer(venv, { authString: 'ci-admin:s3cret-Pa55' })])
+    const [open, locked] = await Promise.all([
+      startPrefectServer(venv),
+      startPrefectServer(venv, { authString: 'ci-admin:s3cret-Pa55', streamLogs: true })
+    ])
     started.push(open, locked)
     started.push(...(await Promise.all([serveFlow(venv, open, 'it-deployment'), serveFlow(venv, locked, 'it-deployment')])))
     project.provide('prefect', { apiUrl: open.apiUrl, headers: open.headers })

@@ -28,6 +28,8 @@ export interface PrefectServer {
   /** Headers a test needs to read the server directly. */
   headers: Record<string, string>
   stop(): Promise<void>
+  /** Stops it and starts it again on the same port, home and database; resolves once it answers /health again. */
+  restart(): Promise<void>
   tail(): string
 }
 
@@ -54,22 +56,38 @@ export async function startPrefectServer(
     ...(options.authString && { PREFECT_SERVER_API_AUTH_STRING: options.authString }),
     ...(options.streamLogs && { PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED: 'true', PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED: 'true' })
   }
-  const server = startBackground(
-    join(venv, 'bin', 'prefect'),
-    ['server', 'start', '--no-ui', '--analytics-off', '--host', '127.0.0.1', '--port', String(port)],
-    {
-      env,
-      cwd: workDir,
-      logFile: join(workDir, 'server.log')
-    }
-  )
+  const launch = (): Background =>
+    startBackground(
+      join(venv, 'bin', 'prefect'),
+      ['server', 'start', '--no-ui', '--analytics-off', '--host', '127.0.0.1', '--port', String(port)],
+      {
+        env,
+        cwd: workDir,
+        logFile: join(workDir, 'server.log')
+      }
+    )
+  let server = launch()
+  const healthy = () =>
+    until(
+      async () => (await fetch(`${apiUrl}/health`)).ok,
+      120_000,
+      () => `Prefect server did not become healthy:\n${server.tail()}`
+    )
   const headers: Record<string, string> = options.authString ? { authorization: basicAuthorization(options.authString) } : {}
-  await until(
-    async () => (await fetch(`${apiUrl}/health`)).ok,
-    120_000,
-    () => `Prefect server did not become healthy:\n${server.tail()}`
-  )
-  return { apiUrl, authString: options.authString, workDir, headers, stop: () => server.stop(), tail: () => server.tail() }
+  await healthy()
+  return {
+    apiUrl,
+    authString: options.authString,
+    workDir,
+    headers,
+    stop: () => server.stop(),
+    async restart() {
+      await server.stop()
+      server = launch()
+      await healthy()
+    },
+    tail: () => server.tail()
+  }
 }
 
 /** Serves `it-flow/<deployment>` from a process of its own; resolves once it is READY. */
