@@ -4,23 +4,20 @@
  * - trigger: the bundled action (`wait: false`) vs `prefect deployment run`
  *   vs one `curl` POST to `create_flow_run` (the floor), interleaved so that
  *   each ratio is measured in the same run;
- * - detection latency: from the end time the server records for a run to the
- *   action's exit, at default settings (poll-interval 10s, logs on);
- * - API requests a minute of waiting, counted at a pass-through proxy;
  * - bundle sizes, and cold start: `node dist/index.js` until it has read and
  *   checked its inputs (a run that stops at a bad input); `npm run
  *   bench:startup` sets that against a bare `node`.
+ * What waiting costs (detection latency, requests a minute) is `bench/wait.ts`'s, for both orchestrators.
  *
  *   node bench/prefect.ts [repeats] [--trigger]      (Node 24; `npm run bench:prefect`)
  *
- * --trigger measures the trigger rows alone (a minute instead of five).
+ * --trigger measures the trigger rows alone.
  */
 import { spawnSync } from 'node:child_process'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { runAction } from '../test/support/action.ts'
-import { startFaultProxy } from '../test/support/fault-proxy.ts'
 import { prefectVenv, serveFlow, startPrefectServer } from '../test/support/prefect.ts'
 
 const repeats = Number(process.argv.slice(2).find((arg) => /^\d+$/.test(arg)) ?? 7)
@@ -101,43 +98,6 @@ try {
   rows.push(['Trigger a deployment: one `curl` POST (the floor)', `${seconds(floor)} s`, `1×; ${busy} busy (503) answers retried`])
 
   if (!triggerOnly) {
-    // 2. Detection latency at default settings, and 3. requests a minute of waiting, counted at a proxy.
-    const latencies: number[] = []
-    let perMinute = 0
-    for (let i = 0; i < Math.max(3, Math.ceil(repeats / 2)); i++) {
-      const proxy = await startFaultProxy(server.apiUrl, () => ({ kind: 'pass' }))
-      const sleep = i === 0 ? 60 : 5 + i * 3
-      const result = await runAction({
-        orchestrator: 'prefect',
-        url: proxy.url,
-        deployment: 'it-flow/bench',
-        parameters: `sleep_seconds: ${sleep}`
-      })
-      const exitedAt = Date.now()
-      await proxy.close()
-      if (result.code !== 0) throw new Error(`action: exit ${result.code}\n${result.stdout}`)
-      const run = (await (await fetch(`${server.apiUrl}/flow_runs/${result.outputs['run-id']}`)).json()) as { end_time: string }
-      latencies.push(exitedAt - Date.parse(run.end_time))
-      if (i === 0) {
-        // Between the create and the run's end: the wait itself.
-        const create = proxy.requests.find((r) => r.path.endsWith('/create_flow_run'))?.at ?? 0
-        const waiting = proxy.requests.filter((r) => r.at > create && r.at <= Date.parse(run.end_time))
-        perMinute = (waiting.length / (Date.parse(run.end_time) - create)) * 60_000
-        const counts = new Map<string, number>()
-        for (const r of waiting) {
-          const kind = `${r.method} ${r.path.replace(/[0-9a-f-]{36}/, '{id}')}`
-          counts.set(kind, (counts.get(kind) ?? 0) + 1)
-        }
-        const kinds = [...counts].map(([kind, count]) => `${count} ${kind}`)
-        rows.push(['API requests a minute of waiting (60 s run, defaults, logs on)', perMinute.toFixed(1), kinds.join(', ')])
-      }
-    }
-    rows.push([
-      'Detection latency: run end (server time) to the action exit, defaults',
-      `${seconds(median(latencies))} s`,
-      `${latencies.length} runs, ${seconds(Math.min(...latencies))}–${seconds(Math.max(...latencies))} s; poll 10 s, then the log's last read and a 2.5 s pause for late lines`
-    ])
-
     // 4. Bundle size and cold start.
     const dist = process.env.FLOW_DISPATCH_DIST ?? join(import.meta.dirname, '..', 'dist')
     const size = (file: string) => `${(statSync(join(dist, file)).size / 1024).toFixed(0)} KiB`
