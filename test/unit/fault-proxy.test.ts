@@ -1,15 +1,10 @@
-import { createHash } from 'node:crypto'
 import { once } from 'node:events'
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import type { Duplex } from 'node:stream'
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { type Fault, startFaultProxy } from '../support/fault-proxy.ts'
 import { closedAfterEach } from '../support/lifetime.ts'
-
-/** A text frame as a server sends it: unmasked, short. */
-const frame = (text: string) => Buffer.concat([Buffer.from([0x81, Buffer.byteLength(text)]), Buffer.from(text)])
+import { startWsStub } from '../support/ws-stub.ts'
 
 /**
  * A target with both kinds of stream: `/ws` accepts a WebSocket (subprotocol
@@ -18,74 +13,43 @@ const frame = (text: string) => Buffer.concat([Buffer.from([0x81, Buffer.byteLen
  * counts its open streams, to see the proxy end its side too.
  */
 async function startTarget() {
-  const streams = new Set<{ destroy(): void }>()
-  const seen = { upgrades: 0, received: [] as string[] }
-  const hold = (stream: Duplex | ServerResponse, timer: NodeJS.Timeout) => {
-    streams.add(stream)
-    stream.on('close', () => {
-      clearInterval(timer)
-      streams.delete(stream)
-    })
-  }
-  const server = createServer((req, res) => {
-    if (req.url !== '/sse') return void res.writeHead(404).end()
-    res.writeHead(200, { 'content-type': 'text/event-stream' })
-    let n = 0
-    hold(
-      res,
-      setInterval(() => res.write(`data: tick ${n++}\n\n`), 100)
-    )
-  })
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
-    seen.upgrades++
-    socket.on('error', () => socket.destroy())
-    if (req.url !== '/ws') return void socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\n\r\nnot there')
-    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64')
-    const protocol = req.headers['sec-websocket-protocol'] ? ['Sec-WebSocket-Protocol: prefect'] : []
-    socket.write(
-      [
-        'HTTP/1.1 101 Switching Protocols',
-        'Upgrade: websocket',
-        'Connection: Upgrade',
-        `Sec-WebSocket-Accept: ${accept}`,
-        ...protocol,
-        '',
-        ''
-      ].join('\r\n')
-    )
-    let n = 0
-    hold(
-      socket,
-      setInterval(() => socket.write(frame(`tick ${n++}`)), 100)
-    )
-    // A client's frames are masked: 2 bytes of header, 4 of mask, then the (here always short) payload.
-    let pending = Buffer.alloc(0)
-    socket.on('data', (piece: Buffer) => {
-      pending = Buffer.concat([pending, piece])
-      while (pending.length >= 6 && pending.length >= 6 + (pending[1] & 0x7f)) {
-        const length = pending[1] & 0x7f
-        const mask = pending.subarray(2, 6)
-        const payload = Buffer.from(pending.subarray(6, 6 + length).map((byte, i) => byte ^ mask[i % 4])).toString()
-        const opcode = pending[0] & 0x0f
-        pending = pending.subarray(6 + length)
-        if (opcode === 0x8) return void socket.end(Buffer.from([0x88, 0]))
-        seen.received.push(payload)
-        socket.write(frame(`echo ${payload}`))
+  const events = new Set<ServerResponse>()
+  const stub = await startWsStub({
+    accepts: (path) => path === '/ws',
+    onConnection: async (conn) => {
+      let n = 0
+      const ticks = setInterval(() => conn.send(`tick ${n++}`), 100)
+      void conn.ended.then(() => clearInterval(ticks))
+      for (;;) {
+        const message = await conn.next().catch(() => undefined)
+        if (message === undefined) return
+        conn.send(`echo ${message}`)
       }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    open: () => streams.size,
-    async close() {
-      for (const stream of streams) stream.destroy()
-      server.closeAllConnections()
-      server.close()
-      await once(server, 'close')
+    },
+    http: (request, res) => {
+      if (request.path !== '/sse') return void res.writeHead(404).end()
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      let n = 0
+      const ticks = setInterval(() => res.write(`data: tick ${n++}\n\n`), 100)
+      events.add(res)
+      res.on('close', () => {
+        clearInterval(ticks)
+        events.delete(res)
+      })
     }
+  })
+  return {
+    url: stub.url,
+    seen: {
+      get upgrades() {
+        return stub.upgrades
+      },
+      get received() {
+        return stub.connections.flatMap((conn) => conn.received)
+      }
+    },
+    open: () => stub.connections.filter((conn) => conn.open).length + events.size,
+    close: stub.close
   }
 }
 
