@@ -19,7 +19,7 @@ const CLOSING_LINE = 'Finished in state '
 /** How long after the end the closing line is waited for, at most. */
 const FINAL_WAIT_MS = 3_000
 const PUSH_CHECK_MS = 50
-const READ_CHECK_MS = 500
+const READ_CHECK_MS = 250
 
 interface PrefectLog {
   id: string
@@ -190,7 +190,7 @@ export class PrefectLogFollower implements LogFollower {
    * about a second after the run ended (measured on 3.8.8), and the engine's
    * closing line is always among them: once it is in, the rest is. A stream
    * that carries the log brings it the moment it is shipped; else the log is read for it
-   * every half second. Either way the wait is bounded: a server that drops
+   * every quarter second. Either way the wait is bounded: a server that drops
    * INFO lines never sends it.
    */
   private async awaitLastLines(print: (lines: LogLine[]) => void, deadline = Number.POSITIVE_INFINITY): Promise<void> {

@@ -311,12 +311,13 @@ describe('Prefect log follower at the end of the run', () => {
     }, 300)
     await follower.next(print, undefined, true)
     const took = Date.now() - started
-    // Read at once, then every half second: the second read finds it.
-    expect(took).toBeGreaterThanOrEqual(450)
-    expect(took).toBeLessThan(1_500)
+    // Read at once, then every quarter second: the first read after it was stored (at 300 ms) finds it.
+    expect(took).toBeGreaterThanOrEqual(290)
+    expect(took).toBeLessThan(1_200)
     expect(messages).toEqual(['line 1', CLOSING])
-    // Two reads while waiting, one final.
-    expect(reads).toHaveLength(3)
+    // Two or three reads while waiting, one final.
+    expect(reads.length).toBeGreaterThanOrEqual(3)
+    expect(reads.length).toBeLessThanOrEqual(4)
   })
 
   it('without a closing line, gives up waiting after about 3 s and reads the log once more', async () => {
