@@ -39,9 +39,13 @@ export function watchJobCancellation(host: Host): { signal: AbortSignal; stop():
   }
 }
 
-/** A request still in flight must not keep a cancelled step alive until the runner kills it. */
-export function exitSoonIfCancelled(jobCancelled: boolean): void {
-  if (jobCancelled) setTimeout(() => process.exit(), 300).unref()
+/**
+ * Once the step's work is done, nothing left open may keep it alive: a request still in flight when the job
+ * was cancelled (the runner kills the step 10 s after SIGINT), or a WebSocket whose close a stalled proxy never
+ * answers (undici then holds its socket for half a minute). The timer does not itself keep the process up.
+ */
+export function exitSoon(): void {
+  setTimeout(() => process.exit(), 300).unref()
 }
 
 function cancelReason(why: string, origin: Origin): string {

@@ -34,12 +34,13 @@ export function kestraStateEvents(api: Api, url: string, executionId: string, cl
           throw new NoStream(`the server answered HTTP ${stream.status} (${type || 'no content type'})`)
         opened()
         for await (const event of serverEvents(stream.body)) {
+          // `end` carries the execution too, and may be the only event with its last states (a kill's KILLING).
+          if ((event.id === 'progress' || event.id === 'end') && event.data !== '') {
+            const fresh = newStates(JSON.parse(event.data) as FollowedExecution, lastDate)
+            lastDate = Date.parse(fresh.at(-1)?.since ?? '') || lastDate
+            if (fresh.length > 0) deliver(fresh)
+          }
           if (event.id === 'end') return 'complete'
-          if (event.id !== 'progress' || event.data === '') continue
-          const fresh = newStates(JSON.parse(event.data) as FollowedExecution, lastDate)
-          if (fresh.length === 0) continue
-          lastDate = Date.parse(fresh.at(-1)?.since ?? '') || lastDate
-          deliver(fresh)
         }
         return 'closed'
       } catch (error) {

@@ -9,8 +9,17 @@ import { type Clock, realClock } from '../clock.js'
 
 /** Lines held between two polls before the stream is left unread: the server then waits, not our memory. */
 const MAX_BUFFERED = 2_000
-/** At the end, a stream that has been silent this long has delivered everything. */
-const QUIET_MS = 300
+/**
+ * At the end, a stream silent this long since the end was seen has delivered everything: Kestra's log stream
+ * lags its execution stream (its queues are polled every 25 to 500 ms), and the last task's lines came 100 to
+ * 200 ms after the execution's `end` (seen after a 40 s pause in the flow).
+ */
+const QUIET_MS = 500
+/**
+ * A line waits this long before it is printed: Kestra sends the lines of one task out of order (2, 3, 1, a few
+ * milliseconds apart), and only lines printed together can be put in order.
+ */
+const SETTLE_MS = 200
 /** However much is still coming at the end, the step does not wait longer than this for it. */
 const FINAL_LIMIT_MS = 60_000
 /** A stream whose headers take longer is not getting through (a buffering proxy, say): the log is read whole instead. */
@@ -38,6 +47,9 @@ export class KestraLogFollower implements LogFollower {
   /** Set while a stream is being read; cleared when it ends, by the server, a drop or us. */
   private reading: Promise<void> | undefined
   private readonly buffered: LogLine[] = []
+  /** When each buffered line came, by the follower's clock. */
+  private readonly arrivals: number[] = []
+  private settling: NodeJS.Timeout | undefined
   /** Lines taken from the log so far, over every stream and read. */
   private taken = 0
   private reconnects = 0
@@ -79,6 +91,7 @@ export class KestraLogFollower implements LogFollower {
     if (!final) return this.takeBuffered(print)
     // The stream never ends by itself: take what it sends until it has been quiet a while.
     const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, this.clock.now() + FINAL_LIMIT_MS)
+    this.lastEventAt = Math.max(this.lastEventAt, this.clock.now())
     do {
       this.takeBuffered(print)
       await this.clock.sleep(50)
@@ -88,16 +101,33 @@ export class KestraLogFollower implements LogFollower {
     this.close()
     await pumping
     await this.readWhole(deadline)
-    this.takeBuffered(print)
+    this.takeBuffered(print, true)
     return false
   }
 
-  /** Prints what is waiting and lets the stream go on; says whether it had stopped reading it. */
-  private takeBuffered(print: (lines: LogLine[]) => void): boolean {
+  /**
+   * Prints the lines that have settled (`all`: every line waiting), by the time they were logged, with any line
+   * that came later but was logged before the last of them; lets the stream go on; says whether it had stopped
+   * reading it. Kestra stores, replays and streams lines in the order its queue delivered them, which is not
+   * always the order they were logged in.
+   */
+  private takeBuffered(print: (lines: LogLine[]) => void, all = false): boolean {
     const full = this.buffered.length >= MAX_BUFFERED
-    // Kestra stores and replays lines in the order its queue delivered them, which is not always the order they
-    // were logged in (three lines of one Log task came back as 2, 3, 1): what has arrived is printed by time.
-    if (this.buffered.length > 0) print(this.buffered.splice(0).sort(byTime))
+    const now = this.clock.now()
+    const settled = all || full ? this.buffered.length : this.arrivals.filter((at) => now - at >= SETTLE_MS).length
+    if (settled > 0) {
+      const last = this.buffered.slice(0, settled).sort(byTime).at(-1) as LogLine
+      const ready: LogLine[] = []
+      const kept: Array<[LogLine, number]> = []
+      this.buffered.forEach((line, i) => {
+        if (i < settled || byTime(line, last) <= 0) ready.push(line)
+        else kept.push([line, this.arrivals[i]])
+      })
+      this.buffered.splice(0, this.buffered.length, ...kept.map(([line]) => line))
+      this.arrivals.splice(0, this.arrivals.length, ...kept.map(([, at]) => at))
+      print(ready.sort(byTime))
+    }
+    if (this.buffered.length > 0) this.settleLater()
     if (this.resume) {
       // A stream we had stopped reading was not quiet: it was waiting for us.
       this.lastEventAt = this.clock.now()
@@ -108,11 +138,23 @@ export class KestraLogFollower implements LogFollower {
   }
 
   close(): void {
+    clearTimeout(this.settling)
+    this.settling = undefined
     this.stream?.close()
     this.stream = undefined
     // A pump held for want of reading would wait for ever on a stream that is gone.
     this.resume?.()
     this.resume = undefined
+  }
+
+  /** Rings the loop once the oldest line waiting has settled (in real time: the stream comes in real time). */
+  private settleLater(): void {
+    if (this.settling) return
+    this.settling = setTimeout(() => {
+      this.settling = undefined
+      this.news?.()
+    }, SETTLE_MS)
+    this.settling.unref()
   }
 
   private async follow(deadline?: number): Promise<void> {
@@ -176,8 +218,9 @@ export class KestraLogFollower implements LogFollower {
           continue
         }
         this.taken++
-        // The loop flushes all that waits: one word when the first line comes is enough.
-        if (this.buffered.push(toLine(entry)) === 1) this.news?.()
+        this.arrivals.push(this.clock.now())
+        // The loop flushes all that has settled: one word when the first line has is enough.
+        if (this.buffered.push(toLine(entry)) === 1) this.settleLater()
         // Unread, the socket fills and the server waits: memory stays bounded however fast lines come.
         if (this.buffered.length >= MAX_BUFFERED) await new Promise<void>((resolve) => (this.resume = resolve))
       }
@@ -197,7 +240,11 @@ export class KestraLogFollower implements LogFollower {
     })
     if (response.status === 404) return
     const entries = parseJson<LogEntry[]>(this.api.ok(response, this.what), this.what)
-    for (const entry of entries.slice(this.taken)) this.buffered.push(toLine(entry))
+    for (const entry of entries.slice(this.taken)) {
+      this.buffered.push(toLine(entry))
+      // Read whole, the log is complete up to here: nothing is left to settle.
+      this.arrivals.push(Number.NEGATIVE_INFINITY)
+    }
     this.taken = Math.max(this.taken, entries.length)
   }
 }

@@ -6,6 +6,8 @@ import { prefectPhase } from './states.js'
 
 /** Policy violation: Prefect's answer to a missing or wrong token, and to a socket without its subprotocol. */
 const POLICY_VIOLATION = 1008
+/** An open socket that has not answered the auth message by then never will. */
+const AUTH_LIMIT_MS = 10_000
 /** Ids kept to drop an event the server sends twice (a reopened stream replays from the last one seen). */
 const REMEMBERED = 1_000
 
@@ -51,6 +53,15 @@ export async function prefectSocket(
   signal: AbortSignal
 ): Promise<StreamEnd> {
   let authorized = false
+  // A socket that opens and then says nothing (a proxy that stalls it) is no stream: its own signal ends it.
+  const session = new AbortController()
+  const onAbort = () => session.abort()
+  signal.addEventListener('abort', onAbort, { once: true })
+  let unanswered = false
+  const authLimit = setTimeout(() => {
+    unanswered = !authorized
+    if (unanswered) session.abort()
+  }, AUTH_LIMIT_MS)
   const close = await webSocketSession(
     `${target.apiUrl}${path}`,
     { protocols: ['prefect'], headers: target.headers },
@@ -65,8 +76,12 @@ export async function prefectSocket(
         opened()
       }
     },
-    signal
-  )
+    session.signal
+  ).finally(() => {
+    clearTimeout(authLimit)
+    signal.removeEventListener('abort', onAbort)
+  })
+  if (unanswered) throw new Error(`no answer to the auth message within ${AUTH_LIMIT_MS / 1000}s`)
   if (signal.aborted) return 'closed'
   // The same credentials work for its API: a socket refused them because the server wants what this client does not send.
   if (close.code === POLICY_VIOLATION) throw new NoStream(`the server refused it (${close.reason || 'policy violation'})`)
