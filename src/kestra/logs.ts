@@ -20,6 +20,9 @@ const QUIET_MS = 500
  * milliseconds apart), and only lines printed together can be put in order.
  */
 const SETTLE_MS = 200
+/** Lines remembered to drop a repeat: those of the last 10 s of log time (a repeat comes right after its first). */
+const REMEMBER_MS = 10_000
+const MIN_PRUNE_AT = 1_000
 /** However much is still coming at the end, the step does not wait longer than this for it. */
 const FINAL_LIMIT_MS = 60_000
 /** A stream whose headers take longer is not getting through (a buffering proxy, say): the log is read whole instead. */
@@ -31,6 +34,7 @@ interface LogEntry {
   timestamp?: string
   level?: string
   message?: string
+  taskRunId?: string
 }
 
 /**
@@ -49,6 +53,9 @@ export class KestraLogFollower implements LogFollower {
   private readonly buffered: LogLine[] = []
   /** When each buffered line came, by the follower's clock. */
   private readonly arrivals: number[] = []
+  private readonly recent = new Map<string, number>()
+  private newest = 0
+  private pruneAt = MIN_PRUNE_AT
   private settling: NodeJS.Timeout | undefined
   /** Lines taken from the log so far, over every stream and read. */
   private taken = 0
@@ -147,6 +154,21 @@ export class KestraLogFollower implements LogFollower {
     this.resume = undefined
   }
 
+  /** Whether this line was taken already. */
+  private isRepeat(entry: LogEntry): boolean {
+    const key = `${entry.timestamp}|${entry.taskRunId}|${entry.message}`
+    if (this.recent.has(key)) return true
+    const time = Date.parse(entry.timestamp ?? '') || 0
+    this.recent.set(key, time)
+    this.newest = Math.max(this.newest, time)
+    if (this.recent.size > this.pruneAt) {
+      for (const [old, at] of this.recent) if (at < this.newest - REMEMBER_MS) this.recent.delete(old)
+      // However fast the lines come, the map is swept once each time it doubles.
+      this.pruneAt = Math.max(MIN_PRUNE_AT, 2 * this.recent.size)
+    }
+    return false
+  }
+
   /** Rings the loop once the oldest line waiting has settled (in real time: the stream comes in real time). */
   private settleLater(): void {
     if (this.settling) return
@@ -217,6 +239,9 @@ export class KestraLogFollower implements LogFollower {
           skip--
           continue
         }
+        // A server that has run long sometimes sends a line twice (its replay of stored lines and its live
+        // subscription overlap): the same instant, task run and text is the same line.
+        if (this.isRepeat(entry)) continue
         this.taken++
         this.arrivals.push(this.clock.now())
         // The loop flushes all that has settled: one word when the first line has is enough.
@@ -241,6 +266,7 @@ export class KestraLogFollower implements LogFollower {
     if (response.status === 404) return
     const entries = parseJson<LogEntry[]>(this.api.ok(response, this.what), this.what)
     for (const entry of entries.slice(this.taken)) {
+      if (this.isRepeat(entry)) continue
       this.buffered.push(toLine(entry))
       // Read whole, the log is complete up to here: nothing is left to settle.
       this.arrivals.push(Number.NEGATIVE_INFINITY)

@@ -167,6 +167,19 @@ describe('Kestra log follower', () => {
     expect(paths.filter((path) => path.endsWith('/follow'))).toHaveLength(1)
   })
 
+  it('prints a line the server sends twice once (the same instant, task run and text)', async () => {
+    const { follower } = await serve((req, res) => {
+      if (!req.url?.endsWith('/follow')) return void stored(res, [0, 1, 2].map(entry))
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(event('start', {}) + [0, 0, 1, 2, 1].map((n) => event('progress', entry(n))).join(''))
+    })
+    const out = collector()
+    await follower.next(out.print)
+    await pause(100)
+    await follower.next(out.print, undefined, true)
+    expect(out.messages).toEqual(['line 0', 'line 1', 'line 2'])
+  })
+
   it('takes from the stored log at the end what a stalled stream never brought, once each', async () => {
     const { follower, paths } = await serve((req, res) => {
       if (!req.url?.endsWith('/follow')) return void stored(res, [0, 1, 2, 3, 4].map(entry))
