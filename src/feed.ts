@@ -130,14 +130,12 @@ export class Feed<T> {
         return this.finish()
       }
       if (failure instanceof NoStream) return this.giveUp(failure.message)
+      // We closed it ourselves to open it afresh: no pause, and no failure of the stream's.
+      if (attempt.signal.aborted && failure === undefined) continue
       failures++
       if (!this.everOpened && failures >= FIRST_ATTEMPTS)
         return this.giveUp(`it did not open (${failure === undefined ? 'closed at once' : errorMessage(failure)})`)
       const why = failure === undefined ? 'the server closed it' : errorMessage(failure)
-      if (attempt.signal.aborted && failure === undefined) {
-        // We closed it ourselves to open it afresh: no pause.
-        continue
-      }
       // Until a stream has opened once, its failures are told when it is given up; a drop is news at once.
       const text = `${capitalized(this.connection.name)} ${this.everOpened ? 'dropped' : 'did not open'} (${why}); opening it again, ${this.options.fallback} meanwhile`
       if (this.everOpened) this.tell(text)
