@@ -51,7 +51,11 @@ describe('scripted faults between the action and a real Prefect server', () => {
     const via = await proxy(prefect.apiUrl, script({ matches: isCreate, fault: { kind: 'drop-after' } }))
     const result = await runPrefect(via, runTag)
     expect(result.code, explain(result)).toBe(0)
-    expect(via.requests.filter(isCreate)).toHaveLength(2)
+    // The lost one and its retry; a busy SQLite store (503) may cost more, each retried, which the key makes harmless.
+    const creates = via.requests.filter(isCreate)
+    const retryable = (status?: number) => status !== undefined && (status === 408 || status === 429 || status >= 500)
+    expect(creates[0].fault.kind).toBe('drop-after')
+    expect(creates.filter((r) => !retryable(r.status))).toHaveLength(2)
     const runs = await prefectRuns(runTag)
     expect(runs).toHaveLength(1)
     expect(runs[0].id).toBe(result.outputs['run-id'])

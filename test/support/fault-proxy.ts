@@ -43,6 +43,8 @@ export interface ProxiedRequest {
   fault: Fault
   /** When the request arrived (ms since the epoch). */
   at: number
+  /** The target's status, once it answered a forwarded request. */
+  status?: number
 }
 
 export interface FaultProxy {
@@ -106,11 +108,11 @@ export async function startFaultProxy(
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
   }
-  const record = (req: IncomingMessage, upgrade: boolean): Fault => {
+  const record = (req: IncomingMessage, upgrade: boolean): { fault: Fault; entry: ProxiedRequest } => {
     const seen = { index: requests.length, method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, upgrade }
-    const fault = plan(seen)
-    requests.push({ ...seen, fault, at: Date.now() })
-    return fault
+    const entry = { ...seen, fault: plan(seen), at: Date.now() }
+    requests.push(entry)
+    return { fault: entry.fault, entry }
   }
   const forward = (req: IncomingMessage, headers: (sent: IncomingHttpHeaders) => IncomingHttpHeaders) => {
     const sent = rewrite ? rewrite({ path: req.url ?? '/', headers: req.headers }) : { path: req.url ?? '/', headers: req.headers }
@@ -127,7 +129,7 @@ export async function startFaultProxy(
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const body = Buffer.concat(chunks)
-    const fault = record(req, false)
+    const { fault, entry } = record(req, false)
     if (fault.kind === 'drop-before') {
       req.socket.destroy()
       return
@@ -139,6 +141,7 @@ export async function startFaultProxy(
     }
     const forwarded = forward(req, forwardable)
     forwarded.on('response', async (answer) => {
+      entry.status = answer.statusCode
       if (String(answer.headers['content-type']).startsWith('text/event-stream')) {
         // The head at once, as a server does before its first event: a stalled stream is one that opened.
         res.writeHead(answer.statusCode ?? 502, forwardable(answer.headers))
@@ -182,7 +185,7 @@ export async function startFaultProxy(
   server.on('upgrade', (req: IncomingMessage, client: Duplex, head: Buffer) => {
     // A stream's connections end in resets when a fault cuts them: that is the point, not a failure of the proxy.
     client.on('error', () => client.destroy())
-    const fault = record(req, true)
+    const { fault } = record(req, true)
     if (fault.kind === 'drop-before') return void client.destroy()
     if (fault.kind === 'status') {
       const refusal = JSON.stringify({ detail: `injected ${fault.status}` })
