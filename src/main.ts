@@ -98,7 +98,6 @@ async function start({ inputs, ...step }: Start, deadline: number, signal: Abort
   }
 }
 
-/** Waits for the run, its log in a group of the step's log when it is followed. */
 /** When the run must have started by: the start timeout, from its creation or from its scheduled time when that is later. */
 function startDeadline(inputs: Inputs, created: number): number | undefined {
   const { startTimeoutSeconds } = inputs.waiting
@@ -107,6 +106,7 @@ function startDeadline(inputs: Inputs, created: number): number | undefined {
   return from + startTimeoutSeconds * 1000
 }
 
+/** Waits for the run, listening to its streams, its log in a group of the step's log when it is followed. */
 async function follow(
   { host, clock, orchestrator, run, waiting, report }: Watch,
   deadline: number,

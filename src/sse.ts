@@ -1,3 +1,15 @@
+import type { HttpStream } from './http.js'
+
+/** Headers slower than this are not getting through as a stream (a proxy that holds an answer until it is complete). */
+export const EVENT_STREAM_OPEN_LIMIT_MS = 5_000
+
+/** What an answer is when it is not a stream of server-sent events (a 2xx `text/event-stream`): `HTTP 404 (application/json)`. */
+export function notAnEventStream({ status, headers }: Pick<HttpStream, 'status' | 'headers'>): string | undefined {
+  const type = String(headers['content-type'] ?? '')
+  if (status >= 200 && status < 300 && type.startsWith('text/event-stream')) return undefined
+  return `HTTP ${status} (${type || 'no content type'})`
+}
+
 /** One server-sent event: its `id`, `event` and `data` fields (data lines joined by newlines). */
 export interface ServerEvent {
   id?: string

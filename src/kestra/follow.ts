@@ -3,11 +3,8 @@ import { type Clock, realClock } from '../clock.js'
 import { FlowDispatchError } from '../errors.js'
 import { type Connection, NoStream, type StreamEnd } from '../feed.js'
 import type { RunStatus } from '../orchestrator.js'
-import { serverEvents } from '../sse.js'
+import { EVENT_STREAM_OPEN_LIMIT_MS, notAnEventStream, serverEvents } from '../sse.js'
 import { kestraPhase } from './states.js'
-
-/** Headers slower than this mean a proxy that holds a stream until it is complete: it is not a stream then. */
-const OPEN_LIMIT_MS = 5_000
 
 interface FollowedExecution {
   state?: { current?: string; histories?: Array<{ state: string; date: string }> }
@@ -25,13 +22,12 @@ export function kestraStateEvents(api: Api, url: string, executionId: string, cl
   return {
     name,
     async open(deliver, opened, signal): Promise<StreamEnd> {
-      const stream = await api.open(`follow execution ${executionId}`, url, 'text/event-stream', clock.now() + OPEN_LIMIT_MS)
+      const stream = await api.open(`follow execution ${executionId}`, url, 'text/event-stream', clock.now() + EVENT_STREAM_OPEN_LIMIT_MS)
       const onAbort = () => stream.close()
       signal.addEventListener('abort', onAbort, { once: true })
       try {
-        const type = String(stream.headers['content-type'] ?? '')
-        if (stream.status < 200 || stream.status >= 300 || !type.startsWith('text/event-stream'))
-          throw new NoStream(`the server answered HTTP ${stream.status} (${type || 'no content type'})`)
+        const refusal = notAnEventStream(stream)
+        if (refusal) throw new NoStream(`the server answered ${refusal}`)
         opened()
         for await (const event of serverEvents(stream.body)) {
           // `end` carries the execution too, and may be the only event with its last states (a kill's KILLING).

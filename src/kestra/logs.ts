@@ -4,7 +4,7 @@ import type { HttpStream } from '../http.js'
 import type { LogFollower, LogLine } from '../orchestrator.js'
 import { parseJson } from '../remote.js'
 import type { Host } from '../host.js'
-import { serverEvents } from '../sse.js'
+import { EVENT_STREAM_OPEN_LIMIT_MS, notAnEventStream, serverEvents } from '../sse.js'
 import { type Clock, realClock } from '../clock.js'
 
 /** Lines held between two polls before the stream is left unread: the server then waits, not our memory. */
@@ -25,8 +25,6 @@ const REMEMBER_MS = 10_000
 const MIN_PRUNE_AT = 1_000
 /** However much is still coming at the end, the step does not wait longer than this for it. */
 const FINAL_LIMIT_MS = 60_000
-/** A stream whose headers take longer is not getting through (a buffering proxy, say): the log is read whole instead. */
-const OPEN_LIMIT_MS = 5_000
 /** A stream that keeps dropping is given up for plain reads. */
 const MAX_RECONNECTS = 5
 
@@ -187,7 +185,7 @@ export class KestraLogFollower implements LogFollower {
     }
     let stream: HttpStream
     try {
-      const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, this.clock.now() + OPEN_LIMIT_MS)
+      const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, this.clock.now() + EVENT_STREAM_OPEN_LIMIT_MS)
       stream = await this.api.open(
         `follow the logs of execution ${this.runId}`,
         this.path(`/logs/${encodeURIComponent(this.runId)}/follow`),
@@ -206,13 +204,13 @@ export class KestraLogFollower implements LogFollower {
       }
       return
     }
-    const type = String(stream.headers['content-type'] ?? '')
-    if (stream.status < 200 || stream.status >= 300 || !type.startsWith('text/event-stream')) {
+    const refusal = notAnEventStream(stream)
+    if (refusal) {
       stream.close()
       // 401 and 403 say the same for both ways of reading; anything else means this server has no stream for logs.
       if (stream.status === 401 || stream.status === 403)
         this.api.ok({ status: stream.status, headers: stream.headers, body: '' }, this.what)
-      this.host.debug(`No log stream for execution ${this.runId} (HTTP ${stream.status} ${type}); reading the log whole each poll`)
+      this.host.debug(`No log stream for execution ${this.runId} (${refusal}); reading the log whole each poll`)
       this.mode = 'read'
       return
     }

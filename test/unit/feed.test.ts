@@ -1,6 +1,3 @@
-import { once } from 'node:events'
-import { createServer, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { Api } from '../../src/api.js'
 import { type Connection, Feed, NoStream, type StreamEnd } from '../../src/feed.js'
@@ -8,6 +5,7 @@ import { kestraStateEvents } from '../../src/kestra/follow.js'
 import type { RunStatus } from '../../src/orchestrator.js'
 import { serverEvents } from '../../src/sse.js'
 import { closedAfterEach } from '../support/lifetime.ts'
+import { type Reply, startStub } from '../support/stub-server.ts'
 
 /** A log that keeps what the feed says, by level. */
 function recorder() {
@@ -124,23 +122,11 @@ describe('kestraStateEvents', () => {
     state: { current: states.at(-1), histories: states.map((state, i) => ({ state, date: at(i) })) }
   })
 
-  const listen = closedAfterEach(async (write: (res: ServerResponse) => void) => {
-    const server = createServer((_req, res) => write(res))
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    return {
-      port: (server.address() as AddressInfo).port,
-      close: async () => {
-        server.closeAllConnections()
-        server.close()
-        await once(server, 'close')
-      }
-    }
-  })
+  const listen = closedAfterEach(startStub)
 
-  async function serve(write: (res: ServerResponse) => void): Promise<Api & { url: string }> {
-    const { port } = await listen(write)
-    const url = `http://127.0.0.1:${port}`
+  /** A Kestra API whose every answer is `reply`. */
+  async function serve(reply: Reply): Promise<Api & { url: string }> {
+    const { url } = await listen(() => reply)
     const host = recorder()
     const api = new Api({
       product: 'Kestra',
@@ -152,17 +138,17 @@ describe('kestraStateEvents', () => {
     })
     return Object.assign(api, { url })
   }
+  const events = (text: string): Reply => ({ status: 200, text, headers: { 'content-type': 'text/event-stream' } })
 
   it('hands on each state once, the ones a snapshot passed over too, and ends at `end`', async () => {
-    const api = await serve((res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' })
-      const progress = (data: object) => `id: progress\ndata: ${JSON.stringify(data)}\n\n`
-      // The second snapshot passes over RUNNING; the third repeats the second.
-      res.end(
+    const progress = (data: object) => `id: progress\ndata: ${JSON.stringify(data)}\n\n`
+    // The second snapshot passes over RUNNING; the third repeats the second.
+    const api = await serve(
+      events(
         `id: start\ndata: \n\n${progress(snapshot('CREATED'))}${progress(snapshot('CREATED', 'RUNNING', 'SUCCESS'))}` +
           `${progress(snapshot('CREATED', 'RUNNING', 'SUCCESS'))}id: end\ndata: \n\n`
       )
-    })
+    )
     const got: RunStatus[] = []
     let opened = 0
     const end = await kestraStateEvents(api, `${api.url}/follow`, RUN).open(
@@ -176,10 +162,7 @@ describe('kestraStateEvents', () => {
   })
 
   it('is no stream where the server answers something else, and a closed one without `end`', async () => {
-    const json = await serve((res) => {
-      res.writeHead(404, { 'content-type': 'application/json' })
-      res.end('{}')
-    })
+    const json = await serve({ status: 404, json: {} })
     const open = (api: Api & { url: string }) =>
       kestraStateEvents(api, `${api.url}/follow`, RUN).open(
         () => undefined,
@@ -188,10 +171,7 @@ describe('kestraStateEvents', () => {
       )
     await expect(open(json)).rejects.toThrow(NoStream)
     await expect(open(json)).rejects.toThrow('the server answered HTTP 404 (application/json)')
-    const cut = await serve((res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' })
-      res.end('id: start\ndata: \n\n')
-    })
+    const cut = await serve(events('id: start\ndata: \n\n'))
     expect(await open(cut)).toBe('closed')
   })
 })

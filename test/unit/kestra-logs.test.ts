@@ -159,7 +159,7 @@ describe('Kestra log follower', () => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify([entry(0), entry(1)]))
     })
     const out = collector()
-    // The headers are given OPEN_LIMIT_MS (5 s), not a request's 30 s: a real timer, for the socket really stalls.
+    // The headers are given EVENT_STREAM_OPEN_LIMIT_MS (5 s), not a request's 30 s: a real timer, for the socket really stalls.
     const log = await printed(() => follower.next(out.print))
     expect(log).toContain('/follow: no answer within 5.0s)); reading the log whole each poll instead')
     await follower.next(out.print, undefined, true)
