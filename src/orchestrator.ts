@@ -3,6 +3,7 @@ import type { Host } from './host.js'
 import type { Origin } from './origin.js'
 import type { Clock } from './clock.js'
 import type { Connection } from './feed.js'
+import type { RunResults } from './results.js'
 
 /**
  * What the action needs from an orchestrator, whatever it is. The wait loop,
@@ -108,6 +109,8 @@ export interface Orchestrator {
   logs(runId: string): LogFollower
   /** The run's state changes as the server pushes them, where it can: news to act on, never the final word. */
   stateStream?(run: Run): Connection<RunStatus>
+  /** What the run produced (artifacts, task runs), read once the wait is over; no request outlives `deadline`. */
+  results(runId: string, deadline: number): Promise<RunResults>
   /** The run's page in the orchestrator's UI. */
   runUrl(runId: string): string
   /** Asks the orchestrator to stop the run; returns its state right after. Safe to repeat. */

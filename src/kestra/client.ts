@@ -14,6 +14,7 @@ import { KestraLogFollower } from './logs.js'
 import { kestraPhase } from './states.js'
 import { describeInputs, type Field, type FlowInput, formFields, givenLeaves, leafInputs } from './input-values.js'
 import { type Clock, realClock } from '../clock.js'
+import { NO_RESULTS, type RunResults } from '../results.js'
 
 /**
  * Kestra has no idempotency key, so each create carries this label with a key
@@ -346,6 +347,10 @@ export class KestraClient implements Orchestrator {
 
   logs(runId: string): LogFollower {
     return new KestraLogFollower(this.api, (suffix) => this.path(suffix), runId, this.host, this.clock)
+  }
+
+  results(_runId: string, _deadline: number): Promise<RunResults> {
+    return Promise.resolve(NO_RESULTS)
   }
 
   runUrl(executionId: string): string {

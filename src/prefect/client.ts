@@ -12,6 +12,7 @@ import { PrefectLogFollower } from './logs.js'
 import { prefectStateEvents, type SocketTarget } from './events.js'
 import type { Connection } from '../feed.js'
 import type { Clock } from '../clock.js'
+import { NO_RESULTS, type RunResults } from '../results.js'
 import { missingRequired, parameterProblems } from './schema.js'
 import { prefectPhase } from './states.js'
 
@@ -268,6 +269,10 @@ export class PrefectClient implements Orchestrator {
 
   private socketTarget(): SocketTarget {
     return { apiUrl: this.inputs.url, credentials: this.inputs.credentials, headers: this.api.headers }
+  }
+
+  results(_runId: string, _deadline: number): Promise<RunResults> {
+    return Promise.resolve(NO_RESULTS)
   }
 
   runUrl(runId: string): string {
