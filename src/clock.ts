@@ -11,3 +11,11 @@ export const realClock: Clock = {
   now: () => Date.now(),
   sleep: (ms, signal) => sleep(ms, undefined, { signal })
 }
+
+/** The latest of some ISO 8601 times, whatever their offsets; those that are not times are left out. */
+export function latestTime(...times: Array<string | null | undefined>): string | undefined {
+  return times
+    .filter((time): time is string => typeof time === 'string' && !Number.isNaN(Date.parse(time)))
+    .sort((a, b) => Date.parse(a) - Date.parse(b))
+    .at(-1)
+}

@@ -40,6 +40,8 @@ export interface CommonInputs {
   /** ISO 8601 in UTC. */
   scheduledTime?: string
   idempotencyKey?: string
+  /** `run-id`: follow this existing run instead of creating one. */
+  runId?: string
   /** Check and describe the request; create nothing. */
   dryRun: boolean
   waiting: WaitSettings
@@ -78,6 +80,7 @@ export function readCommonInputs(host: Host, module: OrchestratorModule<CommonIn
   const credentials = module.credentials(host)
   const url = baseUrl(host, 'url', inputOrEnv(host, 'url', module.url.env), module.url.example)
   const uiUrl = host.input('ui-url')
+  const runId = attachedRun(host, module)
   return {
     url,
     uiUrl: uiUrl === '' ? undefined : baseUrl(host, 'ui-url', { value: uiUrl, from: host.inputLabel('ui-url') }, ''),
@@ -86,9 +89,38 @@ export function readCommonInputs(host: Host, module: OrchestratorModule<CommonIn
     labels: parseKeyValueLines('labels', host.input('labels')),
     scheduledTime: scheduledTime(host.input('scheduled-time')),
     idempotencyKey: optional(host, 'idempotency-key'),
+    runId,
     dryRun: booleanInput(host, 'dry-run', false),
-    waiting: waitSettings(host, module.terminalStates, module.defaultFailOn)
+    waiting: waitSettings(host, module.terminalStates, module.defaultFailOn, runId !== undefined)
   }
+}
+
+/** The inputs every orchestrator has that only shape a new run. */
+const CREATION_INPUTS = ['parameters', 'labels', 'scheduled-time', 'idempotency-key']
+
+/**
+ * `run-id`, with nothing beside it that would shape a new run: such an input
+ * would do nothing to a run that exists, and a user who set it expects it to.
+ */
+function attachedRun(host: Host, module: OrchestratorModule<CommonInputs>): string | undefined {
+  const runId = optional(host, 'run-id')
+  if (runId === undefined) return undefined
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/.test(runId)) {
+    throw new InputError('run-id', `must be a run id (letters, digits, '-' and '_'); got '${runId.slice(0, 120)}'`)
+  }
+  for (const name of [...CREATION_INPUTS, ...module.creationInputs]) {
+    if (host.input(name) !== '') {
+      throw new InputError(
+        name,
+        `is set, and it only shapes a new run; with ${host.inputLabel('run-id')} the step follows a run that exists`
+      )
+    }
+  }
+  if (booleanInput(host, 'dry-run', false))
+    throw new InputError('dry-run', `is true, and ${host.inputLabel('run-id')} names a run that exists: there is no request to check`)
+  if (!booleanInput(host, 'wait', true))
+    throw new InputError('wait', `is false, and ${host.inputLabel('run-id')} is set: following a run is waiting for it`)
+  return runId
 }
 
 export type BasicFromEnv = { username: string; password: string; source: string } | undefined
@@ -244,7 +276,7 @@ function isLeapYear(year: number): boolean {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
 }
 
-function waitSettings(host: Host, terminal: readonly string[], defaultFailOn: readonly string[]): WaitSettings {
+function waitSettings(host: Host, terminal: readonly string[], defaultFailOn: readonly string[], attached: boolean): WaitSettings {
   const failOnRaw = host.input('fail-on')
   let failOn: string[]
   if (failOnRaw === '') failOn = [...defaultFailOn]
@@ -262,7 +294,8 @@ function waitSettings(host: Host, terminal: readonly string[], defaultFailOn: re
   }
   const startTimeout = host.input('start-timeout') || '15m'
   const startTimeoutSeconds = /^none$/i.test(startTimeout) ? undefined : parseDuration('start-timeout', startTimeout)
-  const cancelOn = (host.input('cancel-on') || 'both').toLowerCase()
+  // A run this step did not start may be wanted by whoever did: it is cancelled only when asked.
+  const cancelOn = (host.input('cancel-on') || (attached ? 'none' : 'both')).toLowerCase()
   if (!['timeout', 'job-cancel', 'both', 'none'].includes(cancelOn)) {
     throw new InputError('cancel-on', `must be timeout, job-cancel, both or none; got '${host.input('cancel-on')}'`)
   }
@@ -307,6 +340,7 @@ export const COMMON_INPUTS: Readonly<Record<string, 'string' | 'boolean'>> = {
   labels: 'string',
   'scheduled-time': 'string',
   'idempotency-key': 'string',
+  'run-id': 'string',
   'dry-run': 'boolean',
   'ui-url': 'string',
   wait: 'boolean',

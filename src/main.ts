@@ -1,11 +1,11 @@
 import { settleJobCancel, settleTimeout, type Watch, watchJobCancellation } from './cancel.js'
-import { describeError, FlowDispatchError } from './errors.js'
+import { describeError, errorMessage, FlowDispatchError } from './errors.js'
 import { type Host, inGroup } from './host.js'
 import { getInputs } from './inputs.js'
 import { Feed } from './feed.js'
 import { Inbox } from './inbox.js'
 import { LogPrinter } from './log-printer.js'
-import type { RunStatus, TerminalPhase } from './orchestrator.js'
+import type { Run, RunStatus, TerminalPhase } from './orchestrator.js'
 import { type Inputs, moduleOf } from './orchestrators.js'
 import { getOrigin } from './origin.js'
 import { type Outcome, outcomeOf, Report } from './report.js'
@@ -65,11 +65,12 @@ interface Start extends Omit<Watch, 'run' | 'waiting'> {
   inputs: Inputs
 }
 
-/** Creates the run and, unless told not to, waits for it and settles how it ended. */
+/** Creates the run (or finds the one `run-id` names) and, unless told not to, waits for it and settles how it ended. */
 async function start({ inputs, ...step }: Start, deadline: number, signal: AbortSignal): Promise<void> {
   // Before the create: a step killed the moment the run exists leaves the post step all it needs.
   step.state.saveTarget(inputs)
-  const run = await step.orchestrator.trigger(deadline)
+  const run =
+    inputs.runId === undefined ? await step.orchestrator.trigger(deadline) : await step.orchestrator.attach(inputs.runId, deadline)
   step.state.saveRun(run)
   step.report.created(run)
   if (!inputs.waiting.wait) {
@@ -77,7 +78,18 @@ async function start({ inputs, ...step }: Start, deadline: number, signal: Abort
     return
   }
   const watch: Watch = { ...step, run, waiting: inputs.waiting }
-  const result = await follow(watch, deadline, startDeadline(inputs, step.clock.now()), signal)
+  const result = await follow(watch, deadline, startDeadline(inputs, run, step.clock.now()), signal)
+  try {
+    await settle(watch, result)
+  } finally {
+    // A cancelled job has seconds left, for the cancel: what the run made is shown when the wait ended otherwise.
+    if (result.kind !== 'job-cancelled') await readResults(watch)
+  }
+}
+
+/** Settles how the wait ended: outputs, the step's failure, a cancel per cancel-on. */
+async function settle(watch: Watch, result: WaitResult): Promise<void> {
+  const { orchestrator, run } = watch
   switch (result.kind) {
     case 'ended':
       return settleEnded(watch, result.status)
@@ -90,7 +102,7 @@ async function start({ inputs, ...step }: Start, deadline: number, signal: Abort
     case 'unknown-state':
       throw new FlowDispatchError(
         'server',
-        `${step.orchestrator.product} reported state '${result.status.state}' (${result.status.stateName}) for run ${run.id}, which this version of flow-dispatch does not know; not waiting on it. See ${run.url}`
+        `${orchestrator.product} reported state '${result.status.state}' (${result.status.stateName}) for run ${run.id}, which this version of flow-dispatch does not know; not waiting on it. See ${run.url}`
       )
     default:
       // A new way for a wait to end must be settled here: this stops compiling until it is.
@@ -98,11 +110,28 @@ async function start({ inputs, ...step }: Start, deadline: number, signal: Abort
   }
 }
 
-/** When the run must have started by: the start timeout, from its creation or from its scheduled time when that is later. */
-function startDeadline(inputs: Inputs, created: number): number | undefined {
+/** How long a read of what the run made may take: it only adds to the report, and the step's timeout may have passed. */
+const RESULTS_MS = 15_000
+
+/** What the run made, for the outputs and the summary; a failure to read it is only a warning, whatever the outcome. */
+async function readResults({ host, clock, orchestrator, run, report }: Watch): Promise<void> {
+  try {
+    report.results(await orchestrator.results(run.id, clock.now() + RESULTS_MS))
+  } catch (error) {
+    host.warning(`Could not read what ${orchestrator.product} run ${run.id} produced (artifacts, task runs): ${errorMessage(error)}`)
+  }
+}
+
+/**
+ * When the run must have started by: the start timeout, from its creation or
+ * from its scheduled time when that is later. A run made before this step
+ * (run-id) counts from when the orchestrator says it was due.
+ */
+function startDeadline(inputs: Inputs, run: Run, now: number): number | undefined {
   const { startTimeoutSeconds } = inputs.waiting
   if (startTimeoutSeconds === undefined) return undefined
-  const from = Math.max(created, inputs.scheduledTime ? Date.parse(inputs.scheduledTime) : created)
+  const due = run.made === 'attached' && run.due ? Date.parse(run.due) : now
+  const from = Math.max(due, inputs.scheduledTime ? Date.parse(inputs.scheduledTime) : due)
   return from + startTimeoutSeconds * 1000
 }
 

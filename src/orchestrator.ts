@@ -57,9 +57,11 @@ export interface Run {
   id: string
   name: string
   url: string
-  /** False when the orchestrator handed back a run an earlier identical request created. */
-  created: boolean
+  /** How this step came to follow it: it created it, an identical earlier request had (`found`), or `run-id` named it. */
+  made: 'created' | 'found' | 'attached'
   status: RunStatus
+  /** When the run was due to start, by the orchestrator's clock: its creation, or its scheduled time when later. */
+  due?: string
 }
 
 export interface LogLine {
@@ -94,7 +96,7 @@ export interface Orchestrator {
   readonly target: string
   /** What keeps a run from being started, for the message of the start timeout. */
   readonly notStartedHint: string
-  /** Resolves the target and checks the request against it; creates nothing. No request outlives `deadline`. */
+  /** Resolves the target and checks the request against it (only the target, with `run-id`); creates nothing. No request outlives `deadline`. */
   prepare(deadline?: number): Promise<void>
   /**
    * Checks the request against the remote definition as closely as the
@@ -105,6 +107,8 @@ export interface Orchestrator {
   dryRun(deadline?: number): Promise<string[]>
   /** Creates the run. Safe to retry: a retried create never makes a second run. No request outlives `deadline`. */
   trigger(deadline?: number): Promise<Run>
+  /** The run `run-id` names, checked to be one of the target's: `not-found` when there is none, `refused` when it is another's. */
+  attach(runId: string, deadline?: number): Promise<Run>
   read(runId: string, deadline?: number): Promise<RunStatus>
   logs(runId: string): LogFollower
   /** The run's state changes as the server pushes them, where it can: news to act on, never the final word. */
@@ -153,6 +157,8 @@ export interface OrchestratorModule<I extends CommonInputs = CommonInputs> {
   readonly product: string
   /** Inputs that mean something to this orchestrator only, and their kind (for the CLI's options). */
   readonly inputs: Readonly<Record<string, 'string' | 'boolean'>>
+  /** This orchestrator's inputs that only shape a new run: refused with `run-id`. */
+  readonly creationInputs: readonly string[]
   /** The CLI's options given once per item, and the list input each gathers into: `--tag x` into `tags`. */
   readonly items: Readonly<Record<string, string>>
   /** Where `url` comes from when the input is empty, and an example for the message that asks for it. */

@@ -3,6 +3,15 @@ import { isTerminal, type LogLine, type Orchestrator, type Phase, type Run, type
 import type { Host } from './host.js'
 import { type Clock, realClock } from './clock.js'
 import { escapeHtml, htmlLines } from './untrusted.js'
+import type { RunResults } from './results.js'
+import {
+  artifactsOutput,
+  artifactsSummary,
+  resultsInShort,
+  SUMMARY_LIMIT_BYTES,
+  taskRunsOutput,
+  taskRunsSummary
+} from './results-report.js'
 
 export type Outcome = 'success' | 'failed' | 'cancelled' | 'timed-out' | 'triggered' | 'dry-run' | 'error'
 
@@ -23,6 +32,10 @@ const LAST_LINES = 20
 const SECRET_NAME = /pass|secret|token|key|credential|auth|private|cert/i
 /** What the summary shows for a masked secret, or the value of a secret-like name inside a parameter. */
 const REDACTED = '***'
+/** The longest text of one parameter's value, one log line, or one state's row, in the summary: none may crowd out the rest. */
+const CELL_CHARS = 2000
+/** State changes listed in the summary: a run retried all day has a great many. */
+const STATE_ROWS = 100
 
 export interface ReportDetails {
   parameters?: Record<string, unknown>
@@ -47,6 +60,7 @@ export class Report {
   private ran = false
   private readonly timeline: Array<{ time: string; state: string }> = []
   private readonly lastLines: string[] = []
+  private produced?: RunResults
 
   constructor(
     private readonly host: Host,
@@ -74,11 +88,7 @@ export class Report {
     this.host.setOutput('run-url', run.url)
     this.host.setOutput('run-name', run.name)
     const { product } = this.orchestrator ?? { product: 'The orchestrator' }
-    this.host.info(
-      run.created
-        ? `Created ${product} run '${run.name}' (${run.id}): ${run.url}`
-        : `${product} returned the run an identical earlier request created, '${run.name}' (${run.id}); following it instead of creating another: ${run.url}`
-    )
+    this.host.info(announcement(product, run))
     this.waitedSince = this.clock.now()
     this.changed(run.status)
   }
@@ -92,6 +102,15 @@ export class Report {
     const time = clock(status.since)
     this.timeline.push({ time, state: status.state === status.stateName ? status.state : `${status.state} (${status.stateName})` })
     this.host.info(`${time}  ${status.state} (${status.stateName})${status.message ? `: ${status.message}` : ''}${hint(status)}`)
+  }
+
+  /** What the run produced: outputs, a few lines in the log, and sections of the summary. */
+  results(results: RunResults): void {
+    this.produced = results
+    const redact = (text: string) => this.redact(text)
+    this.host.setOutput('artifacts', artifactsOutput(results, redact))
+    this.host.setOutput('task-runs', taskRunsOutput(results, redact))
+    for (const line of resultsInShort(results)) this.host.info(line)
   }
 
   heartbeat(status: RunStatus, waitedSeconds: number): void {
@@ -148,7 +167,7 @@ export class Report {
     const outcome = this.outcome ?? 'error'
     const run = this.run
     // Every text that is not ours goes through `text`: redacted, then escaped onto one line.
-    const text = (value: string): string => htmlLines(this.redact(value))
+    const text = (value: string): string => htmlLines(cut(this.redact(value)))
     const rows: [string, string][] = [
       ['Run', run ? `<a href="${escapeHtml(this.redact(run.url))}">${text(run.name)}</a> <code>${text(run.id)}</code>` : 'not created'],
       ['Target', text(this.orchestrator?.target ?? 'unknown')],
@@ -185,18 +204,30 @@ export class Report {
         ])
       ])
     }
+    const redact = (value: string) => this.redact(value)
+    const tasks = this.produced && taskRunsSummary(this.produced, redact)
+    if (tasks) summary.addRaw(tasks, true)
     if (this.timeline.length > 0) {
+      // The first states and the last: the end matters most, and a long wait's middle least.
+      const rows =
+        this.timeline.length > STATE_ROWS
+          ? [...this.timeline.slice(0, 10), undefined, ...this.timeline.slice(-(STATE_ROWS - 10))]
+          : this.timeline
       summary.addHeading('States', 4).addTable([
         [
           { data: 'Time', header: true },
           { data: 'State', header: true }
         ],
-        ...this.timeline.map(({ time, state }): [string, string] => [text(time), text(state)])
+        ...rows.map((row): [string, string] =>
+          row ? [text(row.time), text(row.state)] : ['…', `${this.timeline.length - STATE_ROWS} more state changes`]
+        )
       ])
     }
     if (outcome !== 'success' && outcome !== 'triggered' && outcome !== 'dry-run' && this.lastLines.length > 0) {
-      summary.addHeading('Last log lines', 4).addRaw(`<pre>${text(this.lastLines.join('\n'))}</pre>`, true)
+      summary.addHeading('Last log lines', 4).addRaw(`<pre>${this.lastLines.map(text).join('<br>')}</pre>`, true)
     }
+    const artifacts = this.produced && artifactsSummary(this.produced, redact, SUMMARY_LIMIT_BYTES - Buffer.byteLength(summary.stringify()))
+    if (artifacts) summary.addRaw(artifacts, true)
     await summary.write()
   }
 
@@ -216,6 +247,23 @@ export class Report {
       if (name !== '' && SECRET_NAME.test(name)) return REDACTED
       return typeof item === 'string' ? this.redact(item) : item
     })
+  }
+}
+
+/** A text of the orchestrator's, cut to a length the summary can hold many of. */
+function cut(text: string): string {
+  return text.length > CELL_CHARS ? `${text.slice(0, CELL_CHARS)}… (${text.length - CELL_CHARS} more characters)` : text
+}
+
+/** The step's first words about its run: how it came to follow it. */
+function announcement(product: string, run: Run): string {
+  switch (run.made) {
+    case 'created':
+      return `Created ${product} run '${run.name}' (${run.id}): ${run.url}`
+    case 'found':
+      return `${product} returned the run an identical earlier request created, '${run.name}' (${run.id}); following it instead of creating another: ${run.url}`
+    case 'attached':
+      return `Following ${product} run '${run.name}' (${run.id}), which run-id names; this step did not create it: ${run.url}`
   }
 }
 

@@ -15,6 +15,7 @@ its outcome. Options are the GitHub Action's inputs (see the README):
                         so 3 is a number and true a boolean: quote it to keep a string
   --label key=value     a label; --tag name (Prefect), --file input=path (Kestra)
   --<input> value       any input of the action, e.g. --timeout 30m, --fail-on FAILED
+  --run-id ID           follow a run that exists (made by anyone) instead of creating one
   --wait / --no-wait    also --logs, --summary, --dry-run, --enforce-parameter-schema
   --json                print the outputs as one JSON object on stdout, the log on stderr
   --verbose             print debug lines

@@ -13,7 +13,7 @@ import type { Connection } from '../feed.js'
 import { KestraLogFollower } from './logs.js'
 import { kestraPhase } from './states.js'
 import { describeInputs, type Field, type FlowInput, formFields, givenLeaves, leafInputs } from './input-values.js'
-import { type Clock, realClock } from '../clock.js'
+import { type Clock, latestTime, realClock } from '../clock.js'
 import { NO_RESULTS, type RunResults } from '../results.js'
 
 /**
@@ -38,6 +38,7 @@ interface Execution {
   id: string
   namespace: string
   flowId: string
+  scheduleDate?: string | null
   state: {
     current: string
     histories?: Array<{ state: string; date: string }>
@@ -111,6 +112,8 @@ export class KestraClient implements Orchestrator {
     }
     const flow = parseJson<Flow>(this.api.ok(response, what), what)
     this.host.info(`Kestra ${this.target}: revision ${flow.revision ?? 'unknown'}`)
+    // A disabled flow's executions still run to their end, and one that exists was checked when it was made.
+    if (this.inputs.runId !== undefined) return
     if (flow.disabled) throw new FlowDispatchError('refused', `${this.target} is disabled on ${this.api.serverName}: enable it to run it.`)
     this.checkInputs(flow.inputs ?? [])
   }
@@ -211,7 +214,7 @@ export class KestraClient implements Orchestrator {
     const key = this.key()
     this.host.debug(`Idempotency label: ${KEY_LABEL}=${key}`)
     const earlier = await this.findByKey(key, 0, deadline)
-    if (earlier) return this.toRun(earlier, false)
+    if (earlier) return this.toRun(earlier, 'found')
 
     const body = await this.form()
     const what = `execute ${this.target}`
@@ -227,7 +230,7 @@ export class KestraClient implements Orchestrator {
             status: 404
           })
         }
-        return this.toRun(parseJson<Execution>(this.api.ok(response, what), what), true)
+        return this.toRun(parseJson<Execution>(this.api.ok(response, what), what), 'created')
       } catch (error) {
         if (!isTransient(error) || (deadline !== undefined && this.clock.now() >= deadline)) throw error
         failure = error
@@ -236,7 +239,7 @@ export class KestraClient implements Orchestrator {
       if (attempt === 1) this.host.info(`${news}; looking for it by its key before each new try, until the step's timeout`)
       else this.host.debug(`Attempt ${attempt}: ${news}`)
       const found = await this.findByKey(key, VISIBILITY_MS / 3, deadline)
-      if (found) return this.toRun(found, true)
+      if (found) return this.toRun(found, 'created')
     }
   }
 
@@ -300,11 +303,40 @@ export class KestraClient implements Orchestrator {
     }
   }
 
-  private toRun(execution: Execution, created: boolean): Run {
+  private toRun(execution: Execution, made: Run['made']): Run {
     const status = toStatus(execution)
     this.lastStatus = status
     this.createdAt = this.clock.now()
-    return { id: execution.id, name: execution.id, url: this.runUrl(execution.id), created, status }
+    return { id: execution.id, name: execution.id, url: this.runUrl(execution.id), made, status }
+  }
+
+  async attach(runId: string, deadline?: number): Promise<Run> {
+    const what = `read execution ${runId}`
+    const response = await this.api.send(what, {
+      method: 'GET',
+      url: this.path(`/executions/${encodeURIComponent(runId)}`),
+      idempotent: true,
+      deadline,
+      untilDeadline: true
+    })
+    if (response.status === 404) {
+      const where = this.inputs.tenant === undefined ? '' : ` (tenant '${this.inputs.tenant}')`
+      throw new FlowDispatchError(
+        'not-found',
+        `${this.api.serverName}${where} has no execution ${runId}: check ${this.host.inputLabel('run-id')}.`,
+        { status: 404 }
+      )
+    }
+    const execution = parseJson<Execution>(this.api.ok(response, what), what)
+    // Following another flow's execution would gate this step on the wrong pipeline.
+    if (execution.namespace !== this.inputs.namespace || execution.flowId !== this.inputs.flow) {
+      throw new FlowDispatchError(
+        'refused',
+        `Execution ${runId} is not one of ${this.target}: it belongs to flow '${execution.flowId}' in namespace '${execution.namespace}'. Check ${this.host.inputLabel('run-id')}, ${this.host.inputLabel('namespace')} and ${this.host.inputLabel('flow')}.`
+      )
+    }
+    // The first state is the creation's.
+    return { ...this.toRun(execution, 'attached'), due: latestTime(execution.state.histories?.[0]?.date, execution.scheduleDate) }
   }
 
   async read(runId: string, deadline?: number): Promise<RunStatus> {

@@ -11,6 +11,7 @@ export const kestra: OrchestratorModule<KestraInputs> = {
   id: 'kestra',
   product: 'Kestra',
   inputs: { namespace: 'string', flow: 'string', tenant: 'string', files: 'string', revision: 'string' },
+  creationInputs: ['files', 'revision'],
   items: { file: 'files' },
   url: { env: 'KESTRA_URL', example: 'https://kestra.example.com (or set KESTRA_URL)' },
   terminalStates: KESTRA_TERMINAL_STATES,

@@ -11,7 +11,7 @@ import { parseJson } from '../remote.js'
 import { PrefectLogFollower } from './logs.js'
 import { prefectStateEvents, type SocketTarget } from './events.js'
 import type { Connection } from '../feed.js'
-import type { Clock } from '../clock.js'
+import { type Clock, latestTime } from '../clock.js'
 import { NO_RESULTS, type RunResults } from '../results.js'
 import { missingRequired, parameterProblems } from './schema.js'
 import { prefectPhase } from './states.js'
@@ -40,6 +40,9 @@ interface FlowRun {
   start_time?: string | null
   end_time?: string | null
   total_run_time?: number | null
+  deployment_id?: string | null
+  created?: string | null
+  expected_start_time?: string | null
   state?: { type?: string; name?: string; timestamp?: string; message?: string | null } | null
 }
 
@@ -96,6 +99,8 @@ export class PrefectClient implements Orchestrator {
     const deployment = parseJson<Deployment>(this.ok(response, `look up ${this.target}`), `look up ${this.target}`)
     this.deployment = deployment
     this.host.info(`Prefect ${this.target}: id ${deployment.id}`)
+    // A run that exists was checked when it was made: nothing here would be sent.
+    if (this.inputs.runId !== undefined) return
     this.checkParameters(deployment)
     if (this.inputs.workQueue && !deployment.work_pool_name) {
       throw new InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`)
@@ -193,8 +198,39 @@ export class PrefectClient implements Orchestrator {
       name: flowRun.name,
       url: this.runUrl(flowRun.id),
       // 201 is a new run; 200 means the key matched a run an earlier identical request created.
-      created: response.status === 201,
+      made: response.status === 201 ? 'created' : 'found',
       status: toStatus(flowRun)
+    }
+  }
+
+  async attach(runId: string, deadline?: number): Promise<Run> {
+    const deployment = this.deployment
+    if (!deployment) throw new Error('prepare() must run before a run is attached')
+    const what = `read flow run ${runId}`
+    const response = await this.call('GET', `/flow_runs/${encodeURIComponent(runId)}`, undefined, true, what, deadline, true)
+    if (response.status === 404) {
+      throw new FlowDispatchError(
+        'not-found',
+        `${this.api.serverName} has no flow run ${runId}: check ${this.host.inputLabel('run-id')}, and that url points at the workspace that holds it.`,
+        { status: 404 }
+      )
+    }
+    const flowRun = parseJson<FlowRun>(this.ok(response, what), what)
+    // Following another deployment's run would gate this step on the wrong pipeline.
+    if (flowRun.deployment_id !== deployment.id) {
+      const owner = flowRun.deployment_id ? `deployment ${flowRun.deployment_id}` : 'no deployment (it was run without one)'
+      throw new FlowDispatchError(
+        'refused',
+        `Flow run ${runId} is not a run of ${this.target} (id ${deployment.id}): it belongs to ${owner}. Check ${this.host.inputLabel('run-id')} and ${this.host.inputLabel('deployment')}.`
+      )
+    }
+    return {
+      id: flowRun.id,
+      name: flowRun.name,
+      url: this.runUrl(flowRun.id),
+      made: 'attached',
+      status: toStatus(flowRun),
+      due: latestTime(flowRun.created, flowRun.expected_start_time)
     }
   }
 

@@ -16,6 +16,7 @@ export const prefect: OrchestratorModule<PrefectInputs> = {
     'enforce-parameter-schema': 'boolean',
     'extra-body': 'string'
   },
+  creationInputs: ['run-name', 'tags', 'job-variables', 'work-queue', 'enforce-parameter-schema', 'extra-body'],
   items: { tag: 'tags' },
   url: { env: 'PREFECT_API_URL', example: 'http://prefect.example.com:4200/api (or set PREFECT_API_URL)' },
   terminalStates: PREFECT_TERMINAL_STATES,

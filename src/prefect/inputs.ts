@@ -55,6 +55,8 @@ export function readPrefectInputs(host: Host, common: CommonInputs): PrefectInpu
       )
     }
   }
+  if (common.runId !== undefined && !UUID.test(common.runId))
+    throw new InputError('run-id', `must be a Prefect flow run id, a UUID (8-4-4-4-12 hexadecimal digits); got '${common.runId}'`)
   const enforce = host.input('enforce-parameter-schema')
   return {
     orchestrator: 'prefect',

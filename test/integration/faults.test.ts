@@ -86,7 +86,12 @@ describe('scripted faults between the action and a real Prefect server', () => {
       ['GET', { kind: 'status', status: 500 }],
       ['GET', { kind: 'drop-before' }]
     ])
-    expect(via.requests.filter(isCreate).filter(answered).map((r) => r.fault.kind)).toEqual(['status', 'pass'])
+    expect(
+      via.requests
+        .filter(isCreate)
+        .filter(answered)
+        .map((r) => r.fault.kind)
+    ).toEqual(['status', 'pass'])
     expect(await prefectRuns(runTag)).toHaveLength(1)
   })
 

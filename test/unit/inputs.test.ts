@@ -358,6 +358,81 @@ describe('getInputs', () => {
   })
 })
 
+describe('run-id: following a run that exists', () => {
+  const RUN = '0d7f8a2e-5b1c-4c3e-9f10-2a4b6c8d0e12'
+
+  it('reads it, and cancels nothing by default: someone else started the run', () => {
+    const inputs = read({ ...minimal, 'run-id': RUN })
+    expect(inputs.runId).toBe(RUN)
+    expect(inputs.waiting.cancelOn).toEqual({ timeout: false, jobCancel: false })
+    expect(read({ ...minimal, 'run-id': RUN, 'cancel-on': 'both' }).waiting.cancelOn).toEqual({ timeout: true, jobCancel: true })
+    expect(read(minimal).waiting.cancelOn).toEqual({ timeout: true, jobCancel: true })
+  })
+
+  it.each([
+    ['parameters', 'a: 1'],
+    ['labels', 'team=data'],
+    ['scheduled-time', '2026-11-22T18:00:00Z'],
+    ['idempotency-key', 'k'],
+    ['run-name', 'nightly'],
+    ['tags', 'x'],
+    ['job-variables', 'a: 1'],
+    ['work-queue', 'q'],
+    ['enforce-parameter-schema', 'false'],
+    ['extra-body', 'context: {}']
+  ])('refuses %s beside it: it only shapes a new run', (name, value) => {
+    const error = failure({ ...minimal, 'run-id': RUN, [name]: value })
+    expect(error.input).toBe(name)
+    expect(error.message).toContain("with input 'run-id' the step follows a run that exists")
+  })
+
+  it.each([
+    ['dry-run', 'true'],
+    ['wait', 'false']
+  ])('refuses %s: %s beside it', (name, value) => {
+    expect(failure({ ...minimal, 'run-id': RUN, [name]: value }).input).toBe(name)
+  })
+
+  it("takes dry-run's and wait's defaults, as the runner passes them", () => {
+    expect(read({ ...minimal, 'run-id': RUN, 'dry-run': 'false', wait: 'true' }).runId).toBe(RUN)
+  })
+
+  it.each([
+    ['not-a-uuid', 'must be a Prefect flow run id, a UUID'],
+    ['0d7f8a2e-5b1c-4c3e-9f10-2a4b6c8d0e1', 'must be a Prefect flow run id, a UUID'],
+    ['../../deployments', "must be a run id (letters, digits, '-' and '_')"],
+    ['a b', "must be a run id (letters, digits, '-' and '_')"]
+  ])('refuses the Prefect run id %j', (id, message) => {
+    const error = failure({ ...minimal, 'run-id': id })
+    expect(error.input).toBe('run-id')
+    expect(error.message).toContain(message)
+  })
+
+  it('still needs the deployment: the run must be one of its runs', () => {
+    expect(failure({ orchestrator: 'prefect', url: minimal.url, 'run-id': RUN }).input).toBe('deployment')
+  })
+
+  const kestra = {
+    orchestrator: 'kestra',
+    url: 'http://127.0.0.1:8080',
+    namespace: 'company.team',
+    flow: 'nightly',
+    'run-id': '1KWLxLeaXEXNDaXWP7YSKA'
+  }
+
+  it('reads a Kestra execution id', () => {
+    expect((read(kestra) as unknown as KestraInputs).runId).toBe('1KWLxLeaXEXNDaXWP7YSKA')
+  })
+
+  it("refuses Kestra's revision beside it", () => {
+    expect(failure({ ...kestra, revision: '2' }).input).toBe('revision')
+  })
+
+  it('still needs the namespace and flow on Kestra', () => {
+    expect(failure({ ...kestra, flow: '' }).input).toBe('flow')
+  })
+})
+
 describe('getInputs for Kestra', () => {
   const kestra = { orchestrator: 'kestra', url: 'https://kestra.example.com/', namespace: 'dev', flow: 'inputs_demo' }
   const readKestra = (inputs: Record<string, string>): KestraInputs => {

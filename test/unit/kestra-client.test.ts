@@ -148,7 +148,7 @@ describe('KestraClient', () => {
     expect(run).toMatchObject({
       id: '1KWLxLeaXEXNDaXWP7YSKA',
       name: '1KWLxLeaXEXNDaXWP7YSKA',
-      created: true,
+      made: 'created',
       url: `${stub.url}/ui/main/executions/company.team/myflow/1KWLxLeaXEXNDaXWP7YSKA`
     })
     expect(run.status).toMatchObject({ state: 'CREATED', phase: 'pending', since: '2024-07-12T05:07:28.447110427Z' })
@@ -161,7 +161,7 @@ describe('KestraClient', () => {
         : { status: 200, json: { results: [DOCS_CREATE_RESPONSE], total: 1 } }
     )
     await client.prepare()
-    expect((await client.trigger()).created).toBe(false)
+    expect((await client.trigger()).made).toBe('found')
     expect(stub.requests.map((r) => r.method)).toEqual(['GET', 'GET'])
   })
 

@@ -67,7 +67,9 @@ describe('run', () => {
       state: 'COMPLETED',
       'state-name': 'Completed',
       outcome: 'success',
-      'duration-seconds': expect.stringMatching(/^\d+$/)
+      'duration-seconds': expect.stringMatching(/^\d+$/),
+      artifacts: '{}',
+      'task-runs': '[]'
     })
     expect(captured.text()).toMatch(/SCHEDULED \(Scheduled\)\n[\s\S]*RUNNING \(Running\)\n[\s\S]*COMPLETED \(Completed\)\n/)
     expect(env.summary()).toContain('<h3>Prefect run: success</h3>')

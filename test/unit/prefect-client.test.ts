@@ -64,7 +64,7 @@ describe('PrefectClient', () => {
       },
       idempotency_key: expect.stringMatching(/^github\/acme\/etl\/1\/1\/j\/s\/[0-9a-f]{16}$/)
     })
-    expect(run).toMatchObject({ id: RUN_ID, name: 'brave-otter', created: true, url: `${stub.url}/runs/flow-run/${RUN_ID}` })
+    expect(run).toMatchObject({ id: RUN_ID, name: 'brave-otter', made: 'created', url: `${stub.url}/runs/flow-run/${RUN_ID}` })
     expect(run.status).toMatchObject({ state: 'SCHEDULED', stateName: 'Scheduled', phase: 'scheduled' })
   })
 
@@ -109,7 +109,7 @@ describe('PrefectClient', () => {
       r.method === 'GET' ? { status: 200, json: deployment } : { status: 200, json: flowRun('RUNNING', 'Running') }
     )
     await client.prepare()
-    expect((await client.trigger()).created).toBe(false)
+    expect((await client.trigger()).made).toBe('found')
   })
 
   it.each([

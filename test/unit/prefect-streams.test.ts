@@ -87,7 +87,7 @@ function stateEvent(id: string, occurred: string, type: string, name: string, me
 
 /** The run as the wait knows it, read from the stub. */
 async function theRun(client: PrefectClient): Promise<Run> {
-  return { id: RUN_ID, name: 'brave-otter', url: '', created: true, status: await client.read(RUN_ID) }
+  return { id: RUN_ID, name: 'brave-otter', url: '', made: 'created', status: await client.read(RUN_ID) }
 }
 
 /** Opens the state stream as the feed does; `statuses` fills as it delivers. */
