@@ -39,7 +39,10 @@ export function artifactsOutput(results: RunResults, redact: Redact): string {
   const cut = redactedJson(entries(true), redact)
   if (Buffer.byteLength(cut) <= OUTPUT_LIMIT_BYTES) return cut
   // Still too long (a great many keys): each is named, with its type, and no more.
-  return redactedJson(Object.fromEntries(keyed.map((artifact) => [redact(artifact.key as string), { type: artifact.type, cut: true }])), redact)
+  return redactedJson(
+    Object.fromEntries(keyed.map((artifact) => [redact(artifact.key as string), { type: artifact.type, cut: true }])),
+    redact
+  )
 }
 
 function shortened(artifact: Artifact): Artifact & { cut?: true } {

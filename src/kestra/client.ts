@@ -14,7 +14,9 @@ import { KestraLogFollower } from './logs.js'
 import { kestraPhase } from './states.js'
 import { describeInputs, type Field, type FlowInput, formFields, givenLeaves, leafInputs } from './input-values.js'
 import { type Clock, latestTime, realClock } from '../clock.js'
-import { NO_RESULTS, type RunResults } from '../results.js'
+import type { RunResults } from '../results.js'
+import { kestraResults } from './results.js'
+import type { HttpResponse } from '../http.js'
 
 /**
  * Kestra has no idempotency key, so each create carries this label with a key
@@ -341,18 +343,22 @@ export class KestraClient implements Orchestrator {
 
   async read(runId: string, deadline?: number): Promise<RunStatus> {
     const what = `read execution ${runId}`
-    const response = await this.api.send(what, {
-      method: 'GET',
-      url: this.path(`/executions/${encodeURIComponent(runId)}`),
-      idempotent: true,
-      deadline
-    })
+    const response = await this.getExecution(runId, what, deadline)
     if (response.status === 404) {
       if (this.lastStatus && this.clock.now() - this.createdAt < VISIBILITY_MS) return this.lastStatus
-      throw new FlowDispatchError('not-found', `${this.api.serverName} has no execution ${runId}: it was deleted`, { status: 404 })
+      throw this.deleted(runId)
     }
     this.lastStatus = toStatus(parseJson<Execution>(this.api.ok(response, what), what))
     return this.lastStatus
+  }
+
+  /** `GET /executions/{id}`, whose answer holds the state, the outputs and the task runs. */
+  private getExecution(runId: string, what: string, deadline?: number): Promise<HttpResponse> {
+    return this.api.send(what, { method: 'GET', url: this.path(`/executions/${encodeURIComponent(runId)}`), idempotent: true, deadline })
+  }
+
+  private deleted(runId: string): FlowDispatchError {
+    return new FlowDispatchError('not-found', `${this.api.serverName} has no execution ${runId}: it was deleted`, { status: 404 })
   }
 
   /** 2.0 kills at `/actions/kill`; 0.23 to 1.3 at `/kill`, and answer 404 to the other. */
@@ -381,8 +387,12 @@ export class KestraClient implements Orchestrator {
     return new KestraLogFollower(this.api, (suffix) => this.path(suffix), runId, this.host, this.clock)
   }
 
-  results(_runId: string, _deadline: number): Promise<RunResults> {
-    return Promise.resolve(NO_RESULTS)
+  /** One more read of the execution, for the wait keeps only its status. */
+  async results(runId: string, deadline: number): Promise<RunResults> {
+    const what = `read the task runs of execution ${runId}`
+    const response = await this.getExecution(runId, what, deadline)
+    if (response.status === 404) throw this.deleted(runId)
+    return kestraResults(parseJson<unknown>(this.api.ok(response, what), what))
   }
 
   runUrl(executionId: string): string {
