@@ -5,7 +5,7 @@ import { run } from '../../src/main.js'
 import { fakeClock } from '../support/clock.ts'
 import { useActionEnvironment } from '../support/env.ts'
 import { shown } from '../support/html.ts'
-import { deployment, flowRun, RUN_ID } from '../support/prefect-answers.ts'
+import { DEPLOYMENT_ID, deployment, flowRun, RUN_ID } from '../support/prefect-answers.ts'
 import { captureStdout } from '../support/stdout.ts'
 import { closedAfterEach } from '../support/lifetime.ts'
 import { type Recorded, type Reply, type Stub, startStub } from '../support/stub-server.ts'
@@ -408,5 +408,82 @@ describe('run', () => {
     expect(env.outputs()).toEqual({ outcome: 'error' })
     expect(captured.text()).toContain("::error::Input 'parameters' is not valid YAML or JSON")
     expect(env.summary()).toContain('not created')
+  })
+})
+
+describe('run with run-id: following a run that exists', () => {
+  const ANOTHER_DEPLOYMENT = '22222222-3333-4444-8555-666666666666'
+
+  /** A Prefect API holding the run RUN_ID of `owner`, read as `states` one after another; it creates nothing. */
+  async function existing(states: object[], owner = DEPLOYMENT_ID): Promise<Stub> {
+    let reads = 0
+    return serve((r: Recorded): Reply => {
+      if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
+      if (r.path.endsWith('/logs/filter')) return { status: 200, json: [] }
+      if (r.path === `/api/flow_runs/${RUN_ID}`)
+        return { status: 200, json: { ...states[Math.min(reads++, states.length - 1)], deployment_id: owner } }
+      if (r.path.startsWith('/api/flow_runs/')) return { status: 404, json: { detail: 'Flow run not found' } }
+      return { status: 404, json: { detail: 'not stubbed' } }
+    })
+  }
+
+  it('follows it to its end and sets every output, creating nothing', async () => {
+    const server = await existing([flowRun('RUNNING', 'Running'), flowRun('COMPLETED', 'Completed')])
+    env.setInputs(inputs(server, { 'run-id': RUN_ID, 'poll-interval': '1s' }))
+    await run(new ActionsHost(), { clock: fakeClock() })
+    expect(process.exitCode).toBeUndefined()
+    expect(env.outputs()).toMatchObject({ 'run-id': RUN_ID, outcome: 'success', state: 'COMPLETED', 'run-name': 'brave-otter' })
+    expect(captured.text()).toContain(`Following Prefect run 'brave-otter' (${RUN_ID}), which run-id names; this step did not create it`)
+    expect(server.requests.filter((r) => r.method === 'POST' && !r.path.endsWith('/filter') && !r.path.endsWith('/count'))).toEqual([])
+    expect(env.summary()).toContain('<h3>Prefect run: success</h3>')
+  })
+
+  it('leaves it going at the timeout by default: this step did not start it', async () => {
+    const server = await existing([flowRun('RUNNING', 'Running')])
+    env.setInputs(inputs(server, { 'run-id': RUN_ID, timeout: '5s', 'poll-interval': '1s' }))
+    await run(new ActionsHost(), { clock: fakeClock() })
+    expect(process.exitCode).toBe(1)
+    expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'RUNNING' })
+    expect(captured.text()).toContain('may still be going (cancel-on leaves timeouts out)')
+    expect(server.requests.some((r) => r.path.endsWith('/set_state'))).toBe(false)
+    expect(env.state()).toMatchObject({ 'run-id': RUN_ID, handling: 'left-at-timeout', 'cancel-on-job-cancel': 'false' })
+  })
+
+  it('refuses a run of another deployment before waiting on it, and leaves it alone', async () => {
+    const server = await existing([flowRun('RUNNING', 'Running')], ANOTHER_DEPLOYMENT)
+    env.setInputs(inputs(server, { 'run-id': RUN_ID, 'cancel-on': 'both' }))
+    await run(new ActionsHost(), { clock: fakeClock() })
+    expect(process.exitCode).toBe(1)
+    expect(env.outputs()).toEqual({ outcome: 'error' })
+    expect(captured.text()).toContain(
+      `Flow run ${RUN_ID} is not a run of deployment 'etl/nightly' (id ${DEPLOYMENT_ID}): it belongs to deployment ${ANOTHER_DEPLOYMENT}. Check input 'run-id' and input 'deployment'.`
+    )
+    expect(server.requests.map((r) => r.path)).toEqual(['/api/deployments/name/etl/nightly', `/api/flow_runs/${RUN_ID}`])
+  })
+
+  it('says clearly when there is no such run', async () => {
+    const server = await existing([flowRun('RUNNING', 'Running')])
+    const missing = '0d7f8a2e-5b1c-4c3e-9f10-2a4b6c8d0e12'
+    env.setInputs(inputs(server, { 'run-id': missing }))
+    await run(new ActionsHost(), { clock: fakeClock() })
+    expect(process.exitCode).toBe(1)
+    expect(env.outputs()).toEqual({ outcome: 'error' })
+    expect(captured.text()).toContain(
+      `has no flow run ${missing}: check input 'run-id', and that url points at the workspace that holds it.`
+    )
+  })
+
+  it('holds it to the start timeout from when it was due, not from when this step began', async () => {
+    const clock = fakeClock()
+    const created = new Date(clock.now() - 20 * 60_000).toISOString()
+    const server = await existing([flowRun('SCHEDULED', 'Late', { created, expected_start_time: created })])
+    env.setInputs(inputs(server, { 'run-id': RUN_ID, 'start-timeout': '15m', 'poll-interval': '1s' }))
+    const started = clock.now()
+    await run(new ActionsHost(), { clock })
+    expect(env.outputs()).toMatchObject({ outcome: 'timed-out', state: 'SCHEDULED' })
+    expect(captured.text()).toContain('did not start within the start timeout of 15m')
+    expect(clock.now() - started).toBeLessThan(5_000)
+    // Nobody asked to cancel a run this step did not start.
+    expect(server.requests.some((r) => r.path.endsWith('/set_state'))).toBe(false)
   })
 })
