@@ -12,7 +12,8 @@ import { PrefectLogFollower } from './logs.js'
 import { prefectStateEvents, type SocketTarget } from './events.js'
 import type { Connection } from '../feed.js'
 import { type Clock, latestTime } from '../clock.js'
-import { NO_RESULTS, type RunResults } from '../results.js'
+import type { RunResults } from '../results.js'
+import { readPrefectResults } from './results.js'
 import { missingRequired, parameterProblems } from './schema.js'
 import { prefectPhase } from './states.js'
 
@@ -307,8 +308,9 @@ export class PrefectClient implements Orchestrator {
     return { apiUrl: this.inputs.url, credentials: this.inputs.credentials, headers: this.api.headers }
   }
 
-  results(_runId: string, _deadline: number): Promise<RunResults> {
-    return Promise.resolve(NO_RESULTS)
+  /** Throws a FlowDispatchError when either read fails: the run is over by then, so the engine only warns. */
+  results(runId: string, deadline: number): Promise<RunResults> {
+    return readPrefectResults(this.api, this.inputs.url, runId, deadline, (text) => this.host.warning(text))
   }
 
   runUrl(runId: string): string {
