@@ -5,7 +5,8 @@ import { getInputs } from './inputs.js'
 import { Feed } from './feed.js'
 import { Inbox } from './inbox.js'
 import { LogPrinter } from './log-printer.js'
-import type { Run, RunStatus, TerminalPhase } from './orchestrator.js'
+import { isTerminal, type Run, type RunStatus, type TerminalPhase } from './orchestrator.js'
+import type { TaskRun } from './results.js'
 import { type Inputs, moduleOf } from './orchestrators.js'
 import { getOrigin } from './origin.js'
 import { type Outcome, outcomeOf, Report } from './report.js'
@@ -83,7 +84,7 @@ async function start({ inputs, ...step }: Start, deadline: number, signal: Abort
     await settle(watch, result)
   } finally {
     // A cancelled job has seconds left, for the cancel: what the run made is shown when the wait ended otherwise.
-    if (result.kind !== 'job-cancelled') await readResults(watch)
+    if (result.kind !== 'job-cancelled') await readResults(watch, result.kind === 'ended')
   }
 }
 
@@ -113,13 +114,33 @@ async function settle(watch: Watch, result: WaitResult): Promise<void> {
 /** How long a read of what the run made may take: it only adds to the report, and the step's timeout may have passed. */
 const RESULTS_MS = 15_000
 
-/** What the run made, for the outputs and the summary; a failure to read it is only a warning, whatever the outcome. */
-async function readResults({ host, clock, orchestrator, run, report }: Watch): Promise<void> {
+/** Pause between reads of the task runs of a run that has ended while some of them have not, yet. */
+const SETTLE_MS = 1_000
+
+/**
+ * What the run made, for the outputs and the summary; a failure to read it is
+ * only a warning, whatever the outcome. Prefect records task runs from events
+ * its engine sends after the fact: right after the flow run ended, a task run
+ * may still show running, so an ended run's are read again a few times until
+ * every one has ended too.
+ */
+async function readResults({ host, clock, orchestrator, run, report }: Watch, ended: boolean): Promise<void> {
+  const deadline = clock.now() + RESULTS_MS
   try {
-    report.results(await orchestrator.results(run.id, clock.now() + RESULTS_MS))
+    let results = await orchestrator.results(run.id, deadline)
+    for (let attempt = 1; ended && attempt <= 3 && results.taskRuns.some(stillGoing) && clock.now() + SETTLE_MS < deadline; attempt++) {
+      await clock.sleep(SETTLE_MS)
+      results = await orchestrator.results(run.id, deadline)
+    }
+    report.results(results)
   } catch (error) {
     host.warning(`Could not read what ${orchestrator.product} run ${run.id} produced (artifacts, task runs): ${errorMessage(error)}`)
   }
+}
+
+/** A task run that has not ended, as far as its state says. */
+function stillGoing(task: TaskRun): boolean {
+  return task.phase !== undefined && !isTerminal(task.phase)
 }
 
 /**

@@ -14,13 +14,29 @@ const env = useActionEnvironment()
 const serve = closedAfterEach(startStub)
 const captured = captureStdout()
 
+/** What the run made, as Prefect's filter endpoints answer: none by default. */
+interface Produced {
+  artifacts?: object[]
+  /** The task runs, or what each read of them answers in turn. */
+  taskRuns?: object[] | (() => object[])
+}
+
 /** A Prefect API that creates the run and then answers reads from `states`, the last one repeated. */
-async function prefect(states: object[], created: object = flowRun('SCHEDULED', 'Scheduled'), logs: object[] = []): Promise<Stub> {
+async function prefect(
+  states: object[],
+  created: object = flowRun('SCHEDULED', 'Scheduled'),
+  logs: object[] = [],
+  produced: Produced = {}
+): Promise<Stub> {
   let reads = 0
   return serve((r: Recorded): Reply => {
     if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
     if (r.path.endsWith('/create_flow_run')) return { status: 201, json: created }
     if (r.path.endsWith('/logs/filter')) return { status: 200, json: logs }
+    if (r.path === '/api/artifacts/filter') return { status: 200, json: produced.artifacts ?? [] }
+    if (r.path === '/api/task_runs/filter')
+      return { status: 200, json: typeof produced.taskRuns === 'function' ? produced.taskRuns() : (produced.taskRuns ?? []) }
+    if (r.path.endsWith('/count')) return { status: 200, json: 0 }
     return { status: 200, json: states[Math.min(reads++, states.length - 1)] }
   })
 }
@@ -123,6 +139,65 @@ describe('run', () => {
       "::error title=Prefect run '%3A%3Astop-commands%3A%3Aabc' ended FAILED::Prefect run 99999999-8888-4777-8666-555555555555 ended FAILED (Failed): x%0A::set-output name=outcome::success%0A"
     )
     expect(env.outputs().outcome).toBe('failed')
+  })
+
+  it("shows what the run made: artifacts and task runs in the outputs, the log and the summary, within GitHub's size limit", async () => {
+    const at = (second: number) => `2026-11-22T18:00:0${second}Z`
+    const artifact = (n: number, fields: object) => ({
+      id: `a${n}`,
+      created: at(n),
+      flow_run_id: RUN_ID,
+      key: null,
+      description: null,
+      ...fields
+    })
+    const taskRun = (name: string, type: string, second: number) => ({
+      id: `t-${name}`,
+      name,
+      state_type: type,
+      state_name: type.charAt(0) + type.slice(1).toLowerCase(),
+      start_time: at(second),
+      end_time: at(second + 1),
+      total_run_time: 1
+    })
+    const server = await prefect([flowRun('COMPLETED', 'Completed')], flowRun('RUNNING', 'Running'), [], {
+      artifacts: [
+        artifact(3, { key: 'huge', type: 'markdown', data: '| big |\n'.repeat(300_000) }),
+        artifact(2, { key: 'scores', type: 'table', data: '[{"name": "a", "score": 1}]' }),
+        artifact(1, { key: 'report', type: 'markdown', data: '# Nightly\n\n::set-output name=outcome::pwned\n' })
+      ],
+      taskRuns: [taskRun('extract', 'COMPLETED', 1), taskRun('check', 'FAILED', 2), taskRun('load', 'COMPLETED', 3)]
+    })
+    env.setInputs(inputs(server))
+    await run(new ActionsHost(), { clock: fakeClock() })
+    const outputs = env.outputs()
+    expect(outputs.outcome).toBe('success')
+    expect(Object.keys(JSON.parse(outputs.artifacts))).toEqual(['report', 'scores', 'huge'])
+    expect(JSON.parse(outputs.artifacts).scores).toEqual({ type: 'table', columns: ['name', 'score'], rows: [['a', 1]] })
+    expect(JSON.parse(outputs['task-runs']).map((task: { name: string }) => task.name)).toEqual(['extract', 'check', 'load'])
+    expect(captured.text()).toContain('Task runs: 3 (2 COMPLETED, 1 FAILED); not successful: check')
+    expect(captured.text()).toContain('Artifacts: report (markdown), scores (table, 1 row), huge (markdown)')
+    const summary = env.summary()
+    expect(Buffer.byteLength(summary)).toBeLessThan(1024 * 1024)
+    expect(summary).toContain('\n# Nightly\n')
+    expect(summary).toContain('```mermaid\ngantt')
+    expect(summary).toContain('Cut at ')
+    // The artifacts come last: nothing of ours follows the flow author's Markdown.
+    expect(summary.indexOf('<h4>States</h4>')).toBeLessThan(summary.indexOf('<h4>Artifacts</h4>'))
+  })
+
+  it("reads an ended run's task runs again while one still shows running, as Prefect records them after the fact", async () => {
+    const task = (type: string) => ({ id: 't', name: 'load', state_type: type, state_name: type, start_time: '2026-11-22T18:00:01Z' })
+    const answers = [[task('RUNNING')], [task('RUNNING')], [task('COMPLETED')]]
+    let reads = 0
+    const server = await prefect([flowRun('COMPLETED', 'Completed')], flowRun('RUNNING', 'Running'), [], {
+      taskRuns: () => answers[Math.min(reads++, answers.length - 1)]
+    })
+    env.setInputs(inputs(server))
+    const clock = fakeClock()
+    await run(new ActionsHost(), { clock })
+    expect(reads).toBe(3)
+    expect(JSON.parse(env.outputs()['task-runs'])).toEqual([expect.objectContaining({ name: 'load', state: 'COMPLETED' })])
   })
 
   it('reports a state it does not know as an error, with the outputs it has', async () => {
@@ -419,7 +494,7 @@ describe('run with run-id: following a run that exists', () => {
     let reads = 0
     return serve((r: Recorded): Reply => {
       if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
-      if (r.path.endsWith('/logs/filter')) return { status: 200, json: [] }
+      if (r.path.endsWith('/logs/filter') || r.path.endsWith('s/filter')) return { status: 200, json: [] }
       if (r.path === `/api/flow_runs/${RUN_ID}`)
         return { status: 200, json: { ...states[Math.min(reads++, states.length - 1)], deployment_id: owner } }
       if (r.path.startsWith('/api/flow_runs/')) return { status: 404, json: { detail: 'Flow run not found' } }
