@@ -181,7 +181,7 @@ function taskTable(results: RunResults, text: (value: string) => string): string
   const more = rows.length - shown.length + results.omitted.taskRuns
   const cells = shown.map(
     (task) =>
-      `<tr><td>${text(task.name)}</td><td>${isFailed(task) ? '<b>' : ''}${text(task.state === task.stateName ? task.state : `${task.state} (${task.stateName})`)}${isFailed(task) ? '</b>' : ''}</td><td>${task.seconds === undefined ? '' : seconds(task.seconds)}</td></tr>`
+      `<tr><td>${text(task.name)}</td><td>${isFailed(task) ? '<b>' : ''}${text(task.state === task.stateName ? task.state : `${task.state} (${task.stateName})`)}${isFailed(task) ? '</b>' : ''}</td><td>${task.seconds === undefined ? '' : escapeHtml(seconds(task.seconds))}</td></tr>`
   )
   return [
     `<h4>Task runs (${results.taskRuns.length + results.omitted.taskRuns})</h4>`,
@@ -190,8 +190,9 @@ function taskTable(results: RunResults, text: (value: string) => string): string
   ].join('\n')
 }
 
-/** `0.4s`, `12s`, `1m 5s`: a task is often shorter than a second. */
+/** `<0.1s`, `0.4s`, `12s`, `1m 5s`: a task is often shorter than a second. */
 function seconds(value: number): string {
+  if (value < 0.05) return '<0.1s'
   return value < 10 ? `${(Math.round(value * 10) / 10).toFixed(1)}s` : formatDuration(value)
 }
 
