@@ -3,12 +3,44 @@
 # flow as deployment it-flow/<name>, both in the background, for a workflow that
 # runs the action with `uses: ./` (self-test.yml). Waits until the deployment is
 # READY, then prints PREFECT_API_URL=... and appends it to $GITHUB_ENV when set.
-#   bash scripts/prefect-local.sh [deployment-name] [port]
+#   bash scripts/prefect-local.sh [deployment-name] [port]   port 0: any free port
+#   bash scripts/prefect-local.sh --stop                     stops what the start left running
+# Each program runs in a process group of its own, listed in <work>/pids; the start
+# appends PREFECT_LOCAL_DIR=<work> to $GITHUB_ENV, which is how --stop finds them in a
+# later step. With FLOW_DISPATCH_PIDS set (scripts/act.sh sets it), the groups are listed
+# there too, so that whoever runs the workflow can check nothing was left running.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+
+stop_groups() { # pid file: SIGTERM to each group, SIGKILL to what lingers 10 s on
+  local pgid _
+  [ -f "$1" ] || return 0
+  while read -r pgid; do kill -TERM -- "-$pgid" 2>/dev/null || true; done <"$1"
+  for _ in $(seq 20); do
+    local alive=0
+    while read -r pgid; do if kill -0 -- "-$pgid" 2>/dev/null; then alive=1; fi; done <"$1"
+    [ "$alive" = 0 ] && return 0
+    sleep 0.5
+  done
+  while read -r pgid; do kill -KILL -- "-$pgid" 2>/dev/null || true; done <"$1"
+}
+
+if [ "${1:-}" = --stop ]; then
+  if [ -z "${PREFECT_LOCAL_DIR:-}" ]; then
+    echo "PREFECT_LOCAL_DIR is not set: no server of prefect-local.sh to stop" >&2
+    exit 0
+  fi
+  stop_groups "$PREFECT_LOCAL_DIR/pids"
+  echo "Stopped the Prefect server and flow of $PREFECT_LOCAL_DIR"
+  exit 0
+fi
+
 name=${1:-self-test}
 port=${2:-4200}
 venv=$(bash "$root/scripts/prefect-venv.sh")
+if [ "$port" = 0 ]; then
+  port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fi
 work=$(mktemp -d "${RUNNER_TEMP:-/tmp}/prefect-local-XXXXXX")
 api="http://127.0.0.1:$port/api"
 # Nothing started here may call out of the machine.
@@ -22,11 +54,26 @@ wait_for() { # what, command...
   return 1
 }
 
-PREFECT_HOME="$work/server-home" nohup "$venv/bin/prefect" server start --no-ui --analytics-off --host 127.0.0.1 --port "$port" >"$work/server.log" 2>&1 &
+# setsid: the program leads a process group of its own (its pid is the group's id), so
+# that --stop reaches the flow runs it starts too.
+background() { # log file, command...
+  local log=$1; shift
+  setsid nohup "$@" </dev/null >"$log" 2>&1 &
+  echo "$!" >>"$work/pids"
+  if [ -n "${FLOW_DISPATCH_PIDS:-}" ]; then echo "$!" >>"$FLOW_DISPATCH_PIDS"; fi
+}
+
+if [ -n "${GITHUB_ENV:-}" ]; then echo "PREFECT_LOCAL_DIR=$work" >>"$GITHUB_ENV"; fi
+# A start that fails leaves nothing running.
+ready=0
+trap '[ "$ready" = 1 ] || stop_groups "$work/pids"' EXIT
+PREFECT_HOME="$work/server-home" background "$work/server.log" \
+  "$venv/bin/prefect" server start --no-ui --analytics-off --host 127.0.0.1 --port "$port"
 wait_for "The Prefect server's health check" curl -fsS "$api/health"
 (cd "$root/test/integration/prefect" && PREFECT_HOME="$work/serve-home" PREFECT_API_URL="$api" PREFECT_RUNNER_POLL_FREQUENCY=1 \
-  nohup "$venv/bin/python" it_flow.py "$name" >"$work/serve.log" 2>&1 &)
-ready() { curl -fsS "$api/deployments/name/it-flow/$name" | grep -q '"status":"READY"'; }
-wait_for "Deployment it-flow/$name becoming READY" ready
+  background "$work/serve.log" "$venv/bin/python" it_flow.py "$name")
+deployment_ready() { curl -fsS "$api/deployments/name/it-flow/$name" | grep -q '"status":"READY"'; }
+wait_for "Deployment it-flow/$name becoming READY" deployment_ready
+ready=1
 echo "PREFECT_API_URL=$api"
 if [ -n "${GITHUB_ENV:-}" ]; then echo "PREFECT_API_URL=$api" >>"$GITHUB_ENV"; fi
