@@ -146,7 +146,9 @@ describe('the task runs in the summary', () => {
     expect(rows).toEqual(['transform', 'extract &#60;b&#62;', 'load'])
     expect(html).toContain('<b>FAILED (Failed)</b>')
     expect(html).toContain('<td>0.4s</td>')
-    expect(taskRunsSummary(results({ taskRuns: [task('quick', 'COMPLETED', 'succeeded', 0, 0.01)] }), noRedaction)).toContain('<td>&#60;0.1s</td>')
+    expect(taskRunsSummary(results({ taskRuns: [task('quick', 'COMPLETED', 'succeeded', 0, 0.01)] }), noRedaction)).toContain(
+      '<td>&#60;0.1s</td>'
+    )
     expect(html).toContain('```mermaid\ngantt\n    dateFormat x')
     const start = Date.UTC(2026, 10, 26, 6, 0, 2)
     expect(html).toContain(`    transform :crit, ${start}, ${start + 420}`)
