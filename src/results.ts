@@ -41,5 +41,3 @@ export interface TaskRun {
   /** Seconds it ran, when the orchestrator knows. */
   seconds?: number
 }
-
-export const NO_RESULTS: RunResults = { artifacts: [], taskRuns: [], omitted: { artifacts: 0, taskRuns: 0 } }
