@@ -1,5 +1,5 @@
 /**
- * Figures for the README, against a real local Prefect server and a served
+ * Figures for docs/benchmarks.md, against a real local Prefect server and a served
  * flow (the integration tests' own), each a median over repeated runs:
  * - trigger: the bundled action (`wait: false`) vs `prefect deployment run`
  *   vs one `curl` POST to `create_flow_run` (the floor), interleaved so that
