@@ -131,6 +131,22 @@ describe('Kestra log follower', () => {
     await until(() => open() === 0)
   })
 
+  it.each([
+    ['2.0', 'data: {}\nid: start\n\n'],
+    ['1.3', 'data: {"attemptNumber":null}\nid: start\n\n'],
+    ['an empty one', 'id: start\ndata: \n\n']
+  ])("takes the stream's opening event (%s) for no line, and skips no line after it", async (_, start) => {
+    const { follower } = await serve((req, res) => {
+      if (!req.url?.endsWith('/follow')) return void stored(res, [0, 1].map(entry))
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(start + event('progress', { ...entry(0), tenantId: 'main' }) + event('progress', { ...entry(1), tenantId: 'main' }))
+    })
+    const out = collector()
+    await follower.next(out.print)
+    await follower.next(out.print, undefined, true)
+    expect(out.messages).toEqual(['line 0', 'line 1'])
+  })
+
   it('reads the log whole each poll where the server has no stream, printing only what is new', async () => {
     let lines = 2
     const { follower, paths } = await serve((req, res) => {
