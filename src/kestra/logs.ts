@@ -40,8 +40,9 @@ interface LogEntry {
  * and where the server does not offer that, by reading `GET /logs/{id}`
  * whole each poll. Kestra's stream first replays the stored lines, then sends
  * new ones as they come, and never ends by itself: a stream opened again
- * after a drop skips as many lines as were taken already; the last call waits
- * for the stream to go quiet, then closes it.
+ * after a drop skips the lines taken already; the last call waits for the
+ * stream to go quiet, closes it, and takes from the stored log what no stream
+ * brought.
  */
 export class KestraLogFollower implements LogFollower {
   private mode: 'unopened' | 'follow' | 'read' = 'unopened'
@@ -152,7 +153,18 @@ export class KestraLogFollower implements LogFollower {
     this.resume = undefined
   }
 
-  /** Whether this line was taken already. */
+  /**
+   * Whether a line was taken already. Where a replay (a new stream's first lines, the stored log) holds as many
+   * lines as were taken, those lines were taken but for the few a stream missed as it opened: Kestra 2.0's may
+   * miss one logged while it subscribes, replayed by neither half of it (seen with a flow that logs at once).
+   * So a line of the last REMEMBER_MS is looked up by its key, and only an older one is taken on trust.
+   */
+  private known(entry: LogEntry, replayed: boolean): boolean {
+    if (replayed && (Date.parse(entry.timestamp ?? '') || 0) < this.newest - REMEMBER_MS) return true
+    return this.isRepeat(entry)
+  }
+
+  /** Whether this line was taken already, by its key; remembers it if not. */
   private isRepeat(entry: LogEntry): boolean {
     const key = `${entry.timestamp}|${entry.taskRunId}|${entry.message}`
     if (this.recent.has(key)) return true
@@ -226,20 +238,18 @@ export class KestraLogFollower implements LogFollower {
     })
   }
 
-  /** Parses the events as they come; the lines a new stream replays are skipped. */
+  /** Parses the events as they come; the lines a new stream replays that were taken already are skipped. */
   private async pump(stream: HttpStream, skip: number): Promise<void> {
     try {
       for await (const event of serverEvents(stream.body)) {
         const entry = parseEntry(event.data)
         if (!entry) continue
         this.lastEventAt = this.clock.now()
-        if (skip > 0) {
-          skip--
-          continue
-        }
+        const replayed = skip > 0
+        if (replayed) skip--
         // A server that has run long sometimes sends a line twice (its replay of stored lines and its live
         // subscription overlap): the same instant, task run and text is the same line.
-        if (this.isRepeat(entry)) continue
+        if (this.known(entry, replayed)) continue
         this.taken++
         this.arrivals.push(this.clock.now())
         // The loop flushes all that has settled: one word when the first line has is enough.
@@ -253,7 +263,7 @@ export class KestraLogFollower implements LogFollower {
     }
   }
 
-  /** `GET /logs/{id}` answers the whole log, oldest first: take what comes after the lines taken. A 404 means not visible yet. */
+  /** `GET /logs/{id}` answers the whole log, oldest first: take the lines not taken yet. A 404 means not visible yet. */
   private async readWhole(deadline?: number): Promise<void> {
     const response = await this.api.send(this.what, {
       method: 'GET',
@@ -263,8 +273,8 @@ export class KestraLogFollower implements LogFollower {
     })
     if (response.status === 404) return
     const entries = parseJson<LogEntry[]>(this.api.ok(response, this.what), this.what)
-    for (const entry of entries.slice(this.taken)) {
-      if (this.isRepeat(entry)) continue
+    for (const [i, entry] of entries.entries()) {
+      if (this.known(entry, i < this.taken)) continue
       this.buffered.push(toLine(entry))
       // Read whole, the log is complete up to here: nothing is left to settle.
       this.arrivals.push(Number.NEGATIVE_INFINITY)

@@ -84,11 +84,19 @@ describe('Kestra 2.0 (smoke), against the 2.0 server of shared/kestra-server-2.0
     const tag = uniqueTag('k2')
     const dir = mkdtempSync(join(tmpdir(), 'flow-dispatch-files-'))
     writeFileSync(join(dir, 'r.csv'), 'a,b\n')
+    // Through a proxy that passes everything, to see which streams the step followed.
+    const via = await proxy(server.url, () => ({ kind: 'pass' }))
     const result = await runAction(
-      { ...base('typed', tag), parameters: PARAMETERS, files: 'report=r.csv' },
-      { GITHUB_WORKSPACE: dir, GITHUB_RUN_ID: uniqueRunId() }
+      { ...base('typed', tag, via.url), parameters: PARAMETERS, files: 'report=r.csv' },
+      { GITHUB_WORKSPACE: dir, GITHUB_RUN_ID: uniqueRunId(), RUNNER_DEBUG: '1' }
     )
     expect(result.code, explain(result)).toBe(0)
+    const id = result.outputs['run-id']
+    // Both of 2.0's event streams were followed, once each, and neither was given up for reads.
+    expect(via.requests.filter((r) => r.path === `/api/v1/main/executions/${id}/follow`)).toHaveLength(1)
+    expect(via.requests.filter((r) => r.path === `/api/v1/main/logs/${id}/follow`)).toHaveLength(1)
+    expect(result.stdout).not.toMatch(/Not using|dropped|did not open|No log stream/)
+    expect(result.stdout).toContain(`is version 2.0.0`)
     expect(result.outputs).toMatchObject({ state: 'SUCCESS', outcome: 'success' })
     // 2.0's execution has no outputs: they come from GET /outputs/executions/{id}.
     expect(JSON.parse(result.outputs.outputs)).toEqual({ user: 'John Doe', retries: 3, dry: true, config: { mode: 'full' } })
@@ -99,7 +107,7 @@ describe('Kestra 2.0 (smoke), against the 2.0 server of shared/kestra-server-2.0
       ['hello', 'SUCCESS'],
       ['bye', 'SUCCESS']
     ])
-    const held = await api<Execution>(`/executions/${result.outputs['run-id']}`)
+    const held = await api<Execution>(`/executions/${id}`)
     expect(held.outputs).toBeUndefined()
     expect(held.inputs).toEqual({
       user: 'John Doe',
@@ -117,7 +125,7 @@ describe('Kestra 2.0 (smoke), against the 2.0 server of shared/kestra-server-2.0
   it('fails the step when the flow fails', async () => {
     const result = await runAction(base('fails', uniqueTag('k2')), { GITHUB_RUN_ID: uniqueRunId() })
     expect(result.code, explain(result)).toBe(1)
-    expect(result.outputs).toMatchObject({ state: 'FAILED', outcome: 'failure' })
+    expect(result.outputs).toMatchObject({ state: 'FAILED', outcome: 'failed' })
     expect(result.stdout).toContain('failing on purpose')
   })
 

@@ -196,6 +196,21 @@ describe('Kestra log follower', () => {
     expect(out.messages).toEqual(['line 0', 'line 1', 'line 2'])
   })
 
+  it('takes from the stored log at the end a line the stream missed as it opened', async () => {
+    // Seen on Kestra 2.0: the flow's first line, logged while the stream subscribed, came in neither its replay nor live.
+    const { follower } = await serve((req, res) => {
+      if (!req.url?.endsWith('/follow')) return void stored(res, [0, 1, 2].map(entry))
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(event('start', {}) + [1, 2].map((n) => event('progress', entry(n))).join(''))
+    })
+    const out = collector()
+    await follower.next(out.print)
+    await pause(100)
+    await follower.next(out.print, undefined, true)
+    expect(out.messages.toSorted()).toEqual(['line 0', 'line 1', 'line 2'])
+    expect(out.messages).toHaveLength(3)
+  })
+
   it('takes from the stored log at the end what a stalled stream never brought, once each', async () => {
     const { follower, paths } = await serve((req, res) => {
       if (!req.url?.endsWith('/follow')) return void stored(res, [0, 1, 2, 3, 4].map(entry))
