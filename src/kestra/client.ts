@@ -438,7 +438,7 @@ export class KestraClient implements Orchestrator {
       })
       // A server with no such route: its executions carry their outputs, or it keeps them where we cannot read them.
       if (response.status === 404 || response.status === 405) {
-        this.host.debug(`${this.api.serverName} has no flow outputs endpoint (${response.status}) and execution ${runId} none in it`)
+        this.host.debug(`${this.api.serverName} has no flow outputs endpoint (${response.status}), and execution ${runId} carries none`)
         return undefined
       }
       const outputs = parseJson<unknown>(this.api.ok(response, what), what)

@@ -20,7 +20,10 @@ const QUIET_MS = 500
  * milliseconds apart), and only lines printed together can be put in order.
  */
 const SETTLE_MS = 200
-/** Lines remembered to drop a repeat: those of the last 10 s of log time (a repeat comes right after its first). */
+/**
+ * Lines remembered to drop a repeat: those of the last 10 s of log time (a repeat comes right after its first),
+ * and those within 10 s of where each stream opened (a stream may miss lines logged as it subscribes).
+ */
 const REMEMBER_MS = 10_000
 const MIN_PRUNE_AT = 1_000
 /** However much is still coming at the end, the step does not wait longer than this for it. */
@@ -54,6 +57,10 @@ export class KestraLogFollower implements LogFollower {
   private readonly arrivals: number[] = []
   private readonly recent = new Map<string, number>()
   private newest = 0
+  /** Log times where a stream opened (at most one a stream, so at most MAX_RECONNECTS + 1): the lines around each stay remembered. */
+  private readonly openings: number[] = []
+  /** Set when a stream opened before any line was taken: its first line marks where it opened. */
+  private markFirst = false
   private pruneAt = MIN_PRUNE_AT
   private settling: NodeJS.Timeout | undefined
   /** Lines taken from the log so far, over every stream and read. */
@@ -155,13 +162,19 @@ export class KestraLogFollower implements LogFollower {
 
   /**
    * Whether a line was taken already. Where a replay (a new stream's first lines, the stored log) holds as many
-   * lines as were taken, those lines were taken but for the few a stream missed as it opened: Kestra 2.0's may
-   * miss one logged while it subscribes, replayed by neither half of it (seen with a flow that logs at once).
-   * So a line of the last REMEMBER_MS is looked up by its key, and only an older one is taken on trust.
+   * lines as were taken, those lines were taken but for the few a stream missed as it opened: Kestra's may miss
+   * lines logged while it subscribes, replayed by neither half of it (seen on 1.3 and 2.0, with a flow that logs
+   * at once). So a line near an opening or among the newest is looked up by its key; only another is taken on
+   * trust.
    */
   private known(entry: LogEntry, replayed: boolean): boolean {
-    if (replayed && (Date.parse(entry.timestamp ?? '') || 0) < this.newest - REMEMBER_MS) return true
+    if (replayed && !this.remembered(Date.parse(entry.timestamp ?? '') || 0)) return true
     return this.isRepeat(entry)
+  }
+
+  /** Whether the lines logged at `time` are remembered (see REMEMBER_MS). */
+  private remembered(time: number): boolean {
+    return time >= this.newest - REMEMBER_MS || this.openings.some((at) => Math.abs(time - at) <= REMEMBER_MS)
   }
 
   /** Whether this line was taken already, by its key; remembers it if not. */
@@ -171,8 +184,12 @@ export class KestraLogFollower implements LogFollower {
     const time = Date.parse(entry.timestamp ?? '') || 0
     this.recent.set(key, time)
     this.newest = Math.max(this.newest, time)
+    if (this.markFirst) {
+      this.markFirst = false
+      this.openings.push(time)
+    }
     if (this.recent.size > this.pruneAt) {
-      for (const [old, at] of this.recent) if (at < this.newest - REMEMBER_MS) this.recent.delete(old)
+      for (const [old, at] of this.recent) if (!this.remembered(at)) this.recent.delete(old)
       // However fast the lines come, the map is swept once each time it doubles.
       this.pruneAt = Math.max(MIN_PRUNE_AT, 2 * this.recent.size)
     }
@@ -229,6 +246,8 @@ export class KestraLogFollower implements LogFollower {
     if (this.mode === 'follow') this.reconnects++
     this.mode = 'follow'
     this.stream = stream
+    if (this.newest > 0) this.openings.push(this.newest)
+    else this.markFirst = true
     // A new stream replays before it says anything new: it is not quiet yet.
     this.lastEventAt = this.clock.now()
     this.reading = this.pump(stream, this.taken).finally(() => {
