@@ -122,6 +122,23 @@ describe('Kestra 2.0 (smoke), against the 2.0 server of shared/kestra-server-2.0
     })
   })
 
+  it("shows Kestra's reason for a value the flow's constraint refuses, on create and in a dry run, and creates nothing", async () => {
+    const tag = uniqueTag('k2')
+    const parameters = PARAMETERS.replace('retries: 3', 'retries: 30')
+    const job = { GITHUB_RUN_ID: uniqueRunId() }
+    const created = await runAction({ ...base('typed', tag), parameters }, job)
+    expect(created.code, explain(created)).toBe(1)
+    expect(created.stdout).toMatch(
+      /rejected the request to execute flow 'typed' in namespace 'compat' \(422\): Invalid entity: Invalid value for input `retries`\. Cause: .*10/
+    )
+    const dry = await runAction({ ...base('typed', tag), parameters, 'dry-run': 'true' }, job)
+    expect(dry.code, explain(dry)).toBe(1)
+    expect(dry.stdout).toMatch(
+      /::error::Input 'parameters' does not fit flow 'typed' in namespace 'compat': 'retries': Invalid value for input `retries`/
+    )
+    expect(await tagged(tag)).toEqual([])
+  })
+
   it('fails the step when the flow fails', async () => {
     const result = await runAction(base('fails', uniqueTag('k2')), { GITHUB_RUN_ID: uniqueRunId() })
     expect(result.code, explain(result)).toBe(1)
