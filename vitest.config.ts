@@ -16,6 +16,17 @@ export default defineConfig({
           hookTimeout: 240_000,
           fileParallelism: false
         }
+      },
+      {
+        test: {
+          name: 'compat',
+          include: ['test/compat/**/*.test.ts'],
+          // No global setup: each file starts and stops its own server, of the version it is about.
+          testTimeout: 120_000,
+          // A server's first start on a machine may fetch its jars (or its Python packages) first.
+          hookTimeout: 600_000,
+          fileParallelism: false
+        }
       }
     ]
   }

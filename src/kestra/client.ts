@@ -1,10 +1,10 @@
 import { openAsBlob, statSync } from 'node:fs'
 import { basename } from 'node:path'
 import { Api, describeAuthorization } from '../api.js'
-import { FlowDispatchError, InputError, isTransient } from '../errors.js'
+import { errorMessage, FlowDispatchError, InputError, isTransient } from '../errors.js'
 import { type Credentials, mask } from '../common-inputs.js'
 import type { Host } from '../host.js'
-import type { Context, LogFollower, Orchestrator, Run, RunStatus } from '../orchestrator.js'
+import { type Context, isTerminal, type LogFollower, type Orchestrator, type Run, type RunStatus } from '../orchestrator.js'
 import { deriveIdempotencyKey, type Origin, originLabels } from '../origin.js'
 import { parseJson } from '../remote.js'
 import type { KestraInputs } from './inputs.js'
@@ -17,6 +17,7 @@ import { type Clock, latestTime, realClock } from '../clock.js'
 import type { RunResults } from '../results.js'
 import { kestraResults } from './results.js'
 import type { HttpResponse } from '../http.js'
+import { isPlainObject } from '../mapping.js'
 
 /**
  * Kestra has no idempotency key, so each create carries this label with a key
@@ -27,6 +28,12 @@ const KEY_LABEL = 'flow-dispatch-key'
 
 /** A new execution is queued, not written: for a while a read of it may find nothing (Kestra's own follow waits 10s). */
 const VISIBILITY_MS = 30_000
+
+/** The version is a convenience: a server slow to give it is handled as one of unknown version, not waited for. */
+const VERSION_MS = 10_000
+
+/** A version as Kestra writes it (`1.3.31`, `2.0.0`, `2.1.0-SNAPSHOT`); anything else is not shown, for it is the server's text. */
+const VERSION = /^(\d{1,4})\.\d{1,4}(?:\.\d{1,4})?(?:[-+][0-9A-Za-z.-]{1,40})?$/
 
 interface Flow {
   id: string
@@ -60,6 +67,10 @@ export class KestraClient implements Orchestrator {
   private lastStatus?: RunStatus
   /** The parameters' form fields, made by `prepare` from the flow's declared inputs. */
   private fields?: Field[]
+  /** What `GET /api/v1/configs` said in `prepare`; undefined where it could not be read (and in the post step). */
+  private serverVersion?: string
+  /** Flow outputs read from their own endpoint (2.0), by execution: once the execution has ended, once. */
+  private readonly flowOutputs = new Map<string, Record<string, unknown> | undefined>()
 
   private readonly host: Host
   private readonly origin: Origin
@@ -94,7 +105,40 @@ export class KestraClient implements Orchestrator {
     return `${encodeURIComponent(this.inputs.namespace)}/${encodeURIComponent(this.inputs.flow)}`
   }
 
+  /** The server's major version, when `prepare` could read it. */
+  private major(): number | undefined {
+    const match = VERSION.exec(this.serverVersion ?? '')
+    return match ? Number(match[1]) : undefined
+  }
+
+  /**
+   * Reads the server's version (`GET /api/v1/configs`, open without credentials on every version), for what
+   * changed in 2.0: where the flow outputs are, and the kill's route. A server that does not say is answered
+   * as either version could be.
+   */
+  private async readVersion(deadline?: number): Promise<void> {
+    const what = `read the version of ${this.api.serverName}`
+    const fallback = 'answers of Kestra 1.x and 2.x are both handled'
+    try {
+      const response = await this.api.send(what, {
+        method: 'GET',
+        url: `${this.inputs.url}/api/v1/configs`,
+        idempotent: true,
+        deadline: Math.min(deadline ?? Number.POSITIVE_INFINITY, this.clock.now() + VERSION_MS)
+      })
+      const { version } = parseJson<{ version?: unknown }>(this.api.ok(response, what), what)
+      if (typeof version === 'string' && VERSION.test(version)) {
+        this.serverVersion = version
+        this.host.debug(`${this.api.serverName} is version ${version}`)
+      } else this.host.debug(`${this.api.serverName} gave no version it could be told by; ${fallback}`)
+    } catch (error) {
+      if (!(error instanceof FlowDispatchError)) throw error
+      this.host.debug(`Could not ${what} (${error.message}); ${fallback}`)
+    }
+  }
+
   async prepare(deadline?: number): Promise<void> {
+    await this.readVersion(deadline)
     const what = `look up ${this.target}`
     const revision = this.inputs.revision === undefined ? '' : `?revision=${this.inputs.revision}`
     const response = await this.api.send(what, {
@@ -145,10 +189,12 @@ export class KestraClient implements Orchestrator {
       if (item.type !== 'FILE') throw new InputError('files', `gives a file for '${input}', a ${item.type} input: give it in 'parameters'`)
       given.add(input)
     }
-    // Null leaves an input out. Not required either: one with a default (an auto-selected first value is one), or whose dependsOn may disable it.
+    // Null leaves an input out. Not required either: one with a default (an auto-selected first value is one), or whose dependsOn may disable it,
+    // or a REUSABLE_INPUTS (2.0), whose inputs only the server knows.
     const missing = leaves.filter(
       (item) =>
         item.required !== false &&
+        item.type !== 'REUSABLE_INPUTS' &&
         item.defaults === undefined &&
         !(item.autoSelectFirst === true && Array.isArray(item.values) && item.values.length > 0) &&
         item.dependsOn === undefined &&
@@ -216,7 +262,7 @@ export class KestraClient implements Orchestrator {
     const key = this.key()
     this.host.debug(`Idempotency label: ${KEY_LABEL}=${key}`)
     const earlier = await this.findByKey(key, 0, deadline)
-    if (earlier) return this.toRun(earlier, 'found')
+    if (earlier) return this.foundEnded(this.toRun(earlier, 'found'), deadline)
 
     const body = await this.form()
     const what = `execute ${this.target}`
@@ -305,6 +351,12 @@ export class KestraClient implements Orchestrator {
     }
   }
 
+  /** A run that had ended when it was found: the wait reads nothing more of it, so its outputs are read now (a search's executions lack them on 2.0). */
+  private async foundEnded(run: Run, deadline?: number): Promise<Run> {
+    if (run.status.phase === undefined || !isTerminal(run.status.phase)) return run
+    return { ...run, status: await this.read(run.id, deadline) }
+  }
+
   private toRun(execution: Execution, made: Run['made']): Run {
     const status = toStatus(execution)
     this.lastStatus = status
@@ -338,7 +390,9 @@ export class KestraClient implements Orchestrator {
       )
     }
     // The first state is the creation's.
-    return { ...this.toRun(execution, 'attached'), due: latestTime(execution.state.histories?.[0]?.date, execution.scheduleDate) }
+    const run = this.toRun(execution, 'attached')
+    this.lastStatus = await this.withOutputs(execution, run.status, deadline)
+    return { ...run, status: this.lastStatus, due: latestTime(execution.state.histories?.[0]?.date, execution.scheduleDate) }
   }
 
   async read(runId: string, deadline?: number): Promise<RunStatus> {
@@ -348,11 +402,62 @@ export class KestraClient implements Orchestrator {
       if (this.lastStatus && this.clock.now() - this.createdAt < VISIBILITY_MS) return this.lastStatus
       throw this.deleted(runId)
     }
-    this.lastStatus = toStatus(parseJson<Execution>(this.api.ok(response, what), what))
+    const execution = parseJson<Execution>(this.api.ok(response, what), what)
+    this.lastStatus = await this.withOutputs(execution, toStatus(execution), deadline)
     return this.lastStatus
   }
 
-  /** `GET /executions/{id}`, whose answer holds the state, the outputs and the task runs. */
+  /**
+   * The status with the flow outputs of an execution that has ended. Up to 1.3 they are in the execution;
+   * the 2.0 server of the tests keeps them apart, at `GET /outputs/executions/{id}` (`{}` until the execution
+   * has ended), while Kestra's 2.0.0 migration guide says the execution still carries them: either is read.
+   * A 1.x server is never asked for them apart, a server of unknown version is, once.
+   */
+  private async withOutputs(execution: Execution, status: RunStatus, deadline?: number): Promise<RunStatus> {
+    const major = this.major()
+    if ('outputs' in execution || status.phase === undefined || !isTerminal(status.phase) || (major !== undefined && major < 2))
+      return status
+    if (!this.flowOutputs.has(execution.id)) {
+      const outputs = await this.readFlowOutputs(execution.id, deadline)
+      if (outputs === null) return status
+      this.flowOutputs.set(execution.id, outputs)
+    }
+    const outputs = this.flowOutputs.get(execution.id)
+    return outputs === undefined ? status : { ...status, outputs }
+  }
+
+  /** The flow outputs from their own endpoint: undefined where there are none (or no such endpoint), null when they could not be read now. */
+  private async readFlowOutputs(runId: string, deadline?: number): Promise<Record<string, unknown> | undefined | null> {
+    const what = `read the flow outputs of execution ${runId}`
+    try {
+      const response = await this.api.send(what, {
+        method: 'GET',
+        url: this.path(`/outputs/executions/${encodeURIComponent(runId)}`),
+        idempotent: true,
+        deadline
+      })
+      // A server with no such route: its executions carry their outputs, or it keeps them where we cannot read them.
+      if (response.status === 404 || response.status === 405) {
+        this.host.debug(`${this.api.serverName} has no flow outputs endpoint (${response.status}), and execution ${runId} carries none`)
+        return undefined
+      }
+      const outputs = parseJson<unknown>(this.api.ok(response, what), what)
+      if (!isPlainObject(outputs)) {
+        this.host.warning(
+          `Could not ${what}: ${this.api.serverName} answered something other than a mapping; the outputs output is not set`
+        )
+        return undefined
+      }
+      // A flow that declares no outputs has none, as up to 1.3, where its execution has no outputs.
+      return Object.keys(outputs).length > 0 ? outputs : undefined
+    } catch (error) {
+      if (!(error instanceof FlowDispatchError)) throw error
+      this.host.warning(`Could not ${what}: ${errorMessage(error)}; the outputs output is not set`)
+      return null
+    }
+  }
+
+  /** `GET /executions/{id}`, whose answer holds the state, the task runs and, up to 1.3, the flow outputs. */
   private getExecution(runId: string, what: string, deadline?: number): Promise<HttpResponse> {
     return this.api.send(what, { method: 'GET', url: this.path(`/executions/${encodeURIComponent(runId)}`), idempotent: true, deadline })
   }
@@ -361,18 +466,29 @@ export class KestraClient implements Orchestrator {
     return new FlowDispatchError('not-found', `${this.api.serverName} has no execution ${runId}: it was deleted`, { status: 404 })
   }
 
-  /** 2.0 kills at `/actions/kill`; 0.23 to 1.3 at `/kill`, and answer 404 to the other. */
+  /**
+   * 2.0 kills at `DELETE /actions/kill`, 0.23 to 1.3 at `DELETE /kill`; each answers 404 or 405 to the other's
+   * route, so a server of unknown version is asked at both. The kill answers `text/json` only (Http accepts
+   * it): 2.0 answers `Accept: application/json` alone with 406, and kills nothing.
+   */
   async cancel(runId: string, _reason: string, deadline: number): Promise<RunStatus> {
     const what = `kill execution ${runId}`
-    for (const action of ['/actions/kill', '/kill']) {
+    const major = this.major()
+    const routes = major === undefined ? ['/actions/kill', '/kill'] : major >= 2 ? ['/actions/kill'] : ['/kill']
+    let first: HttpResponse | undefined
+    for (const [i, action] of routes.entries()) {
       const url = this.path(`/executions/${encodeURIComponent(runId)}${action}?isOnKillCascade=true`)
       const response = await this.api.send(what, { method: 'DELETE', url, idempotent: true, deadline })
-      if (response.status === 404 && action === '/actions/kill') continue
+      if (i < routes.length - 1 && (response.status === 404 || response.status === 405)) {
+        first = response
+        continue
+      }
       if (response.status === 409) {
         this.host.info(`Kestra did not kill execution ${runId}: it had already ended`)
         break
       }
-      this.api.ok(response, what)
+      // The last route's 405 says only that it is not this server's route: the first one's answer is the one that counts.
+      this.api.ok(response.status === 405 && first ? first : response, what)
       this.host.info(`Kestra accepted the kill of execution ${runId}`)
       break
     }

@@ -39,7 +39,10 @@ export interface Field {
   type: string
 }
 
-/** Kestra 1.3's `io.kestra.core.models.flows.Type`, every one of them. */
+/**
+ * Kestra's `io.kestra.core.models.flows.Type`, every one of 1.3 and 2.0: 2.0 dropped ENUM and BOOLEAN (BOOL
+ * stays) and added ION and REUSABLE_INPUTS.
+ */
 const TYPES = [
   'STRING',
   'ENUM',
@@ -60,7 +63,9 @@ const TYPES = [
   'MULTISELECT',
   'YAML',
   'EMAIL',
-  'FORM'
+  'FORM',
+  'ION',
+  'REUSABLE_INPUTS'
 ] as const
 type KnownType = (typeof TYPES)[number]
 
@@ -104,6 +109,12 @@ export function formFields(input: FlowInput, value: unknown): Field[] {
   }
   if (input.type === 'FILE')
     throw new InputError('parameters', `gives '${input.id}', a FILE input: give it in 'files' as ${input.id}=<path>`)
+  // Kestra Enterprise (2.0) replaces it on the server with a FORM of a block's inputs, which the flow does not show.
+  if (input.type === 'REUSABLE_INPUTS')
+    throw new InputError(
+      'parameters',
+      `gives '${input.id}', a REUSABLE_INPUTS input: its inputs are a block Kestra resolves on the server, which flow-dispatch cannot see to check and send; leave it out, and Kestra fills them in with their defaults or says which it lacks`
+    )
   try {
     // Whatever the type, the server drops an empty field as if it were not sent.
     if (value === '') unfit('Kestra takes an empty value as not given; give null to leave the input out')
@@ -211,6 +222,9 @@ function accept(type: string, input: FlowInput, value: unknown): unknown {
     case 'JSON':
       if (typeof value === 'string') return jsonText(value)
       return value
+    case 'ION':
+      // Amazon Ion text, which the server parses (and refuses, 422, when it cannot); JSON, which a mapping or list goes as, is Ion.
+      return value
     case 'YAML':
       if (typeof value === 'string') return yamlText(value)
       // JSON is YAML: a mapping or list goes as its JSON text.
@@ -236,8 +250,9 @@ function accept(type: string, input: FlowInput, value: unknown): unknown {
       })
     }
     case 'FORM':
+    case 'REUSABLE_INPUTS':
       // Only an ARRAY's items get here: a FORM field is split into its inputs' fields.
-      return unfit('a FORM groups inputs and has no value of its own')
+      return unfit(`a ${type} groups inputs and has no value of its own`)
   }
 }
 

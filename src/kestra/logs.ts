@@ -20,7 +20,10 @@ const QUIET_MS = 500
  * milliseconds apart), and only lines printed together can be put in order.
  */
 const SETTLE_MS = 200
-/** Lines remembered to drop a repeat: those of the last 10 s of log time (a repeat comes right after its first). */
+/**
+ * Lines remembered to drop a repeat: those of the last 10 s of log time (a repeat comes right after its first),
+ * and those within 10 s of where each stream opened (a stream may miss lines logged as it subscribes).
+ */
 const REMEMBER_MS = 10_000
 const MIN_PRUNE_AT = 1_000
 /** However much is still coming at the end, the step does not wait longer than this for it. */
@@ -40,8 +43,9 @@ interface LogEntry {
  * and where the server does not offer that, by reading `GET /logs/{id}`
  * whole each poll. Kestra's stream first replays the stored lines, then sends
  * new ones as they come, and never ends by itself: a stream opened again
- * after a drop skips as many lines as were taken already; the last call waits
- * for the stream to go quiet, then closes it.
+ * after a drop skips the lines taken already; the last call waits for the
+ * stream to go quiet, closes it, and takes from the stored log what no stream
+ * brought.
  */
 export class KestraLogFollower implements LogFollower {
   private mode: 'unopened' | 'follow' | 'read' = 'unopened'
@@ -53,6 +57,10 @@ export class KestraLogFollower implements LogFollower {
   private readonly arrivals: number[] = []
   private readonly recent = new Map<string, number>()
   private newest = 0
+  /** Log times where a stream opened (at most one a stream, so at most MAX_RECONNECTS + 1): the lines around each stay remembered. */
+  private readonly openings: number[] = []
+  /** Set when a stream opened before any line was taken: its first line marks where it opened. */
+  private markFirst = false
   private pruneAt = MIN_PRUNE_AT
   private settling: NodeJS.Timeout | undefined
   /** Lines taken from the log so far, over every stream and read. */
@@ -152,15 +160,36 @@ export class KestraLogFollower implements LogFollower {
     this.resume = undefined
   }
 
-  /** Whether this line was taken already. */
+  /**
+   * Whether a line was taken already. Where a replay (a new stream's first lines, the stored log) holds as many
+   * lines as were taken, those lines were taken but for the few a stream missed as it opened: Kestra's may miss
+   * lines logged while it subscribes, replayed by neither half of it (seen on 1.3 and 2.0, with a flow that logs
+   * at once). So a line near an opening or among the newest is looked up by its key; only another is taken on
+   * trust.
+   */
+  private known(entry: LogEntry, replayed: boolean): boolean {
+    if (replayed && !this.remembered(Date.parse(entry.timestamp ?? '') || 0)) return true
+    return this.isRepeat(entry)
+  }
+
+  /** Whether the lines logged at `time` are remembered (see REMEMBER_MS). */
+  private remembered(time: number): boolean {
+    return time >= this.newest - REMEMBER_MS || this.openings.some((at) => Math.abs(time - at) <= REMEMBER_MS)
+  }
+
+  /** Whether this line was taken already, by its key; remembers it if not. */
   private isRepeat(entry: LogEntry): boolean {
     const key = `${entry.timestamp}|${entry.taskRunId}|${entry.message}`
     if (this.recent.has(key)) return true
     const time = Date.parse(entry.timestamp ?? '') || 0
     this.recent.set(key, time)
     this.newest = Math.max(this.newest, time)
+    if (this.markFirst) {
+      this.markFirst = false
+      this.openings.push(time)
+    }
     if (this.recent.size > this.pruneAt) {
-      for (const [old, at] of this.recent) if (at < this.newest - REMEMBER_MS) this.recent.delete(old)
+      for (const [old, at] of this.recent) if (!this.remembered(at)) this.recent.delete(old)
       // However fast the lines come, the map is swept once each time it doubles.
       this.pruneAt = Math.max(MIN_PRUNE_AT, 2 * this.recent.size)
     }
@@ -217,6 +246,8 @@ export class KestraLogFollower implements LogFollower {
     if (this.mode === 'follow') this.reconnects++
     this.mode = 'follow'
     this.stream = stream
+    if (this.newest > 0) this.openings.push(this.newest)
+    else this.markFirst = true
     // A new stream replays before it says anything new: it is not quiet yet.
     this.lastEventAt = this.clock.now()
     this.reading = this.pump(stream, this.taken).finally(() => {
@@ -226,20 +257,18 @@ export class KestraLogFollower implements LogFollower {
     })
   }
 
-  /** Parses the events as they come; the lines a new stream replays are skipped. */
+  /** Parses the events as they come; the lines a new stream replays that were taken already are skipped. */
   private async pump(stream: HttpStream, skip: number): Promise<void> {
     try {
       for await (const event of serverEvents(stream.body)) {
         const entry = parseEntry(event.data)
         if (!entry) continue
         this.lastEventAt = this.clock.now()
-        if (skip > 0) {
-          skip--
-          continue
-        }
+        const replayed = skip > 0
+        if (replayed) skip--
         // A server that has run long sometimes sends a line twice (its replay of stored lines and its live
         // subscription overlap): the same instant, task run and text is the same line.
-        if (this.isRepeat(entry)) continue
+        if (this.known(entry, replayed)) continue
         this.taken++
         this.arrivals.push(this.clock.now())
         // The loop flushes all that has settled: one word when the first line has is enough.
@@ -253,7 +282,7 @@ export class KestraLogFollower implements LogFollower {
     }
   }
 
-  /** `GET /logs/{id}` answers the whole log, oldest first: take what comes after the lines taken. A 404 means not visible yet. */
+  /** `GET /logs/{id}` answers the whole log, oldest first: take the lines not taken yet. A 404 means not visible yet. */
   private async readWhole(deadline?: number): Promise<void> {
     const response = await this.api.send(this.what, {
       method: 'GET',
@@ -263,8 +292,8 @@ export class KestraLogFollower implements LogFollower {
     })
     if (response.status === 404) return
     const entries = parseJson<LogEntry[]>(this.api.ok(response, this.what), this.what)
-    for (const entry of entries.slice(this.taken)) {
-      if (this.isRepeat(entry)) continue
+    for (const [i, entry] of entries.entries()) {
+      if (this.known(entry, i < this.taken)) continue
       this.buffered.push(toLine(entry))
       // Read whole, the log is complete up to here: nothing is left to settle.
       this.arrivals.push(Number.NEGATIVE_INFINITY)

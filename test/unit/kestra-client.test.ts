@@ -52,12 +52,28 @@ const FLOW = {
   ]
 }
 
-/** A client of a stub server, on a clock of its own that moves only by the pauses the client takes (and the test's). */
+const CONFIGS = '/api/v1/configs'
+
+/**
+ * A client of a stub server, on a clock of its own that moves only by the pauses the client takes (and the test's).
+ * The server answers `GET /api/v1/configs` with `version` (null: 404) and `stub.requests` leaves that request out.
+ */
 async function connect(
   inputs: Record<string, string>,
-  reply: (r: Recorded, i: number) => Reply
+  reply: (r: Recorded, i: number) => Reply,
+  version: string | null = '1.3.31'
 ): Promise<{ client: KestraClient; stub: Stub; clock: FakeClock }> {
-  const stub = await serve(reply)
+  const real = await serve((r, i) => {
+    if (r.path !== CONFIGS) return reply(r, i)
+    return version === null ? { status: 404, json: { message: 'Not Found' } } : { status: 200, json: { version, uuid: 'x' } }
+  })
+  const stub: Stub = {
+    url: real.url,
+    close: () => real.close(),
+    get requests() {
+      return real.requests.filter((r) => r.path !== CONFIGS)
+    }
+  }
   env.setInputs({
     orchestrator: 'kestra',
     url: stub.url,
@@ -335,6 +351,154 @@ describe('KestraClient', () => {
     await client.prepare()
     expect(stub.requests[0].path).toBe('/api/v1/flows/company.team/myflow')
     expect(client.runUrl('abc')).toBe('https://kestra.example.com/ui/executions/company.team/myflow/abc')
+  })
+})
+
+describe('KestraClient on Kestra 1.3 and 2.0', () => {
+  const ENDED = {
+    ...DOCS_CREATE_RESPONSE,
+    state: { current: 'SUCCESS', histories: [{ state: 'SUCCESS', date: '2026-01-01T00:00:05Z' }], endDate: '2026-01-01T00:00:05Z' }
+  }
+  const RUNNING = {
+    ...DOCS_CREATE_RESPONSE,
+    state: { current: 'RUNNING', histories: [{ state: 'RUNNING', date: '2026-01-01T00:00:01Z' }] }
+  }
+  const OUTPUTS = `/api/v1/main/outputs/executions/${ENDED.id}`
+
+  /** A server whose executions read as `execution` (and `{}` of outputs while it runs, as 2.0's does), outputs at their 2.0 endpoint. */
+  const withOutputsAt =
+    (execution: () => object, outputs: Reply) =>
+    (r: Recorded): Reply => {
+      if (r.path.startsWith('/api/v1/main/flows/')) return { status: 200, json: FLOW }
+      if (r.path === OUTPUTS) return outputs
+      return { status: 200, json: execution() }
+    }
+
+  it('reads the flow outputs of an ended execution from their own endpoint on 2.0, once, and not while it runs', async () => {
+    let current: object = RUNNING
+    const { client, stub } = await connect(
+      {},
+      withOutputsAt(() => current, { status: 200, json: { greeting: 'hello' } }),
+      '2.0.0'
+    )
+    await client.prepare()
+    expect((await client.read(ENDED.id)).outputs).toBeUndefined()
+    current = ENDED
+    expect(await client.read(ENDED.id)).toMatchObject({ state: 'SUCCESS', outputs: { greeting: 'hello' } })
+    expect(await client.read(ENDED.id)).toMatchObject({ outputs: { greeting: 'hello' } })
+    expect(stub.requests.filter((r) => r.path === OUTPUTS)).toHaveLength(1)
+  })
+
+  it.each([
+    ['2.0, where the execution carries them (as Kestra 2.0.0 documents)', '2.0.0', { ...ENDED, outputs: { rows: 3 } }, { rows: 3 }],
+    ['1.3, where an execution without outputs has none', '1.3.31', ENDED, undefined]
+  ])('asks no outputs endpoint on %s', async (_, version, execution, expected) => {
+    const { client, stub } = await connect(
+      {},
+      withOutputsAt(() => execution, { status: 500, text: 'not to be asked' }),
+      version
+    )
+    await client.prepare()
+    expect((await client.read(ENDED.id)).outputs).toEqual(expected)
+    expect(stub.requests.filter((r) => r.path.includes('/outputs/'))).toEqual([])
+  })
+
+  it('asks a server of unknown version for the outputs once, and takes a 404 as none', async () => {
+    const { client, stub } = await connect(
+      {},
+      withOutputsAt(() => ENDED, { status: 404, json: { message: 'Not Found' } }),
+      null
+    )
+    await client.prepare()
+    expect((await client.read(ENDED.id)).outputs).toBeUndefined()
+    expect((await client.read(ENDED.id)).outputs).toBeUndefined()
+    expect(stub.requests.filter((r) => r.path === OUTPUTS)).toHaveLength(1)
+  })
+
+  it('takes {} (a flow with no outputs) as none, as 1.3 does; an outputs endpoint that refuses is a warning, not a failure', async () => {
+    const empty = await connect(
+      {},
+      withOutputsAt(() => ENDED, { status: 200, json: {} }),
+      '2.0.0'
+    )
+    await empty.client.prepare()
+    expect((await empty.client.read(ENDED.id)).outputs).toBeUndefined()
+    const refused = await connect(
+      {},
+      withOutputsAt(() => ENDED, { status: 403, json: { message: 'Forbidden' } }),
+      '2.0.0'
+    )
+    await refused.client.prepare()
+    let status: Awaited<ReturnType<KestraClient['read']>> | undefined
+    const log = await printed(async () => {
+      status = await refused.client.read(ENDED.id)
+    })
+    expect(status).toMatchObject({ state: 'SUCCESS' })
+    expect(status?.outputs).toBeUndefined()
+    expect(log).toMatch(/::warning::Could not read the flow outputs of execution \w+: .*403.*; the outputs output is not set/)
+  })
+
+  it('reads the outputs of an execution found ended by its key, which a 2.0 search gives without them', async () => {
+    const { client } = await connect(
+      {},
+      (r) => {
+        if (r.path.startsWith('/api/v1/main/flows/')) return { status: 200, json: FLOW }
+        if (r.path.startsWith('/api/v1/main/executions/search')) return { status: 200, json: { results: [ENDED], total: 1 } }
+        if (r.path === OUTPUTS) return { status: 200, json: { rows: 7 } }
+        return { status: 200, json: ENDED }
+      },
+      '2.0.0'
+    )
+    await client.prepare()
+    const run = await client.trigger()
+    expect(run).toMatchObject({ made: 'found', status: { state: 'SUCCESS', outputs: { rows: 7 } } })
+  })
+
+  /** A server whose kill answers at `route` only (404 or 405 elsewhere, as each version does), then reads the execution as KILLING. */
+  const killServer =
+    (route: string, other: number, answer: Reply = { status: 200, json: { ...RUNNING, state: { current: 'KILLING' } } }) =>
+    (r: Recorded): Reply => {
+      if (r.path.startsWith('/api/v1/main/flows/')) return { status: 200, json: FLOW }
+      if (r.method !== 'DELETE') return { status: 200, json: { ...RUNNING, state: { current: 'KILLING', histories: [] } } }
+      return r.path.includes(route) ? answer : { status: other, json: { message: 'Not Found' } }
+    }
+  const kills = (stub: Stub) =>
+    stub.requests
+      .filter((r) => r.method === 'DELETE')
+      .map((r) => new URL(r.path, 'http://x').pathname.replace(`/api/v1/main/executions/${ENDED.id}`, ''))
+
+  it.each([
+    ['2.0.0', '/actions/kill', 405, ['/actions/kill']],
+    ['1.3.31', `${ENDED.id}/kill`, 404, ['/kill']],
+    [null, '/actions/kill', 405, ['/actions/kill']],
+    [null, `${ENDED.id}/kill`, 404, ['/actions/kill', '/kill']]
+  ])('kills a server of version %s at its own route %s', async (version, route, other, expected) => {
+    const { client, stub } = await connect({}, killServer(route, other), version)
+    await client.prepare()
+    let status: Awaited<ReturnType<KestraClient['cancel']>> | undefined
+    const log = await printed(async () => {
+      status = await client.cancel(ENDED.id, 'timed out', Date.now() + 60_000)
+    })
+    expect(kills(stub)).toEqual(expected)
+    expect(log).toContain(`Kestra accepted the kill of execution ${ENDED.id}`)
+    expect(status).toMatchObject({ state: 'KILLING', phase: 'cancelling' })
+    // 2.0's kill produces text/json only, and kills nothing for a request that accepts JSON alone (406).
+    const accept = String(stub.requests.find((r) => r.method === 'DELETE')?.headers.accept)
+    expect(accept).toMatch(/text\/json|\*\/\*/)
+  })
+
+  it('says an execution is not there when neither route finds it, not that a route is not allowed', async () => {
+    const { client } = await connect(
+      {},
+      (r) => {
+        if (r.path.startsWith('/api/v1/main/flows/')) return { status: 200, json: FLOW }
+        if (r.path.endsWith('/actions/kill?isOnKillCascade=true')) return { status: 404, json: { message: 'Not Found' } }
+        return { status: 405, json: { message: 'Method Not Allowed: Allowed methods: [POST]' } }
+      },
+      null
+    )
+    await client.prepare()
+    await expect(client.cancel('gone', 'timed out', Date.now() + 60_000)).rejects.toMatchObject({ kind: 'not-found' })
   })
 })
 

@@ -685,6 +685,26 @@ describe('formFields', () => {
     })
   })
 
+  describe('the types Kestra 2.0 added', () => {
+    it.each([
+      ['{a: 1, b: [x]}', '{a: 1, b: [x]}'],
+      [{ a: 1, b: ['x'] }, '{"a":1,"b":["x"]}'],
+      [[1, 2], '[1,2]'],
+      [3, '3']
+    ])('sends an ION input %j as the text %s: Ion text as it is, anything else as JSON, which is Ion', (value, expected) =>
+      expect(text('ION', value)).toBe(expected)
+    )
+
+    it('refuses a value for a REUSABLE_INPUTS input, whose inputs only the server knows', () => {
+      expect(refusal('REUSABLE_INPUTS', { region: 'eu' })).toBe(
+        "Input 'parameters' gives 'x', a REUSABLE_INPUTS input: its inputs are a block Kestra resolves on the server, which flow-dispatch cannot see to check and send; leave it out, and Kestra fills them in with their defaults or says which it lacks"
+      )
+      expect(refusal('ARRAY', [{ a: 1 }], { itemType: 'REUSABLE_INPUTS' })).toMatch(
+        /a REUSABLE_INPUTS groups inputs and has no value of its own$/
+      )
+    })
+  })
+
   describe('a type newer than the action', () => {
     it.each([
       ['text', 'text'],

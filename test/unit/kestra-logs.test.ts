@@ -131,6 +131,22 @@ describe('Kestra log follower', () => {
     await until(() => open() === 0)
   })
 
+  it.each([
+    ['2.0', 'data: {}\nid: start\n\n'],
+    ['1.3', 'data: {"attemptNumber":null}\nid: start\n\n'],
+    ['an empty one', 'id: start\ndata: \n\n']
+  ])("takes the stream's opening event (%s) for no line, and skips no line after it", async (_, start) => {
+    const { follower } = await serve((req, res) => {
+      if (!req.url?.endsWith('/follow')) return void stored(res, [0, 1].map(entry))
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(start + event('progress', { ...entry(0), tenantId: 'main' }) + event('progress', { ...entry(1), tenantId: 'main' }))
+    })
+    const out = collector()
+    await follower.next(out.print)
+    await follower.next(out.print, undefined, true)
+    expect(out.messages).toEqual(['line 0', 'line 1'])
+  })
+
   it('reads the log whole each poll where the server has no stream, printing only what is new', async () => {
     let lines = 2
     const { follower, paths } = await serve((req, res) => {
@@ -178,6 +194,38 @@ describe('Kestra log follower', () => {
     await pause(100)
     await follower.next(out.print, undefined, true)
     expect(out.messages).toEqual(['line 0', 'line 1', 'line 2'])
+  })
+
+  it('takes from the stored log at the end a line the stream missed as it opened', async () => {
+    // Seen on Kestra 2.0: the flow's first line, logged while the stream subscribed, came in neither its replay nor live.
+    const { follower } = await serve((req, res) => {
+      if (!req.url?.endsWith('/follow')) return void stored(res, [0, 1, 2].map(entry))
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(event('start', {}) + [1, 2].map((n) => event('progress', entry(n))).join(''))
+    })
+    const out = collector()
+    await follower.next(out.print)
+    await pause(100)
+    await follower.next(out.print, undefined, true)
+    expect(out.messages.toSorted()).toEqual(['line 0', 'line 1', 'line 2'])
+    expect(out.messages).toHaveLength(3)
+  })
+
+  it('takes at the end lines the stream missed as it opened, however long the execution went on after them', async () => {
+    // Seen on Kestra 1.3: lines 2 and 3, logged with line 1 as the stream subscribed, never came; 40 s later, 4 and 5 did.
+    const at = (n: number, ms: number) => ({ ...entry(n), timestamp: new Date(Date.UTC(2026, 10, 22, 0, 0, 0, ms)).toISOString() })
+    const log = [at(1, 0), at(2, 1), at(3, 2), at(4, 40_000), at(5, 40_001)]
+    const { follower } = await serve((req, res) => {
+      if (!req.url?.endsWith('/follow')) return void stored(res, log)
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(event('start', {}) + [log[0], log[3], log[4]].map((line) => event('progress', line)).join(''))
+    })
+    const out = collector()
+    await follower.next(out.print)
+    await pause(100)
+    await follower.next(out.print, undefined, true)
+    expect(out.messages.toSorted()).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5'])
+    expect(out.messages).toHaveLength(5)
   })
 
   it('takes from the stored log at the end what a stalled stream never brought, once each', async () => {
