@@ -16,6 +16,16 @@ export default defineConfig({
           hookTimeout: 240_000,
           fileParallelism: false
         }
+      },
+      {
+        test: {
+          name: 'compat',
+          include: ['test/compat/**/*.test.ts'],
+          // Each file starts and stops its own servers (other releases of Prefect or Kestra) around its tests.
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+          fileParallelism: false
+        }
       }
     ]
   }
