@@ -27,6 +27,8 @@ interface Version {
   artifacts: string[]
   /** Where the server sends flow-run state events (3.x): else the action says once that it polls. */
   stateEvents: boolean
+  /** Whether a served deployment enforces its parameter schema by default: 2.x's `to_deployment` does not. */
+  enforcesSchema: boolean
 }
 
 const VERSIONS: Version[] = [
@@ -35,13 +37,15 @@ const VERSIONS: Version[] = [
     requirements: join(here, 'prefect-2.20', 'requirements.txt'),
     flowFile: join(here, 'prefect-2.20', 'it_flow.py'),
     artifacts: ['dashboard', 'pairs', 'report', 'scores', 'status'],
-    stateEvents: false
+    stateEvents: false,
+    enforcesSchema: false
   },
   {
     version: '3.0.11',
     requirements: join(here, 'prefect-3.0', 'requirements.txt'),
     artifacts: ['chart', 'dashboard', 'pairs', 'progress', 'report', 'scores', 'status'],
-    stateEvents: true
+    stateEvents: true,
+    enforcesSchema: true
   }
 ]
 
@@ -49,7 +53,7 @@ const DEPLOYMENT = 'compat'
 
 describe.each(VERSIONS.map((v) => [v.version, v] as const))(
   'Prefect %s: the smoke set, with the bundle',
-  (_, { version, requirements, flowFile, artifacts, stateEvents }) => {
+  (_, { version, requirements, flowFile, artifacts, stateEvents, enforcesSchema }) => {
     let server: PrefectServer | undefined
     let serving: Background | undefined
 
@@ -162,6 +166,24 @@ describe.each(VERSIONS.map((v) => [v.version, v] as const))(
       expect(result.stdout).toContain('Dry run: nothing is created')
       expect(result.stdout).toContain('"github:acme/pipelines"')
       expect(result.stdout).not.toContain('"labels"')
+      expect(await flowRunsTagged(open(), tag)).toEqual([])
+    })
+
+    it("checks the parameters against the deployment's schema in a dry run, as the server would", async () => {
+      const tag = uniqueTag('compat')
+      const result = await step(tag, { 'dry-run': 'true', parameters: 'count: three' })
+      const problem = `'count' must be integer; got string "three"`
+      if (enforcesSchema) {
+        expect(result.code, explain(result)).toBe(1)
+        expect(result.stdout).toContain(
+          `Input 'parameters' does not fit the parameter schema of deployment 'it-flow/${DEPLOYMENT}': ${problem}`
+        )
+      } else {
+        expect(result.code, explain(result)).toBe(0)
+        expect(result.stdout).toContain(
+          `${problem}; deployment 'it-flow/${DEPLOYMENT}' does not enforce its parameter schema, so Prefect would accept it`
+        )
+      }
       expect(await flowRunsTagged(open(), tag)).toEqual([])
     })
 
