@@ -41,7 +41,7 @@ const VERSIONS: Version[] = [
     enforcesSchema: false
   },
   {
-    version: '3.0.11',
+    version: '3.0.0',
     requirements: join(here, 'prefect-3.0', 'requirements.txt'),
     artifacts: ['chart', 'dashboard', 'pairs', 'progress', 'report', 'scores', 'status'],
     stateEvents: true,
