@@ -21,7 +21,7 @@ export default defineConfig({
         test: {
           name: 'compat',
           include: ['test/compat/**/*.test.ts'],
-          // No global setup: each file starts and stops its own server, of the version it is about.
+          // No global setup: each file starts and stops its own servers, of the versions it is about.
           testTimeout: 120_000,
           // A server's first start on a machine may fetch its jars (or its Python packages) first.
           hookTimeout: 600_000,

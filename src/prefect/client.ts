@@ -10,16 +10,36 @@ import type { PrefectInputs } from './inputs.js'
 import { parseJson } from '../remote.js'
 import { PrefectLogFollower } from './logs.js'
 import { prefectStateEvents, type SocketTarget } from './events.js'
-import type { Connection } from '../feed.js'
-import { type Clock, latestTime } from '../clock.js'
+import { type Connection, NoStream } from '../feed.js'
+import { type Clock, latestTime, realClock } from '../clock.js'
 import type { RunResults } from '../results.js'
 import { readPrefectResults } from './results.js'
 import { missingRequired, parameterProblems } from './schema.js'
 import { prefectPhase } from './states.js'
+import {
+  CREATE_FIELD_SINCE,
+  hasLogStream,
+  hasStateEvents,
+  type PrefectVersion,
+  type VersionedField,
+  parsePrefectVersion,
+  releaseText,
+  takesField
+} from './version.js'
 
 /** The API version the current Prefect client sends; older servers accept it too. */
 const API_VERSION = '0.8.4'
 const PREFECT_CLOUD_API = 'https://api.prefect.cloud/api'
+/** The version read is a nicety: it gets this long at most, then the server is taken as the newest. */
+const VERSION_READ_MS = 10_000
+
+/** The inputs that set a create field some releases lack: refused there rather than dropped. */
+const INPUT_OF_FIELD: Record<VersionedField, string> = {
+  labels: 'labels',
+  job_variables: 'job-variables',
+  work_queue_name: 'work-queue',
+  enforce_parameter_schema: 'enforce-parameter-schema'
+}
 
 interface Deployment {
   id: string
@@ -54,6 +74,10 @@ export class PrefectClient implements Orchestrator {
   readonly target: string
   private readonly api: Api
   private deployment?: Deployment
+  /** The server's release; undefined is the newest (Prefect Cloud, or a server that did not say). */
+  private server?: PrefectVersion
+  /** The server refused `labels` in a create, though its version was not known to lack them. */
+  private labelsRefused = false
 
   private readonly host: Host
   private readonly origin: Origin
@@ -99,9 +123,11 @@ export class PrefectClient implements Orchestrator {
     }
     const deployment = parseJson<Deployment>(this.ok(response, `look up ${this.target}`), `look up ${this.target}`)
     this.deployment = deployment
-    this.host.info(`Prefect ${this.target}: id ${deployment.id}`)
+    this.server = await this.readVersion(deadline)
+    this.host.info(`Prefect ${this.target}: id ${deployment.id}${this.server ? ` (server ${this.server.text})` : ''}`)
     // A run that exists was checked when it was made: nothing here would be sent.
     if (this.inputs.runId !== undefined) return
+    this.checkFieldsTaken()
     this.checkParameters(deployment)
     if (this.inputs.workQueue && !deployment.work_pool_name) {
       throw new InputError('work-queue', `is set, but ${this.target} has no work pool (a served deployment takes no work queue)`)
@@ -139,6 +165,63 @@ export class PrefectClient implements Orchestrator {
         `is ${url}, which is not the API of this Prefect server: a self-hosted server serves it under /api. Use ${url}/api.`
       )
     }
+  }
+
+  /**
+   * The server's release, from `/admin/version` (2.x and 3.x alike; it needs
+   * the same credentials as the rest of the API). Not asked of Prefect Cloud,
+   * which is always the newest and which Prefect's own client does not ask
+   * either. Any failure leaves it unknown: taken as the newest, as before.
+   */
+  private async readVersion(deadline?: number): Promise<PrefectVersion | undefined> {
+    if (this.inputs.url.startsWith(PREFECT_CLOUD_API)) return undefined
+    const what = 'read the version of the Prefect server'
+    const limit = Math.min(deadline ?? Number.POSITIVE_INFINITY, (this.clock ?? realClock).now() + VERSION_READ_MS)
+    try {
+      const response = await this.api.send(what, {
+        method: 'GET',
+        url: `${this.inputs.url}/admin/version`,
+        idempotent: true,
+        deadline: limit
+      })
+      if (response.status !== 200) {
+        this.host.debug(`Could not ${what}: HTTP ${response.status}; taking it as the newest`)
+        return undefined
+      }
+      const version = parsePrefectVersion(JSON.parse(response.body))
+      if (!version) this.host.debug(`Could not ${what}: the answer is not a version; taking it as the newest`)
+      return version
+    } catch (error) {
+      this.host.debug(`Could not ${what}: ${errorMessage(error)}; taking it as the newest`)
+      return undefined
+    }
+  }
+
+  /** A field set by an input that this server's create request lacks: dropped, it would be lost silently. */
+  private checkFieldsTaken(): void {
+    const { labels, jobVariables, workQueue, enforceParameterSchema } = this.inputs
+    const set: Record<VersionedField, boolean> = {
+      labels: Object.keys(labels).length > 0,
+      job_variables: jobVariables !== undefined,
+      work_queue_name: Boolean(workQueue),
+      enforce_parameter_schema: enforceParameterSchema !== undefined
+    }
+    for (const field of Object.keys(INPUT_OF_FIELD) as VersionedField[]) {
+      if (set[field] && !this.takes(field)) throw this.notTaken(field)
+    }
+  }
+
+  private takes(field: VersionedField): boolean {
+    return !(field === 'labels' && this.labelsRefused) && takesField(this.server, field)
+  }
+
+  private notTaken(field: VersionedField): InputError {
+    const server = this.server ? `Prefect ${this.server.text}` : 'this Prefect server'
+    const hint = field === 'labels' ? ' Use tags instead, or leave it empty.' : ''
+    return new InputError(
+      INPUT_OF_FIELD[field],
+      `is set, but ${server} takes no '${field}' on a new flow run: that came in Prefect ${releaseText(CREATE_FIELD_SINCE[field])}. Nothing was created.${hint}`
+    )
   }
 
   /** The server does not refuse unknown parameter names, so we do, as Prefect's own CLI does. */
@@ -192,7 +275,16 @@ export class PrefectClient implements Orchestrator {
     this.host.debug(`Idempotency key: ${body.idempotency_key}`)
     const what = `create a flow run of ${this.target}`
     // The key makes a repeat return the run the first made: safe to go on through a busy server until the step's timeout.
-    const response = await this.call('POST', path, body, true, what, deadline, true)
+    let response = await this.call('POST', path, body, true, what, deadline, true)
+    // A server older than labels whose version we could not read: it refused the request whole, so nothing was made.
+    if (response.status === 422 && body.labels !== undefined && refusedField(response.body, 'labels', this.host)) {
+      this.labelsRefused = true
+      if (Object.keys(this.inputs.labels).length > 0) throw this.notTaken('labels')
+      this.host.info(`${this.api.serverName} does not take labels on a flow run (Prefect before 3.1.11): sending the request without them`)
+      const again = this.createRequest()
+      this.host.debug(`Idempotency key: ${again.body.idempotency_key}`)
+      response = await this.call('POST', again.path, again.body, true, what, deadline, true)
+    }
     const flowRun = parseJson<FlowRun>(this.ok(response, what), what)
     return {
       id: flowRun.id,
@@ -239,7 +331,8 @@ export class PrefectClient implements Orchestrator {
     const inputs = this.inputs
     const { ci, repository } = this.origin
     const tags = [...new Set([...(ci && repository ? [`${ci}:${repository}`] : []), ...inputs.tags])]
-    const labels = { ...originLabels(this.origin), ...inputs.labels }
+    // Where the server has no labels, the origin is in the tags alone; labels the user set were refused in prepare().
+    const labels = this.takes('labels') ? { ...originLabels(this.origin), ...inputs.labels } : {}
     // Only fields that are set: the server refuses unknown ones and fills in the rest itself.
     return {
       ...inputs.extraBody,
@@ -297,10 +390,20 @@ export class PrefectClient implements Orchestrator {
   }
 
   logs(runId: string): PrefectLogFollower {
-    return new PrefectLogFollower(this.api, this.inputs.url, runId, { target: this.socketTarget(), host: this.host, clock: this.clock })
+    // No socket where the server has no log stream: the log is read each poll, as with the stream off.
+    const target = hasLogStream(this.server) ? this.socketTarget() : undefined
+    return new PrefectLogFollower(this.api, this.inputs.url, runId, { target, host: this.host, clock: this.clock })
   }
 
   stateStream(run: Run): Connection<RunStatus> {
+    const server = this.server
+    if (server && !hasStateEvents(server)) {
+      // Its socket would open and stay silent, and the wait would trust it and read the run only every 30 s.
+      return {
+        name: `the event stream of flow run ${run.id}`,
+        open: () => Promise.reject(new NoStream(`Prefect ${server.text} sends no flow-run state events by default`))
+      }
+    }
     return prefectStateEvents(this.socketTarget(), run.id, run.status.since)
   }
 
@@ -360,6 +463,27 @@ function credentialHint(credentials: Credentials): string {
 /** Prefect Cloud's workspace URLs and a self-hosted server's API URL both have it. */
 function hasApiPath(url: string): boolean {
   return /\/api(\/|$)/.test(new URL(url).pathname)
+}
+
+/**
+ * Whether a 422 is the server's model refusing that field as unknown: Prefect
+ * answers `exception_detail`, pydantic's errors, e.g. `{loc: ['body', 'labels'],
+ * type: 'value_error.extra'}` (pydantic 1, Prefect 2) or `extra_forbidden` (2).
+ */
+function refusedField(body: string, field: string, host: Host): boolean {
+  let answer: unknown
+  try {
+    answer = JSON.parse(body)
+  } catch (error) {
+    host.debug(`The 422 is not JSON: ${errorMessage(error)}`)
+    return false
+  }
+  const detail = (answer as { exception_detail?: unknown } | null)?.exception_detail
+  if (!Array.isArray(detail)) return false
+  return detail.some((item: { loc?: unknown; type?: unknown } | null) => {
+    const loc = Array.isArray(item?.loc) ? item.loc : []
+    return loc[loc.length - 1] === field && typeof item?.type === 'string' && item.type.includes('extra')
+  })
 }
 
 function isJson(response: HttpResponse, host: Host): boolean {

@@ -78,7 +78,8 @@ export class PrefectLogFollower implements LogFollower {
     private readonly api: Api,
     private readonly url: string,
     private readonly runId: string,
-    private readonly socket?: { target: SocketTarget; host: Pick<Host, 'info' | 'debug'>; clock?: Clock }
+    /** `target` undefined: the server has no log stream, and the log is only read. */
+    private readonly socket?: { target?: SocketTarget; host: Pick<Host, 'info' | 'debug'>; clock?: Clock }
   ) {}
 
   get polled(): boolean {
@@ -86,8 +87,9 @@ export class PrefectLogFollower implements LogFollower {
   }
 
   listen(news: () => void): void {
-    if (!this.socket || this.feed) return
-    const { target, host } = this.socket
+    if (!this.socket?.target || this.feed) return
+    const { host } = this.socket
+    const target = this.socket.target
     const runId = this.runId
     this.feed = new Feed<PrefectLog>(
       {

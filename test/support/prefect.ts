@@ -17,8 +17,10 @@ const FLOW_FILE = join(root, 'test', 'integration', 'prefect', 'it_flow.py')
 /** Nothing we start may call out of the machine. */
 const QUIET = { DO_NOT_TRACK: '1', PREFECT_SERVER_ANALYTICS_ENABLED: 'false', PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY: 'false' }
 
-export function prefectVenv(): string {
-  return execFileSync('bash', [join(root, 'scripts', 'prefect-venv.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim()
+/** The venv of a pinned Prefect (scripts/prefect-venv.sh): the newest by default, or that of another requirements file. */
+export function prefectVenv(requirements?: string): string {
+  const args = [join(root, 'scripts', 'prefect-venv.sh'), ...(requirements ? [requirements] : [])]
+  return execFileSync('bash', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim()
 }
 
 export interface PrefectServer {
@@ -90,17 +92,20 @@ export async function startPrefectServer(
   }
 }
 
-/** Serves `it-flow/<deployment>` from a process of its own; resolves once it is READY. */
-export async function serveFlow(venv: string, server: PrefectServer, deployment: string): Promise<Background> {
+/**
+ * Serves `it-flow/<deployment>` (and `it-report/<deployment>`) from a process of its own; resolves once it is READY.
+ * `flowFile`: the same flows written for an older Prefect (test/compat/).
+ */
+export async function serveFlow(venv: string, server: PrefectServer, deployment: string, flowFile = FLOW_FILE): Promise<Background> {
   const env = {
     ...baseEnv(join(server.workDir, `serve-home-${deployment}`)),
     PREFECT_API_URL: server.apiUrl,
     PREFECT_RUNNER_POLL_FREQUENCY: '1',
     ...(server.authString && { PREFECT_API_AUTH_STRING: server.authString })
   }
-  const serve = startBackground(join(venv, 'bin', 'python'), [FLOW_FILE, deployment], {
+  const serve = startBackground(join(venv, 'bin', 'python'), [flowFile, deployment], {
     env,
-    cwd: dirname(FLOW_FILE),
+    cwd: dirname(flowFile),
     logFile: join(server.workDir, `serve-${deployment}.log`)
   })
   // READY once the serve process has polled for work: before that a run would wait, and the action warns.

@@ -31,6 +31,7 @@ async function prefect(
   let reads = 0
   return serve((r: Recorded): Reply => {
     if (r.path.startsWith('/api/deployments/name/')) return { status: 200, json: deployment }
+    if (r.path === '/api/admin/version') return { status: 200, json: '3.8.8' }
     if (r.path.endsWith('/create_flow_run')) return { status: 201, json: created }
     if (r.path.endsWith('/logs/filter')) return { status: 200, json: logs }
     if (r.path === '/api/artifacts/filter') return { status: 200, json: produced.artifacts ?? [] }
@@ -533,7 +534,11 @@ describe('run with run-id: following a run that exists', () => {
     expect(captured.text()).toContain(
       `Flow run ${RUN_ID} is not a run of deployment 'etl/nightly' (id ${DEPLOYMENT_ID}): it belongs to deployment ${ANOTHER_DEPLOYMENT}. Check input 'run-id' and input 'deployment'.`
     )
-    expect(server.requests.map((r) => r.path)).toEqual(['/api/deployments/name/etl/nightly', `/api/flow_runs/${RUN_ID}`])
+    expect(server.requests.map((r) => r.path)).toEqual([
+      '/api/deployments/name/etl/nightly',
+      '/api/admin/version',
+      `/api/flow_runs/${RUN_ID}`
+    ])
   })
 
   it('says clearly when there is no such run', async () => {
