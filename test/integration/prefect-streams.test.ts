@@ -102,7 +102,10 @@ async function expectStates(server: ServerInfo, result: ActionResult, streamed: 
   expect(printed[0]).toBe('SCHEDULED (Scheduled)')
   expect(printed.filter((state) => state === 'RUNNING (Running)')).toHaveLength(1)
   expect(printed.at(-1)).toBe(end)
-  expect([...new Set(printed.map((state) => state.split(' ')[0]))]).toEqual(['SCHEDULED', 'PENDING', 'RUNNING', end.split(' ')[0]])
+  const types = [...new Set(printed.map((state) => state.split(' ')[0]))]
+  // Polling sees a state only if it lasts until a read: a served run is PENDING for about a second, which a read every 2 s can miss.
+  if (streamed) expect(types).toEqual(['SCHEDULED', 'PENDING', 'RUNNING', end.split(' ')[0]])
+  else expect(types.filter((type) => type !== 'PENDING')).toEqual(['SCHEDULED', 'RUNNING', end.split(' ')[0]])
 }
 
 async function runOf(server: ServerInfo, result: ActionResult): Promise<TimedRun> {
