@@ -149,10 +149,9 @@ export class KestraClient implements Orchestrator {
       untilDeadline: true
     })
     if (response.status === 404) {
-      const where = this.inputs.tenant === undefined ? '' : ` (tenant '${this.inputs.tenant}')`
       throw new FlowDispatchError(
         'not-found',
-        `${this.api.serverName}${where} has no ${this.target}${this.inputs.revision ? ` at revision ${this.inputs.revision}` : ''}. Check both names: they are case-sensitive.`,
+        `${this.serverWithTenant()} has no ${this.target}${this.inputs.revision ? ` at revision ${this.inputs.revision}` : ''}. Check both names: they are case-sensitive.`,
         { status: 404 }
       )
     }
@@ -366,18 +365,12 @@ export class KestraClient implements Orchestrator {
 
   async attach(runId: string, deadline?: number): Promise<Run> {
     const what = `read execution ${runId}`
-    const response = await this.api.send(what, {
-      method: 'GET',
-      url: this.path(`/executions/${encodeURIComponent(runId)}`),
-      idempotent: true,
-      deadline,
-      untilDeadline: true
-    })
+    // Nothing is followed without it: like the look-up, it waits out a busy server for as long as the step may.
+    const response = await this.getExecution(runId, what, deadline, true)
     if (response.status === 404) {
-      const where = this.inputs.tenant === undefined ? '' : ` (tenant '${this.inputs.tenant}')`
       throw new FlowDispatchError(
         'not-found',
-        `${this.api.serverName}${where} has no execution ${runId}: check ${this.host.inputLabel('run-id')}.`,
+        `${this.serverWithTenant()} has no execution ${runId}: check ${this.host.inputLabel('run-id')}.`,
         { status: 404 }
       )
     }
@@ -458,8 +451,14 @@ export class KestraClient implements Orchestrator {
   }
 
   /** `GET /executions/{id}`, whose answer holds the state, the task runs and, up to 1.3, the flow outputs. */
-  private getExecution(runId: string, what: string, deadline?: number): Promise<HttpResponse> {
-    return this.api.send(what, { method: 'GET', url: this.path(`/executions/${encodeURIComponent(runId)}`), idempotent: true, deadline })
+  private getExecution(runId: string, what: string, deadline?: number, untilDeadline = false): Promise<HttpResponse> {
+    const url = this.path(`/executions/${encodeURIComponent(runId)}`)
+    return this.api.send(what, { method: 'GET', url, idempotent: true, deadline, untilDeadline })
+  }
+
+  /** The server, and its tenant where paths have one: where a missing flow or execution was looked for. */
+  private serverWithTenant(): string {
+    return this.inputs.tenant === undefined ? this.api.serverName : `${this.api.serverName} (tenant '${this.inputs.tenant}')`
   }
 
   private deleted(runId: string): FlowDispatchError {
