@@ -21,8 +21,6 @@ const here = dirname(fileURLToPath(import.meta.url))
 interface Version {
   version: string
   requirements: string
-  /** The test flows, written for this release where the newest's file does not run on it. */
-  flowFile?: string
   /** The artifact keys it-report leaves: 2.x has no progress or image artifacts. */
   artifacts: string[]
   /** Where the server sends flow-run state events (3.x): else the action says once that it polls. */
@@ -35,7 +33,6 @@ const VERSIONS: Version[] = [
   {
     version: '2.20.27',
     requirements: join(here, 'prefect-2.20', 'requirements.txt'),
-    flowFile: join(here, 'prefect-2.20', 'it_flow.py'),
     artifacts: ['dashboard', 'pairs', 'report', 'scores', 'status'],
     stateEvents: false,
     enforcesSchema: false
@@ -53,14 +50,14 @@ const DEPLOYMENT = 'compat'
 
 describe.each(VERSIONS.map((v) => [v.version, v] as const))(
   'Prefect %s: the smoke set, with the bundle',
-  (_, { version, requirements, flowFile, artifacts, stateEvents, enforcesSchema }) => {
+  (_, { version, requirements, artifacts, stateEvents, enforcesSchema }) => {
     let server: PrefectServer | undefined
     let serving: Background | undefined
 
     beforeAll(async () => {
       const venv = prefectVenv(requirements)
       server = await startPrefectServer(venv)
-      serving = await serveFlow(venv, server, DEPLOYMENT, flowFile)
+      serving = await serveFlow(venv, server, DEPLOYMENT)
     })
 
     afterAll(async () => {

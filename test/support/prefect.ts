@@ -92,20 +92,17 @@ export async function startPrefectServer(
   }
 }
 
-/**
- * Serves `it-flow/<deployment>` (and `it-report/<deployment>`) from a process of its own; resolves once it is READY.
- * `flowFile`: the same flows written for an older Prefect (test/compat/).
- */
-export async function serveFlow(venv: string, server: PrefectServer, deployment: string, flowFile = FLOW_FILE): Promise<Background> {
+/** Serves `it-flow/<deployment>` (and `it-report/<deployment>`) from a process of its own; resolves once it is READY. */
+export async function serveFlow(venv: string, server: PrefectServer, deployment: string): Promise<Background> {
   const env = {
     ...baseEnv(join(server.workDir, `serve-home-${deployment}`)),
     PREFECT_API_URL: server.apiUrl,
     PREFECT_RUNNER_POLL_FREQUENCY: '1',
     ...(server.authString && { PREFECT_API_AUTH_STRING: server.authString })
   }
-  const serve = startBackground(join(venv, 'bin', 'python'), [flowFile, deployment], {
+  const serve = startBackground(join(venv, 'bin', 'python'), [FLOW_FILE, deployment], {
     env,
-    cwd: dirname(flowFile),
+    cwd: dirname(FLOW_FILE),
     logFile: join(server.workDir, `serve-${deployment}.log`)
   })
   // READY once the serve process has polled for work: before that a run would wait, and the action warns.

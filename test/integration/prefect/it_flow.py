@@ -1,17 +1,16 @@
-"""The flows served for the integration tests and the demo: parameters choose how a run ends and what it produces."""
+"""The flows served for the integration tests, the demo and the older servers of test/compat/: parameters choose how a run ends and what it produces."""
 
 import sys
 import time
 
 from prefect import flow, get_run_logger, serve, task
-from prefect.artifacts import (
-    create_image_artifact,
-    create_link_artifact,
-    create_markdown_artifact,
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
+try:
+    from prefect.artifacts import create_image_artifact, create_progress_artifact, update_progress_artifact
+except ImportError:
+    # Prefect 2.x has no progress or image artifacts: on it, it-report makes the other types only.
+    create_image_artifact = create_progress_artifact = update_progress_artifact = None
 
 
 @flow(name="it-flow", log_prints=True)
@@ -42,9 +41,10 @@ REPORT = """# Nightly report
 
 @task
 def extract(rows: int) -> list[dict]:
-    progress = create_progress_artifact(progress=25.0, key="progress", description="Rows extracted")
+    progress = create_progress_artifact and create_progress_artifact(progress=25.0, key="progress", description="Rows extracted")
     data = [{"name": f"item-{i}", "score": i * 10} for i in range(rows)]
-    update_progress_artifact(artifact_id=progress, progress=75.0)
+    if progress:
+        update_progress_artifact(artifact_id=progress, progress=75.0)
     return data
 
 
@@ -63,7 +63,7 @@ def check(data: list[dict], fail: bool) -> int:
 
 @flow(name="it-report", log_prints=True)
 def it_report(fail_task: bool = False, rows: int = 3):
-    """Three tasks (extract, score, check) and artifacts of every type; fail_task makes `check` fail, and so the run, after all three ran."""
+    """Three tasks (extract, score, check) and artifacts of every type the server has; fail_task makes `check` fail, and so the run, after all three ran."""
     create_markdown_artifact(key="status", markdown="draft", description="First version")
     data = extract(rows)
     scored = score(data)
@@ -72,7 +72,8 @@ def it_report(fail_task: bool = False, rows: int = 3):
     create_link_artifact(key="dashboard", link="https://example.com/dashboard", link_text="Dashboard")
     create_table_artifact(key="pairs", table=[["a", 1], ["b", 2]])
     create_table_artifact(table={"metric": ["rows", "failed"], "value": [rows, int(fail_task)]}, description="Counts, no key")
-    create_image_artifact(key="chart", image_url="https://example.com/chart.png")
+    if create_image_artifact:
+        create_image_artifact(key="chart", image_url="https://example.com/chart.png")
     create_markdown_artifact(key="status", markdown="final", description="Second version")
     # A failed state returned is the run's final state.
     return checked
