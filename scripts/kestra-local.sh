@@ -16,28 +16,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-stop_groups() { # pid file: SIGTERM to each group, SIGKILL to what lingers 10 s on
-  local pgid _
-  [ -f "$1" ] || return 0
-  while read -r pgid; do kill -TERM -- "-$pgid" 2>/dev/null || true; done <"$1"
-  for _ in $(seq 20); do
-    local alive=0
-    while read -r pgid; do if kill -0 -- "-$pgid" 2>/dev/null; then alive=1; fi; done <"$1"
-    [ "$alive" = 0 ] && return 0
-    sleep 0.5
-  done
-  while read -r pgid; do kill -KILL -- "-$pgid" 2>/dev/null || true; done <"$1"
-}
+# shellcheck source=scripts/local-servers.sh
+source "$root/scripts/local-servers.sh"
 
-if [ "${1:-}" = --stop ]; then
-  if [ -z "${KESTRA_LOCAL_DIR:-}" ]; then
-    echo "KESTRA_LOCAL_DIR is not set: no server of kestra-local.sh to stop" >&2
-    exit 0
-  fi
-  stop_groups "$KESTRA_LOCAL_DIR/pids"
-  echo "Stopped the Kestra server of $KESTRA_LOCAL_DIR"
-  exit 0
-fi
+if [ "${1:-}" = --stop ]; then stop_and_exit KESTRA_LOCAL_DIR "the Kestra server"; fi
 
 url=""
 ready=0
@@ -76,20 +58,17 @@ if [ -z "$url" ]; then
     exit 1
   fi
   java=$(bash "$root/scripts/kestra-java.sh")
-  port=${KESTRA_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+  port=${KESTRA_PORT:-$(free_port python3)}
   work=$(mktemp -d "${RUNNER_TEMP:-/tmp}/kestra-local-XXXXXX")
   url="http://127.0.0.1:$port"
   if [ -n "${GITHUB_ENV:-}" ]; then echo "KESTRA_LOCAL_DIR=$work" >>"$GITHUB_ENV"; fi
   # A start that fails leaves nothing running.
   trap '[ "$ready" = 1 ] || stop_groups "$work/pids"' EXIT
-  # setsid: the JVM (start.sh execs it) leads a process group of its own, whose id is its pid.
   cd "$work"
   KESTRA_JAVA="$java" KESTRA_DATA_DIR="$work/data" KESTRA_USERNAME="$username" KESTRA_PASSWORD="$password" \
-    setsid nohup bash "$server_dir/start.sh" "$port" </dev/null >"$work/server.log" 2>&1 &
-  server=$!
+    background "$work/server.log" bash "$server_dir/start.sh" "$port"
+  server=$(tail -n 1 "$work/pids")
   cd "$root"
-  echo "$server" >>"$work/pids"
-  if [ -n "${FLOW_DISPATCH_PIDS:-}" ]; then echo "$server" >>"$FLOW_DISPATCH_PIDS"; fi
   # The first start on a machine resolves ~130 MB of jars from Maven Central before the JVM starts.
   for _ in $(seq 600); do
     if curl -fsS "$url/ping" >/dev/null 2>&1; then break; fi

@@ -12,34 +12,16 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-stop_groups() { # pid file: SIGTERM to each group, SIGKILL to what lingers 10 s on
-  local pgid _
-  [ -f "$1" ] || return 0
-  while read -r pgid; do kill -TERM -- "-$pgid" 2>/dev/null || true; done <"$1"
-  for _ in $(seq 20); do
-    local alive=0
-    while read -r pgid; do if kill -0 -- "-$pgid" 2>/dev/null; then alive=1; fi; done <"$1"
-    [ "$alive" = 0 ] && return 0
-    sleep 0.5
-  done
-  while read -r pgid; do kill -KILL -- "-$pgid" 2>/dev/null || true; done <"$1"
-}
+# shellcheck source=scripts/local-servers.sh
+source "$root/scripts/local-servers.sh"
 
-if [ "${1:-}" = --stop ]; then
-  if [ -z "${PREFECT_LOCAL_DIR:-}" ]; then
-    echo "PREFECT_LOCAL_DIR is not set: no server of prefect-local.sh to stop" >&2
-    exit 0
-  fi
-  stop_groups "$PREFECT_LOCAL_DIR/pids"
-  echo "Stopped the Prefect server and flow of $PREFECT_LOCAL_DIR"
-  exit 0
-fi
+if [ "${1:-}" = --stop ]; then stop_and_exit PREFECT_LOCAL_DIR "the Prefect server and flow"; fi
 
 name=${1:-self-test}
 port=${2:-4200}
 venv=$(bash "$root/scripts/prefect-venv.sh")
 if [ "$port" = 0 ]; then
-  port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port "$venv/bin/python")
 fi
 work=$(mktemp -d "${RUNNER_TEMP:-/tmp}/prefect-local-XXXXXX")
 api="http://127.0.0.1:$port/api"
@@ -52,15 +34,6 @@ wait_for() { # what, command...
   echo "$what did not happen within 120 s; logs in $work:" >&2
   tail -n 40 "$work"/*.log >&2
   return 1
-}
-
-# setsid: the program leads a process group of its own (its pid is the group's id), so
-# that --stop reaches the flow runs it starts too.
-background() { # log file, command...
-  local log=$1; shift
-  setsid nohup "$@" </dev/null >"$log" 2>&1 &
-  echo "$!" >>"$work/pids"
-  if [ -n "${FLOW_DISPATCH_PIDS:-}" ]; then echo "$!" >>"$FLOW_DISPATCH_PIDS"; fi
 }
 
 if [ -n "${GITHUB_ENV:-}" ]; then echo "PREFECT_LOCAL_DIR=$work" >>"$GITHUB_ENV"; fi
