@@ -138,22 +138,17 @@ function expectTaskRuns(results: RunResults, checkState: 'COMPLETED' | 'FAILED')
 }
 
 describe('Prefect results, against a real server and the served it-report flow', () => {
-  it('reads the artifacts (every type, the newest version of a key, those made in tasks) and the three task runs', async () => {
-    const run = await endedRun(open, {})
-    expect(run.state).toBe('COMPLETED')
+  it.each([
+    ['reads the artifacts (every type, the newest version of a key, those made in tasks) and the three task runs', false],
+    ['shows the task that failed as FAILED, the run failed, the other tasks and the artifacts as usual', true]
+  ])('%s', async (_, failTask) => {
+    const state = failTask ? 'FAILED' : 'COMPLETED'
+    const run = await endedRun(open, failTask ? { fail_task: true } : {})
+    expect(run.state).toBe(state)
     const { results, reads } = await settledResults(client(open), run.id)
-    console.log(`results of a completed it-report run: settled after ${reads} read(s)`)
-    expectArtifacts(results, false)
-    expectTaskRuns(results, 'COMPLETED')
-  })
-
-  it('shows the task that failed as FAILED, the run failed, the other tasks and the artifacts as usual', async () => {
-    const run = await endedRun(open, { fail_task: true })
-    expect(run.state).toBe('FAILED')
-    const { results, reads } = await settledResults(client(open), run.id)
-    console.log(`results of a failed it-report run: settled after ${reads} read(s)`)
-    expectArtifacts(results, true)
-    expectTaskRuns(results, 'FAILED')
+    console.log(`results of a ${state} it-report run: settled after ${reads} read(s)`)
+    expectArtifacts(results, failTask)
+    expectTaskRuns(results, state)
   })
 
   it("reads a locked server's with the credentials, and throws a FlowDispatchError without them", async () => {
