@@ -91,7 +91,7 @@ export function resultsInShort(results: RunResults): string[] {
     const byState = new Map<string, number>()
     for (const task of taskRuns) byState.set(task.state, (byState.get(task.state) ?? 0) + 1)
     const counts = [...byState].map(([state, count]) => `${count} ${state}`).join(', ')
-    const failed = failedFirst(taskRuns).filter(isFailed)
+    const failed = taskRuns.filter(isFailed)
     const named =
       failed.length > 0
         ? `; not successful: ${failed
